@@ -1,0 +1,1 @@
+//! xdm-auth (being written).

@@ -1,0 +1,1 @@
+//! One type per endpoint (being written).

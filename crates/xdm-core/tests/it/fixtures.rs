@@ -1,0 +1,1 @@
+//! Every fixture in shared/x-api/fixtures decoded or mapped to its error.

@@ -1,0 +1,1 @@
+//! Pagination, rate-limit and retry state machines driven end to end.

@@ -1,0 +1,5 @@
+//! Integration tests of xdm-core: one binary, one module per concern.
+
+mod fixtures;
+mod flow;
+mod spec;

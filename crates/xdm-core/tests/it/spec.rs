@@ -1,0 +1,1 @@
+//! Every request the endpoints build is allowed by the OpenAPI specs.

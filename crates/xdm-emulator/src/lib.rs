@@ -1,0 +1,1 @@
+//! xdm-emulator (being written).
