@@ -1,1 +1,594 @@
-//! (being written)
+//! Validated identifiers.
+//!
+//! X sends every id as a string of up to 19 digits. Each kind of id gets its own type so that a
+//! user id cannot be passed where an event id belongs, and each is checked against the spec's
+//! pattern when it is made, so a malformed id is refused before any request exists. A valid id
+//! never contains a character that would need encoding in a path, but endpoints encode path
+//! segments regardless.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::InvalidInput;
+
+const NUMERIC_PATTERN: &str = "1 to 19 ASCII digits (^[0-9]{1,19}$)";
+
+fn is_numeric_id(s: &str) -> bool {
+    (1..=19).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The number a validated numeric id stands for. 19 digits always fit in a `u64`.
+fn numeric_value(s: &str) -> u64 {
+    s.parse()
+        .expect("a validated id of at most 19 digits fits in u64")
+}
+
+/// Implements the string plumbing every id type shares, given its `parse`.
+macro_rules! string_id_impls {
+    ($name:ident) => {
+        impl $name {
+            /// The id as X writes it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// Parses `input`, naming `parameter` in the error if it is refused.
+            pub fn parse_as(input: &str, parameter: &'static str) -> Result<Self, InvalidInput> {
+                Self::parse(input).map_err(|e| InvalidInput {
+                    parameter: parameter.into(),
+                    ..e
+                })
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidInput;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = InvalidInput;
+
+            fn try_from(s: &str) -> Result<Self, Self::Error> {
+                Self::parse(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidInput;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::parse(&s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// Declares a newtype over a numeric id of 1 to 19 digits.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident, $parameter:literal) => {
+        $(#[$doc])*
+        ///
+        /// Ids order by their numeric value, so `9` sorts before `10`.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $name(String);
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                // The text breaks ties between spellings of one number ("7", "07") so that the
+                // order agrees with `Eq`.
+                (self.as_u64(), self.as_str()).cmp(&(other.as_u64(), other.as_str()))
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl $name {
+            /// Parses an id of 1 to 19 ASCII digits.
+            pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+                if is_numeric_id(input) {
+                    Ok(Self(input.to_owned()))
+                } else {
+                    Err(InvalidInput::new(
+                        $parameter,
+                        "not a numeric id",
+                        NUMERIC_PATTERN,
+                    ))
+                }
+            }
+
+            /// The number the id stands for.
+            pub fn as_u64(&self) -> u64 {
+                numeric_value(&self.0)
+            }
+        }
+
+        impl From<u64> for $name {
+            /// Every `u64` has at most 20 digits, and those above 9999999999999999999 are not
+            /// ids X hands out; the conversion writes the number in decimal.
+            fn from(n: u64) -> Self {
+                Self(n.to_string())
+            }
+        }
+
+        string_id_impls!($name);
+    };
+}
+
+numeric_id!(
+    /// A user's id, such as `2244994945`.
+    ///
+    /// ```
+    /// use xdm_core::ids::UserId;
+    /// let id: UserId = "2244994945".parse().unwrap();
+    /// assert_eq!(id.as_u64(), 2244994945);
+    /// assert_eq!(UserId::from(12u64).as_str(), "12");
+    /// let err = UserId::parse("@jack").unwrap_err();
+    /// assert_eq!(err.parameter, "user_id");
+    /// ```
+    UserId,
+    "user_id"
+);
+
+numeric_id!(
+    /// A direct-message event's id, such as `1585800613253812228`.
+    EventId,
+    "event_id"
+);
+
+numeric_id!(
+    /// An uploaded media item's id, as returned by media upload and used in attachments.
+    MediaId,
+    "media_id"
+);
+
+/// Whether a conversation is between two people or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConversationKind {
+    /// A one-to-one conversation, written `low-high` from its two participants' ids.
+    OneToOne,
+    /// A group conversation, written as a single number.
+    Group,
+}
+
+/// A conversation's id: `low-high` for one-to-one, a single number of 15 to 19 digits for a
+/// group.
+///
+/// ```
+/// use xdm_core::ids::{ConversationId, ConversationKind, UserId};
+/// let a = UserId::from(9u64);
+/// let b = UserId::from(10u64);
+/// let id = ConversationId::one_to_one(&b, &a);
+/// assert_eq!(id.as_str(), "9-10");
+/// assert_eq!(id.kind(), ConversationKind::OneToOne);
+/// assert_eq!(
+///     ConversationId::parse("1578900353814519810").unwrap().kind(),
+///     ConversationKind::Group
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    /// Parses `^([0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19})$`.
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let valid = match input.split_once('-') {
+            Some((low, high)) => is_numeric_id(low) && is_numeric_id(high),
+            None => (15..=19).contains(&input.len()) && is_numeric_id(input),
+        };
+        if valid {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidInput::new(
+                "dm_conversation_id",
+                "not a conversation id",
+                "two ids of 1 to 19 digits joined by '-' (one-to-one), or one id of 15 to 19 \
+                 digits (group): ^([0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19})$",
+            ))
+        }
+    }
+
+    /// The id of the one-to-one conversation between `a` and `b`, in either order.
+    ///
+    /// X writes the numerically lower id first.
+    pub fn one_to_one(a: &UserId, b: &UserId) -> Self {
+        // `UserId` orders numerically with a textual tie-break, so the result never depends on
+        // argument order.
+        let (low, high) = if a <= b { (a, b) } else { (b, a) };
+        Self(format!("{low}-{high}"))
+    }
+
+    /// Whether this is a one-to-one or a group conversation.
+    pub fn kind(&self) -> ConversationKind {
+        if self.0.contains('-') {
+            ConversationKind::OneToOne
+        } else {
+            ConversationKind::Group
+        }
+    }
+
+    /// The two participants of a one-to-one conversation, lower id first; `None` for a group.
+    pub fn participants(&self) -> Option<(UserId, UserId)> {
+        let (low, high) = self.0.split_once('-')?;
+        Some((UserId(low.to_owned()), UserId(high.to_owned())))
+    }
+}
+
+string_id_impls!(ConversationId);
+
+/// A media key as it appears in events and `includes.media`, such as `3_1589472151165317121`.
+///
+/// The part before `_` is the media type; the part after is the [`MediaId`].
+///
+/// ```
+/// use xdm_core::ids::MediaKey;
+/// let key = MediaKey::parse("3_1589472151165317121").unwrap();
+/// assert_eq!(key.media_id().as_str(), "1589472151165317121");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MediaKey(String);
+
+impl MediaKey {
+    /// Parses `^[0-9]{1,19}_[0-9]{1,19}$`.
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        match input.split_once('_') {
+            Some((kind, id)) if is_numeric_id(kind) && is_numeric_id(id) => {
+                Ok(Self(input.to_owned()))
+            }
+            _ => Err(InvalidInput::new(
+                "media_key",
+                "not a media key",
+                "digits, '_', then a media id of 1 to 19 digits, such as 3_1589472151165317121",
+            )),
+        }
+    }
+
+    /// The numeric media id after the `_`.
+    pub fn media_id(&self) -> MediaId {
+        let (_, id) = self
+            .0
+            .split_once('_')
+            .expect("a validated media key contains '_'");
+        MediaId(id.to_owned())
+    }
+}
+
+string_id_impls!(MediaKey);
+
+/// The file name of a media item in a legacy direct message, such as `ncc3LNYu.jpg`.
+///
+/// Spec 2.166 gives the pattern `^[a-zA-Z0-9_.-]{1,50}$`; `.` and `..` are refused as well,
+/// since a path would treat them as directory steps.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResourceId(String);
+
+impl ResourceId {
+    /// Parses `^[a-zA-Z0-9_.-]{1,50}$`, other than `.` and `..`.
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let charset_ok = (1..=50).contains(&input.len())
+            && input
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if charset_ok && input != "." && input != ".." {
+            Ok(Self(input.to_owned()))
+        } else {
+            Err(InvalidInput::new(
+                "resource_id",
+                "not a media file name",
+                "1 to 50 of A-Z a-z 0-9 _ . - (^[a-zA-Z0-9_.-]{1,50}$), other than . and ..",
+            ))
+        }
+    }
+}
+
+string_id_impls!(ResourceId);
+
+/// An opaque cursor from `meta.next_token` or `meta.previous_token`.
+///
+/// X documents at least 16 characters; this type also caps the length at 1024 and allows only
+/// printable ASCII without spaces, which covers every token X is known to produce and keeps a
+/// corrupted or injected value out of URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PaginationToken(String);
+
+impl PaginationToken {
+    /// Parses 16 to 1024 printable ASCII characters with no whitespace.
+    pub fn parse(input: &str) -> Result<Self, InvalidInput> {
+        let refuse = |problem: &'static str| {
+            InvalidInput::new(
+                "pagination_token",
+                problem,
+                "16 to 1024 printable ASCII characters without whitespace, as returned in \
+                 meta.next_token",
+            )
+        };
+        if !(16..=1024).contains(&input.len()) {
+            return Err(refuse("wrong length"));
+        }
+        if !input.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(refuse(
+                "contains whitespace, control or non-ASCII characters",
+            ));
+        }
+        Ok(Self(input.to_owned()))
+    }
+}
+
+string_id_impls!(PaginationToken);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn numeric_ids_accept_1_to_19_digits() {
+        for ok in ["0", "1", "0123", "9999999999999999999"] {
+            assert_eq!(UserId::parse(ok).unwrap().as_str(), ok);
+            assert_eq!(EventId::parse(ok).unwrap().to_string(), ok);
+            assert_eq!(MediaId::parse(ok).unwrap().as_ref(), ok);
+        }
+        assert_eq!(
+            UserId::parse("9999999999999999999").unwrap().as_u64(),
+            9_999_999_999_999_999_999
+        );
+    }
+
+    #[test]
+    fn numeric_ids_refuse_everything_else_naming_the_parameter() {
+        for bad in [
+            "",
+            "12345678901234567890",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1a",
+            "123?x=1",
+            "١٢٣",
+        ] {
+            let e = UserId::parse(bad).unwrap_err();
+            assert_eq!(e.parameter, "user_id", "{bad:?}");
+            assert!(e.allowed.contains("^[0-9]{1,19}$"));
+            assert_eq!(EventId::parse(bad).unwrap_err().parameter, "event_id");
+            assert_eq!(MediaId::parse(bad).unwrap_err().parameter, "media_id");
+        }
+    }
+
+    #[test]
+    fn parse_as_renames_the_parameter() {
+        let e = UserId::parse_as("x", "participant_id").unwrap_err();
+        assert_eq!(e.parameter, "participant_id");
+        assert!(e.to_string().starts_with("invalid participant_id: "));
+        assert!(UserId::parse_as("5", "participant_id").is_ok());
+    }
+
+    #[test]
+    fn conversions_agree() {
+        let a: UserId = "42".try_into().unwrap();
+        let b: UserId = String::from("42").try_into().unwrap();
+        let c: UserId = "42".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b, c);
+        assert_eq!(UserId::from(42u64), a);
+        assert_eq!(EventId::from(u64::MAX).as_str(), "18446744073709551615");
+        assert!(UserId::try_from("x").is_err());
+        assert!(UserId::try_from(String::from("x")).is_err());
+        assert!("x".parse::<UserId>().is_err());
+    }
+
+    #[test]
+    fn serde_is_a_validated_string() {
+        let id = EventId::parse("1585800613253812228").unwrap();
+        assert_eq!(
+            serde_json::to_string(&id).unwrap(),
+            "\"1585800613253812228\""
+        );
+        let back: EventId = serde_json::from_str("\"1585800613253812228\"").unwrap();
+        assert_eq!(back, id);
+        let err = serde_json::from_str::<EventId>("\"12a\"").unwrap_err();
+        assert!(err.to_string().contains("event_id"), "{err}");
+        assert!(serde_json::from_str::<EventId>("12").is_err());
+        let owned: ConversationId = serde_json::from_value(serde_json::json!("1-2")).unwrap();
+        assert_eq!(owned.as_str(), "1-2");
+    }
+
+    #[test]
+    fn conversation_ids() {
+        let one = ConversationId::parse("123123123-456456456").unwrap();
+        assert_eq!(one.kind(), ConversationKind::OneToOne);
+        let (low, high) = one.participants().unwrap();
+        assert_eq!((low.as_str(), high.as_str()), ("123123123", "456456456"));
+        let group = ConversationId::parse("123456789012345").unwrap();
+        assert_eq!(group.kind(), ConversationKind::Group);
+        assert_eq!(group.participants(), None);
+        for bad in [
+            "",
+            "12345678901234",
+            "12345678901234567890",
+            "1-",
+            "-1",
+            "1-2-3",
+            "a-1",
+            "1--2",
+            "12345678901234567890-1",
+            "1-2?x",
+        ] {
+            let e = ConversationId::parse(bad).unwrap_err();
+            assert_eq!(e.parameter, "dm_conversation_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn numeric_ids_order_by_value() {
+        let mut ids = ["10", "9", "07", "7", "100"].map(|s| UserId::parse(s).unwrap());
+        ids.sort();
+        let sorted: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        assert_eq!(sorted, ["07", "7", "9", "10", "100"]);
+        assert_eq!(
+            EventId::from(2).partial_cmp(&EventId::from(10)),
+            Some(std::cmp::Ordering::Less)
+        );
+    }
+
+    #[test]
+    fn one_to_one_orders_numerically_not_textually() {
+        let nine = UserId::from(9u64);
+        let ten = UserId::from(10u64);
+        assert_eq!(ConversationId::one_to_one(&ten, &nine).as_str(), "9-10");
+        assert_eq!(ConversationId::one_to_one(&nine, &ten).as_str(), "9-10");
+        assert_eq!(ConversationId::one_to_one(&nine, &nine).as_str(), "9-9");
+    }
+
+    #[test]
+    fn media_keys() {
+        let key = MediaKey::parse("5_1589472151165317121").unwrap();
+        assert_eq!(key.media_id(), MediaId::from(1589472151165317121u64));
+        assert_eq!(key.to_string(), "5_1589472151165317121");
+        for bad in [
+            "",
+            "5",
+            "_1",
+            "5_",
+            "5_1_2",
+            "a_1",
+            "5-1",
+            "5_12345678901234567890",
+        ] {
+            assert_eq!(
+                MediaKey::parse(bad).unwrap_err().parameter,
+                "media_key",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn resource_ids() {
+        for ok in ["ncc3LNYu.jpg", "a", "x-y_z.mp4", "..."] {
+            assert_eq!(ResourceId::parse(ok).unwrap().as_str(), ok);
+        }
+        let fifty = "a".repeat(50);
+        assert!(ResourceId::parse(&fifty).is_ok());
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "a?b",
+            "a%2Fb",
+            "ü.jpg",
+            &"a".repeat(51),
+        ] {
+            assert_eq!(
+                ResourceId::parse(bad).unwrap_err().parameter,
+                "resource_id",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn pagination_tokens() {
+        let t = PaginationToken::parse("18LAA5G1SL0NR5OG0G00ZZZZ").unwrap();
+        assert_eq!(t.as_str(), "18LAA5G1SL0NR5OG0G00ZZZZ");
+        assert!(PaginationToken::parse(&"a".repeat(16)).is_ok());
+        assert!(PaginationToken::parse(&"a".repeat(1024)).is_ok());
+        let short = PaginationToken::parse(&"a".repeat(15)).unwrap_err();
+        assert_eq!(short.parameter, "pagination_token");
+        assert_eq!(short.problem, "wrong length");
+        assert!(PaginationToken::parse(&"a".repeat(1025)).is_err());
+        for bad in [
+            "aaaaaaaa aaaaaaaa",
+            "aaaaaaaa\taaaaaaaa",
+            "aaaaaaaaaaaaaaaaé",
+        ] {
+            let e = PaginationToken::parse(bad).unwrap_err();
+            assert!(e.problem.contains("whitespace"), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = UserId::parse(&s);
+            let _ = EventId::parse(&s);
+            let _ = MediaId::parse(&s);
+            let _ = ConversationId::parse(&s);
+            let _ = MediaKey::parse(&s);
+            let _ = ResourceId::parse(&s);
+            let _ = PaginationToken::parse(&s);
+        }
+
+        #[test]
+        fn valid_numeric_ids_round_trip(n in any::<u64>().prop_map(|n| n % 10_000_000_000_000_000_000)) {
+            let id = UserId::from(n);
+            prop_assert_eq!(UserId::parse(id.as_str()).unwrap(), id.clone());
+            prop_assert_eq!(id.as_u64(), n);
+            let json = serde_json::to_string(&id).unwrap();
+            prop_assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), id);
+        }
+
+        #[test]
+        fn valid_conversation_ids_round_trip(s in "[0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19}") {
+            let id = ConversationId::parse(&s).unwrap();
+            prop_assert_eq!(id.to_string(), s.clone());
+            prop_assert_eq!(id.kind() == ConversationKind::OneToOne, s.contains('-'));
+        }
+
+        #[test]
+        fn valid_tokens_and_keys_round_trip(
+            token in "[!-~]{16,64}",
+            key in "[0-9]{1,3}_[0-9]{1,19}",
+        ) {
+            prop_assert_eq!(PaginationToken::parse(&token).unwrap().to_string(), token);
+            prop_assert_eq!(MediaKey::parse(&key).unwrap().to_string(), key);
+        }
+
+        #[test]
+        fn one_to_one_is_symmetric_and_parses(a in "[0-9]{1,19}", b in "[0-9]{1,19}") {
+            let a = UserId::parse(&a).unwrap();
+            let b = UserId::parse(&b).unwrap();
+            let ab = ConversationId::one_to_one(&a, &b);
+            prop_assert_eq!(&ab, &ConversationId::one_to_one(&b, &a));
+            prop_assert_eq!(ConversationId::parse(ab.as_str()).unwrap(), ab.clone());
+            let (low, high) = ab.participants().unwrap();
+            prop_assert!(low.as_u64() <= high.as_u64());
+        }
+    }
+}

@@ -1,1 +1,190 @@
-//! One type per endpoint (being written).
+//! One type per X API direct-message endpoint.
+//!
+//! Each type holds validated input and implements [`Endpoint`](crate::Endpoint): it builds one
+//! `http::Request<Bytes>` and decodes the matching response. Nothing here performs I/O.
+//!
+//! | type | request |
+//! |---|---|
+//! | [`ListEvents`] | `GET /2/dm_events` |
+//! | [`ListConversationEvents`] | `GET /2/dm_conversations/{id}/dm_events` |
+//! | [`ListParticipantEvents`] | `GET /2/dm_conversations/with/{participant_id}/dm_events` |
+//! | [`GetEvent`] | `GET /2/dm_events/{event_id}` |
+//! | [`DeleteEvent`] | `DELETE /2/dm_events/{event_id}` |
+//! | [`SendToParticipant`] | `POST /2/dm_conversations/with/{participant_id}/messages` |
+//! | [`SendToConversation`] | `POST /2/dm_conversations/{dm_conversation_id}/messages` |
+//! | [`CreateGroup`] | `POST /2/dm_conversations` |
+//! | [`BlockUser`] | `POST /2/users/{id}/dm/block` |
+//! | [`UnblockUser`] | `POST /2/users/{id}/dm/unblock` |
+//! | [`DownloadMedia`] | `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` |
+//!
+//! Every request carries its [`EndpointInfo`] in its extensions and a `user-agent` of
+//! `xdm/<version>`; JSON bodies come with `content-type: application/json`.
+
+mod block;
+mod event;
+mod group;
+mod list;
+mod media;
+mod send;
+
+pub use block::{BlockUser, UnblockUser};
+pub use event::{DeleteEvent, GetEvent};
+pub use group::CreateGroup;
+pub use list::{ListConversationEvents, ListEvents, ListParams, ListParticipantEvents};
+pub use media::{DownloadMedia, MediaContent};
+pub use send::{Message, SendToConversation, SendToParticipant};
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, USER_AGENT};
+use http::{HeaderValue, Method};
+
+use crate::query::{Query, encode_path_segment};
+use crate::{Delivery, EndpointGroup, EndpointInfo, RequestContext, Scope};
+
+/// The `user-agent` every request carries.
+pub const USER_AGENT_VALUE: &str = concat!("xdm/", env!("CARGO_PKG_VERSION"));
+
+/// Scopes the spec requires for the three listings and the single lookup.
+const READ_SCOPES: &[Scope] = &[Scope::DmRead, Scope::TweetRead, Scope::UsersRead];
+/// Scopes of sending, group creation, block and unblock.
+const WRITE_SCOPES: &[Scope] = &[Scope::DmWrite, Scope::TweetRead, Scope::UsersRead];
+/// Scopes of deleting an event.
+const DELETE_SCOPES: &[Scope] = &[Scope::DmRead, Scope::DmWrite];
+/// Scopes of media download, the one endpoint without OAuth 1.0a.
+const MEDIA_SCOPES: &[Scope] = &[Scope::DmRead];
+
+fn info(
+    method: Method,
+    path_template: &'static str,
+    group: EndpointGroup,
+    scopes: &'static [Scope],
+    delivery: Delivery,
+) -> EndpointInfo {
+    EndpointInfo {
+        method,
+        path_template,
+        group,
+        scopes,
+        delivery,
+        oauth1: true,
+    }
+}
+
+/// Splices percent-encoded `values` into `template`'s `{name}` placeholders.
+///
+/// Building the path from the same template that [`EndpointInfo`] reports keeps the two from
+/// drifting apart.
+fn fill_path(template: &str, values: &[(&str, &str)]) -> String {
+    let mut path = template.to_owned();
+    for (name, value) in values {
+        path = path.replace(&format!("{{{name}}}"), &encode_path_segment(value));
+    }
+    debug_assert!(!path.contains('{'), "unfilled placeholder in {template}");
+    path
+}
+
+/// What a request carries after its headers.
+enum Body {
+    /// No body at all: no `content-type` either.
+    Empty,
+    /// A JSON document.
+    Json(Vec<u8>),
+}
+
+fn new_request(
+    info: EndpointInfo,
+    ctx: &RequestContext,
+    path: &str,
+    query: &Query,
+    body: Body,
+) -> http::Request<Bytes> {
+    let uri = ctx.base_url.join(&query.append_to_path(path));
+    let mut request = http::Request::new(Bytes::new());
+    *request.method_mut() = info.method.clone();
+    *request.uri_mut() = uri;
+    let headers = request.headers_mut();
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    if let Body::Json(json) = body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        *request.body_mut() = Bytes::from(json);
+    }
+    request.extensions_mut().insert(info);
+    request
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("request bodies are plain structs of strings")
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    use bytes::Bytes;
+
+    use crate::{Endpoint, EndpointInfo, RequestContext};
+
+    /// Builds `endpoint`'s request in the default context and checks what every request shares.
+    pub(crate) fn build<E: Endpoint>(endpoint: &E) -> http::Request<Bytes> {
+        build_in(endpoint, &RequestContext::default())
+    }
+
+    pub(crate) fn build_in<E: Endpoint>(
+        endpoint: &E,
+        ctx: &RequestContext,
+    ) -> http::Request<Bytes> {
+        let request = endpoint.build_request(ctx).expect("request builds");
+        let info = request
+            .extensions()
+            .get::<EndpointInfo>()
+            .expect("info attached");
+        assert_eq!(info, &endpoint.info());
+        assert_eq!(request.method(), info.method);
+        assert_eq!(
+            request.headers()["user-agent"],
+            concat!("xdm/", env!("CARGO_PKG_VERSION"))
+        );
+        request
+    }
+
+    pub(crate) fn response(status: u16, content_type: &str, body: &str) -> http::Response<Bytes> {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .header("x-rate-limit-limit", "15")
+            .header("x-rate-limit-remaining", "14")
+            .header("x-rate-limit-reset", "1700000000")
+            .body(Bytes::from(body.to_owned()))
+            .expect("valid response")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_filled_with_encoded_values() {
+        assert_eq!(
+            fill_path("/2/x/{a}/{b}", &[("a", "1"), ("b", "x/y?z#w")]),
+            "/2/x/1/x%2Fy%3Fz%23w"
+        );
+    }
+
+    #[test]
+    fn json_bodies_get_a_content_type_and_empty_ones_none() {
+        let i = info(
+            Method::POST,
+            "/2/x",
+            EndpointGroup::Block,
+            WRITE_SCOPES,
+            Delivery::Idempotent,
+        );
+        let ctx = RequestContext::default();
+        let empty = new_request(i.clone(), &ctx, "/2/x", &Query::new(), Body::Empty);
+        assert!(empty.headers().get(CONTENT_TYPE).is_none());
+        assert!(empty.body().is_empty());
+        assert_eq!(empty.uri(), "https://api.x.com/2/x");
+        let json = new_request(i, &ctx, "/2/x", &Query::new(), Body::Json(b"{}".to_vec()));
+        assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(json.body().as_ref(), b"{}");
+    }
+}

@@ -1,1 +1,867 @@
 //! Every request the endpoints build is allowed by the OpenAPI specs.
+//!
+//! Requests in the legacy dialect are checked against spec 2.166 (the last to use
+//! `tweet.fields`), requests in the post dialect against 2.167. For each request: the method and
+//! path template exist, path parameters match their schemas, every query parameter is declared
+//! and its values are in the declared enums (apart from the listed exceptions), the body
+//! validates against the request schema (or is absent when none is declared), and the scopes
+//! match the security requirement.
+//!
+//! The body check uses a small validator for the subset of JSON Schema these specs use, with a
+//! matcher for the subset of regular-expression syntax their patterns use. Both panic on any
+//! keyword or syntax they do not know, so a spec that starts using one makes the test fail
+//! loudly instead of passing unchecked.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use percent_encoding::percent_decode_str;
+use serde_json::{Value, json};
+use xdm_core::endpoints::{
+    BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, ListConversationEvents,
+    ListEvents, ListParticipantEvents, Message, SendToConversation, SendToParticipant, UnblockUser,
+};
+use xdm_core::fields::{EventType, FieldSet};
+use xdm_core::ids::{ConversationId, EventId, MediaId, PaginationToken, UserId};
+use xdm_core::{Dialect, Endpoint, EndpointInfo, RequestContext};
+
+const SPEC_2_166: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/x-api/openapi-2.166.json"
+);
+const SPEC_2_167: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/x-api/openapi-2.167.json"
+);
+
+fn load(path: &str) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).expect("the spec is JSON")
+}
+
+/// Names the API accepts that a spec's enum lacks, per (spec, parameter).
+///
+/// Each is also checked to be a property of the matching object schema in one of the two specs,
+/// which is the evidence that X returns it.
+fn known_exceptions(dialect: Dialect, parameter: &str) -> &'static [&'static str] {
+    match (dialect, parameter) {
+        // New in 2.167; the legacy dialect only renames, it does not hide newer fields.
+        (Dialect::Legacy, "user.fields") => &["subscribes_to_you"],
+        (Dialect::Legacy, "tweet.fields") => &["article_title"],
+        // 2.167 dropped these from the enums although its DmEvent schema still has them and
+        // the docs and live responses use them (dm-api.md §2: "treat 2.167's enums as lossy").
+        (Dialect::Post, "dm_event.fields") => &["participant_ids", "referenced_posts", "sender_id"],
+        // Likewise present on 2.167's User schema, absent from its user.fields enum.
+        (Dialect::Post, "user.fields") => &["affiliation", "most_recent_post_id", "pinned_post_id"],
+        // Likewise present on 2.167's Post schema, absent from its post.fields enum.
+        (Dialect::Post, "post.fields") => &[
+            "author_id",
+            "edit_history_post_ids",
+            "in_reply_to_user_id",
+            "referenced_posts",
+        ],
+        _ => &[],
+    }
+}
+
+/// The object schemas whose properties a field parameter selects.
+fn object_schemas(parameter: &str) -> &'static [&'static str] {
+    match parameter {
+        "dm_event.fields" => &["DmEvent"],
+        "user.fields" => &["User"],
+        "tweet.fields" | "post.fields" => &["Tweet", "Post"],
+        _ => &[],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A matcher for the regular expressions the specs use: anchors, groups, alternation, character
+// classes with ranges, literals and `{m,n}` counts.
+
+#[derive(Debug)]
+enum Atom {
+    Literal(char),
+    Class(Vec<(char, char)>),
+    Group(Vec<Vec<Piece>>),
+}
+
+#[derive(Debug)]
+struct Piece {
+    atom: Atom,
+    min: usize,
+    max: usize,
+}
+
+struct PatternParser<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    pattern: &'a str,
+}
+
+impl PatternParser<'_> {
+    fn unsupported(&self) -> ! {
+        panic!(
+            "pattern {:?} uses syntax this matcher does not know",
+            self.pattern
+        )
+    }
+
+    fn alternation(&mut self) -> Vec<Vec<Piece>> {
+        let mut branches = vec![self.sequence()];
+        while self.chars.peek() == Some(&'|') {
+            self.chars.next();
+            branches.push(self.sequence());
+        }
+        branches
+    }
+
+    fn sequence(&mut self) -> Vec<Piece> {
+        let mut pieces = Vec::new();
+        while let Some(&c) = self.chars.peek() {
+            let atom = match c {
+                '|' | ')' | '$' => break,
+                '(' => {
+                    self.chars.next();
+                    let group = self.alternation();
+                    if self.chars.next() != Some(')') {
+                        self.unsupported();
+                    }
+                    Atom::Group(group)
+                }
+                '[' => {
+                    self.chars.next();
+                    self.class()
+                }
+                '\\' | '.' | '*' | '+' | '?' | '{' | '^' => self.unsupported(),
+                _ => {
+                    self.chars.next();
+                    Atom::Literal(c)
+                }
+            };
+            let (min, max) = self.count();
+            pieces.push(Piece { atom, min, max });
+        }
+        pieces
+    }
+
+    fn class(&mut self) -> Atom {
+        let mut ranges = Vec::new();
+        loop {
+            let c = self.chars.next().unwrap_or_else(|| self.unsupported());
+            match c {
+                ']' => return Atom::Class(ranges),
+                '\\' | '^' | '[' => self.unsupported(),
+                _ => {
+                    let mut lookahead = self.chars.clone();
+                    if lookahead.next() == Some('-') && lookahead.peek().is_some_and(|&e| e != ']')
+                    {
+                        self.chars.next();
+                        let end = self.chars.next().unwrap_or_else(|| self.unsupported());
+                        ranges.push((c, end));
+                    } else {
+                        ranges.push((c, c));
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(&mut self) -> (usize, usize) {
+        if self.chars.peek() != Some(&'{') {
+            return (1, 1);
+        }
+        self.chars.next();
+        let mut body = String::new();
+        loop {
+            match self.chars.next() {
+                Some('}') => break,
+                Some(c) => body.push(c),
+                None => self.unsupported(),
+            }
+        }
+        let parse = |s: &str| s.parse::<usize>().unwrap_or_else(|_| self.unsupported());
+        match body.split_once(',') {
+            Some((min, max)) => (parse(min), parse(max)),
+            None => (parse(&body), parse(&body)),
+        }
+    }
+}
+
+/// Every position in `input` where `pieces` could end, starting at `start`.
+fn ends_of_sequence(pieces: &[Piece], input: &[char], start: usize) -> Vec<usize> {
+    let Some((first, rest)) = pieces.split_first() else {
+        return vec![start];
+    };
+    let mut positions = vec![start];
+    let mut ends = Vec::new();
+    for count in 0..=first.max {
+        if count >= first.min {
+            for &p in &positions {
+                ends.extend(ends_of_sequence(rest, input, p));
+            }
+        }
+        if count == first.max {
+            break;
+        }
+        positions = positions
+            .iter()
+            .flat_map(|&p| ends_of_atom(&first.atom, input, p))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if positions.is_empty() {
+            break;
+        }
+    }
+    ends
+}
+
+fn ends_of_atom(atom: &Atom, input: &[char], start: usize) -> Vec<usize> {
+    match atom {
+        Atom::Literal(c) => match input.get(start) {
+            Some(x) if x == c => vec![start + 1],
+            _ => vec![],
+        },
+        Atom::Class(ranges) => match input.get(start) {
+            Some(x) if ranges.iter().any(|(lo, hi)| (lo..=hi).contains(&x)) => vec![start + 1],
+            _ => vec![],
+        },
+        Atom::Group(branches) => branches
+            .iter()
+            .flat_map(|b| ends_of_sequence(b, input, start))
+            .collect(),
+    }
+}
+
+fn pattern_matches(pattern: &str, value: &str) -> bool {
+    let body = pattern
+        .strip_prefix('^')
+        .and_then(|p| p.strip_suffix('$'))
+        .unwrap_or_else(|| panic!("pattern {pattern:?} is not anchored at both ends"));
+    let mut parser = PatternParser {
+        chars: body.chars().peekable(),
+        pattern,
+    };
+    let branches = parser.alternation();
+    if parser.chars.next().is_some() {
+        parser.unsupported();
+    }
+    let input: Vec<char> = value.chars().collect();
+    branches
+        .iter()
+        .any(|b| ends_of_sequence(b, &input, 0).contains(&input.len()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A validator for the subset of JSON Schema the specs use.
+
+/// Keywords that document but do not constrain.
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "example",
+    "examples",
+    "format",
+    "default",
+    "title",
+];
+
+fn resolve<'a>(spec: &'a Value, mut node: &'a Value) -> &'a Value {
+    while let Some(reference) = node.get("$ref").and_then(Value::as_str) {
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external $ref {reference}"));
+        node = spec
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("dangling $ref {reference}"));
+    }
+    node
+}
+
+/// The problems with `value` under `schema`; empty when it validates.
+fn validate(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<String> {
+    let schema = resolve(spec, schema);
+    let object = schema.as_object().expect("a schema is an object");
+    let mut problems = Vec::new();
+    for (keyword, arg) in object {
+        match keyword.as_str() {
+            "$ref" => {}
+            "type" => {
+                let ok = match arg.as_str().expect("type is a string") {
+                    "string" => value.is_string(),
+                    "object" => value.is_object(),
+                    "array" => value.is_array(),
+                    "integer" => value.is_i64() || value.is_u64(),
+                    "boolean" => value.is_boolean(),
+                    other => panic!("type {other} not supported"),
+                };
+                if !ok {
+                    problems.push(format!("{at}: not of type {arg}"));
+                }
+            }
+            "properties" => {
+                if let Some(map) = value.as_object() {
+                    for (name, sub) in arg.as_object().expect("properties is an object") {
+                        if let Some(v) = map.get(name) {
+                            problems.extend(validate(spec, sub, v, &format!("{at}.{name}")));
+                        }
+                    }
+                }
+            }
+            "required" => {
+                if let Some(map) = value.as_object() {
+                    for name in arg.as_array().expect("required is an array") {
+                        let name = name.as_str().expect("required names are strings");
+                        if !map.contains_key(name) {
+                            problems.push(format!("{at}: missing required {name}"));
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                assert_eq!(
+                    arg,
+                    &json!(false),
+                    "only additionalProperties:false is supported"
+                );
+                let declared = object.get("properties").and_then(Value::as_object);
+                if let Some(map) = value.as_object() {
+                    for name in map.keys() {
+                        if !declared.is_some_and(|d| d.contains_key(name)) {
+                            problems.push(format!("{at}: undeclared property {name}"));
+                        }
+                    }
+                }
+            }
+            "items" => {
+                if let Some(items) = value.as_array() {
+                    for (i, v) in items.iter().enumerate() {
+                        problems.extend(validate(spec, arg, v, &format!("{at}[{i}]")));
+                    }
+                }
+            }
+            "minItems" | "maxItems" => {
+                if let Some(items) = value.as_array() {
+                    let bound = arg.as_u64().expect("a count") as usize;
+                    let ok = if keyword == "minItems" {
+                        items.len() >= bound
+                    } else {
+                        items.len() <= bound
+                    };
+                    if !ok {
+                        problems.push(format!(
+                            "{at}: {} items breaks {keyword} {bound}",
+                            items.len()
+                        ));
+                    }
+                }
+            }
+            "uniqueItems" => {
+                if let (Some(items), Some(true)) = (value.as_array(), arg.as_bool()) {
+                    let distinct: BTreeSet<String> = items.iter().map(Value::to_string).collect();
+                    if distinct.len() != items.len() {
+                        problems.push(format!("{at}: repeated items"));
+                    }
+                }
+            }
+            "minLength" => {
+                if let Some(s) = value.as_str()
+                    && (s.chars().count() as u64) < arg.as_u64().expect("a length")
+                {
+                    problems.push(format!("{at}: shorter than {arg}"));
+                }
+            }
+            "pattern" => {
+                if let Some(s) = value.as_str()
+                    && !pattern_matches(arg.as_str().expect("a pattern"), s)
+                {
+                    problems.push(format!("{at}: {s:?} does not match {arg}"));
+                }
+            }
+            "minimum" | "maximum" => {
+                if let Some(n) = value.as_i64() {
+                    let bound = arg.as_i64().expect("a bound");
+                    let ok = if keyword == "minimum" {
+                        n >= bound
+                    } else {
+                        n <= bound
+                    };
+                    if !ok {
+                        problems.push(format!("{at}: {n} breaks {keyword} {bound}"));
+                    }
+                }
+            }
+            "enum" => {
+                if !arg.as_array().expect("enum is an array").contains(value) {
+                    problems.push(format!("{at}: {value} is not one of {arg}"));
+                }
+            }
+            "anyOf" | "oneOf" => {
+                let passing = arg
+                    .as_array()
+                    .expect("a list of schemas")
+                    .iter()
+                    .filter(|s| validate(spec, s, value, at).is_empty())
+                    .count();
+                let ok = if keyword == "anyOf" {
+                    passing >= 1
+                } else {
+                    passing == 1
+                };
+                if !ok {
+                    problems.push(format!("{at}: {passing} branches of {keyword} pass"));
+                }
+            }
+            k if ANNOTATIONS.contains(&k) => {}
+            other => panic!("schema keyword {other} is not supported by this validator"),
+        }
+    }
+    problems
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking a request against an operation.
+
+struct Spec {
+    doc: Value,
+    dialect: Dialect,
+    label: &'static str,
+}
+
+impl Spec {
+    fn legacy() -> Self {
+        Spec {
+            doc: load(SPEC_2_166),
+            dialect: Dialect::Legacy,
+            label: "2.166",
+        }
+    }
+
+    fn post() -> Self {
+        Spec {
+            doc: load(SPEC_2_167),
+            dialect: Dialect::Post,
+            label: "2.167",
+        }
+    }
+
+    fn operation(&self, info: &EndpointInfo) -> &Value {
+        let method = info.method.as_str().to_ascii_lowercase();
+        self.doc["paths"]
+            .get(info.path_template)
+            .and_then(|p| p.get(&method))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {} is not in spec {}",
+                    info.method, info.path_template, self.label
+                )
+            })
+    }
+
+    fn parameters<'a>(&'a self, operation: &'a Value) -> Vec<&'a Value> {
+        operation["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().map(|p| resolve(&self.doc, p)).collect())
+            .unwrap_or_default()
+    }
+
+    fn check(&self, request: &http::Request<Bytes>) {
+        let info = request
+            .extensions()
+            .get::<EndpointInfo>()
+            .expect("every request carries its EndpointInfo");
+        let operation = self.operation(info);
+        let parameters = self.parameters(operation);
+        let param = |name: &str, location: &str| {
+            parameters
+                .iter()
+                .find(|p| p["name"] == name && p["in"] == location)
+                .copied()
+        };
+        let context = format!("{} {} ({})", info.method, request.uri(), self.label);
+        assert_eq!(request.method(), info.method, "{context}");
+
+        // Path parameters.
+        // The default base URL has no path prefix, so the path is the endpoint's own.
+        let path = request.uri().path();
+        let actual: Vec<&str> = path.split('/').collect();
+        let template: Vec<&str> = info.path_template.split('/').collect();
+        assert_eq!(actual.len(), template.len(), "{context}: segment count");
+        for (segment, expected) in actual.iter().zip(&template) {
+            match expected.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => {
+                    let p = param(name, "path")
+                        .unwrap_or_else(|| panic!("{context}: path parameter {name} undeclared"));
+                    let value = percent_decode_str(segment).decode_utf8().unwrap();
+                    let problems = validate(&self.doc, &p["schema"], &json!(value), name);
+                    assert!(problems.is_empty(), "{context}: {problems:?}");
+                }
+                None => assert_eq!(segment, expected, "{context}"),
+            }
+        }
+        for p in &parameters {
+            if p["in"] == "path" {
+                let placeholder = format!("{{{}}}", p["name"].as_str().unwrap());
+                assert!(
+                    info.path_template.contains(&placeholder),
+                    "{context}: {placeholder}"
+                );
+            }
+        }
+
+        // Query parameters.
+        for pair in request
+            .uri()
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|s| !s.is_empty())
+        {
+            let (name, value) = pair.split_once('=').expect("name=value");
+            let name = percent_decode_str(name).decode_utf8().unwrap();
+            let value = percent_decode_str(value).decode_utf8().unwrap();
+            let p = param(&name, "query")
+                .unwrap_or_else(|| panic!("{context}: query parameter {name} undeclared"));
+            let schema = resolve(&self.doc, &p["schema"]);
+            let value = match schema["type"].as_str() {
+                Some("array") => {
+                    assert_eq!(
+                        p["explode"],
+                        json!(false),
+                        "{context}: {name} is comma-joined"
+                    );
+                    let exceptions = known_exceptions(self.dialect, &name);
+                    let items: Vec<&str> = value.split(',').collect();
+                    let kept: Vec<&str> = items
+                        .iter()
+                        .copied()
+                        .filter(|v| !exceptions.contains(v))
+                        .collect();
+                    if kept.is_empty() {
+                        continue;
+                    }
+                    json!(kept)
+                }
+                Some("integer") => json!(value.parse::<i64>().expect("an integer")),
+                _ => json!(value),
+            };
+            let problems = validate(&self.doc, schema, &value, &name);
+            assert!(problems.is_empty(), "{context}: {problems:?}");
+        }
+
+        // Body.
+        match operation.get("requestBody") {
+            Some(body) => {
+                let body = resolve(&self.doc, body);
+                let schema = &body["content"]["application/json"]["schema"];
+                assert_eq!(
+                    request.headers()["content-type"],
+                    "application/json",
+                    "{context}"
+                );
+                let value: Value = serde_json::from_slice(request.body()).expect("JSON body");
+                let problems = validate(&self.doc, schema, &value, "body");
+                assert!(problems.is_empty(), "{context}: {problems:?}");
+            }
+            None => {
+                assert!(
+                    request.body().is_empty(),
+                    "{context}: the spec declares no body"
+                );
+                assert!(request.headers().get("content-type").is_none(), "{context}");
+            }
+        }
+
+        // Security.
+        let security = operation["security"].as_array().expect("security declared");
+        let oauth2: BTreeSet<&str> = security
+            .iter()
+            .filter_map(|s| s.get("OAuth2UserToken"))
+            .flat_map(|scopes| {
+                scopes
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap())
+            })
+            .collect();
+        let ours: BTreeSet<&str> = info.scopes.iter().map(|s| s.as_str()).collect();
+        assert_eq!(ours, oauth2, "{context}: scopes");
+        let user_token = security.iter().any(|s| s.get("UserToken").is_some());
+        assert_eq!(info.oauth1, user_token, "{context}: OAuth 1.0a");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The requests.
+
+fn all_event_types() -> Vec<EventType> {
+    EventType::ALL.to_vec()
+}
+
+fn token() -> PaginationToken {
+    PaginationToken::parse("18LAA5G1SL0NR5OG0G00ZZZZ").unwrap()
+}
+
+fn messages() -> Vec<Message> {
+    vec![
+        Message::text("Hello, world & more?").unwrap(),
+        Message::media(MediaId::from(1146654567674912769)),
+        Message::new(Some("both".into()), [MediaId::from(1)]).unwrap(),
+    ]
+}
+
+fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
+    let ctx = &RequestContext::default().with_dialect(dialect);
+    let mut requests = Vec::new();
+    let conversations = [
+        ConversationId::parse("123123123-456456456").unwrap(),
+        ConversationId::one_to_one(&UserId::from(9), &UserId::from(10)),
+        ConversationId::parse("1578900353814519810").unwrap(),
+    ];
+    let full = |l: ListEvents| {
+        l.with_max_results(100)
+            .unwrap()
+            .with_pagination_token(token())
+            .with_event_types(all_event_types())
+            .with_fields(FieldSet::everything())
+    };
+    requests.push(full(ListEvents::new()).build_request(ctx).unwrap());
+    requests.push(
+        ListEvents::new()
+            .with_max_results(1)
+            .unwrap()
+            .build_request(ctx)
+            .unwrap(),
+    );
+    for conv in &conversations {
+        let list = ListConversationEvents::new(conv.clone())
+            .with_params(full(ListEvents::new()).params().clone());
+        requests.push(list.build_request(ctx).unwrap());
+        for m in messages() {
+            let send = SendToConversation::new(conv.clone(), m);
+            requests.push(send.build_request(ctx).unwrap());
+        }
+    }
+    let user = UserId::from(2244994945);
+    let list = ListParticipantEvents::new(user.clone())
+        .with_params(full(ListEvents::new()).params().clone());
+    requests.push(list.build_request(ctx).unwrap());
+    for m in messages() {
+        let send = SendToParticipant::new(user.clone(), m.clone());
+        requests.push(send.build_request(ctx).unwrap());
+        for n in [2, 49] {
+            let group = CreateGroup::new((1..=n).map(UserId::from), m.clone()).unwrap();
+            requests.push(group.build_request(ctx).unwrap());
+        }
+    }
+    let event = EventId::from(1585800613253812228);
+    let get = GetEvent::new(event.clone()).with_fields(FieldSet::everything());
+    requests.push(get.build_request(ctx).unwrap());
+    requests.push(DeleteEvent::new(event.clone()).build_request(ctx).unwrap());
+    requests.push(BlockUser::new(user.clone()).build_request(ctx).unwrap());
+    requests.push(UnblockUser::new(user.clone()).build_request(ctx).unwrap());
+    let download = DownloadMedia::from_media_url(
+        "https://ton.twitter.com/1.1/ton/data/dm/1589472163941056517/1589472151165317121/ncc3LNYu.jpg",
+    )
+    .unwrap();
+    requests.push(download.build_request(ctx).unwrap());
+    requests
+}
+
+#[test]
+fn legacy_requests_conform_to_spec_2_166() {
+    let spec = Spec::legacy();
+    let requests = every_request(Dialect::Legacy);
+    for request in &requests {
+        spec.check(request);
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.uri().query().is_some_and(|q| q.contains("tweet.fields=")))
+    );
+}
+
+#[test]
+fn post_dialect_requests_conform_to_spec_2_167() {
+    let spec = Spec::post();
+    let requests = every_request(Dialect::Post);
+    for request in &requests {
+        spec.check(request);
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.uri().query().is_some_and(|q| q.contains("post.fields=")))
+    );
+}
+
+#[test]
+fn every_dm_operation_in_the_specs_has_an_endpoint() {
+    for spec in [Spec::legacy(), Spec::post()] {
+        let ours: BTreeSet<(String, String)> = every_request(spec.dialect)
+            .iter()
+            .map(|r| {
+                let info = r.extensions().get::<EndpointInfo>().unwrap();
+                (
+                    info.method.as_str().to_ascii_lowercase(),
+                    info.path_template.to_owned(),
+                )
+            })
+            .collect();
+        let paths = spec.doc["paths"].as_object().unwrap();
+        for (path, item) in paths {
+            if !(path.starts_with("/2/dm_") || path.starts_with("/2/users/{id}/dm/")) {
+                continue;
+            }
+            for method in item.as_object().unwrap().keys() {
+                assert!(
+                    ours.contains(&(method.clone(), path.clone())),
+                    "{method} {path} in {} has no endpoint type",
+                    spec.label
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn exceptions_are_needed_and_backed_by_the_object_schemas() {
+    for spec in [Spec::legacy(), Spec::post()] {
+        let other = if spec.dialect == Dialect::Legacy {
+            Spec::post()
+        } else {
+            Spec::legacy()
+        };
+        let tweet_fields = if spec.dialect == Dialect::Legacy {
+            "tweet.fields"
+        } else {
+            "post.fields"
+        };
+        for parameter in [
+            "dm_event.fields",
+            "expansions",
+            "user.fields",
+            tweet_fields,
+            "media.fields",
+        ] {
+            let declared = spec.doc["components"]["parameters"]
+                .as_object()
+                .unwrap()
+                .values()
+                .find(|p| p["name"] == parameter)
+                .unwrap_or_else(|| panic!("{parameter} in {}", spec.label));
+            let enum_values = &declared["schema"]["items"]["enum"];
+            for exception in known_exceptions(spec.dialect, parameter) {
+                assert!(
+                    !enum_values.as_array().unwrap().contains(&json!(exception)),
+                    "{exception} is in {}'s {parameter} enum now; drop the exception",
+                    spec.label
+                );
+                let backed = object_schemas(parameter).iter().any(|schema| {
+                    [&spec.doc, &other.doc].iter().any(|doc| {
+                        doc["components"]["schemas"][schema]["properties"]
+                            .get(exception)
+                            .is_some()
+                    })
+                });
+                assert!(backed, "{exception} is on no {parameter} object schema");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_validator_rejects_what_the_specs_forbid() {
+    let spec = Spec::post();
+    let doc = &spec.doc;
+    let send = &doc["components"]["schemas"]["CreateDirectMessagesByParticipantIdRequest"];
+    assert!(validate(doc, send, &json!({"text": "x"}), "b").is_empty());
+    for bad in [
+        json!({}),
+        json!({"text": ""}),
+        json!({"text": "x", "extra": 1}),
+        json!({"attachments": [{"media_id": "12a"}]}),
+        json!({"attachments": [{}]}),
+        json!("text"),
+    ] {
+        assert!(!validate(doc, send, &bad, "b").is_empty(), "{bad}");
+    }
+    let group = &doc["components"]["schemas"]["CreateDirectMessagesConversationRequest"];
+    let ok = json!({"conversation_type": "Group", "participant_ids": ["1", "2"], "message": {"text": "x"}});
+    assert!(validate(doc, group, &ok, "b").is_empty());
+    for bad in [
+        json!({"conversation_type": "group", "participant_ids": ["1", "2"], "message": {"text": "x"}}),
+        json!({"conversation_type": "Group", "participant_ids": ["1"], "message": {"text": "x"}}),
+        json!({"conversation_type": "Group", "participant_ids": (1..=50).map(|n| n.to_string()).collect::<Vec<_>>(), "message": {"text": "x"}}),
+        json!({"conversation_type": "Group", "participant_ids": ["1", "2"]}),
+    ] {
+        assert!(!validate(doc, group, &bad, "b").is_empty(), "{bad}");
+    }
+    let legacy = Spec::legacy();
+    let message = &legacy.doc["components"]["schemas"]["CreateMessageRequest"];
+    assert!(validate(&legacy.doc, message, &json!({"attachments": []}), "b").is_empty());
+    assert!(!validate(&legacy.doc, message, &json!({}), "b").is_empty());
+}
+
+#[test]
+fn the_pattern_matcher_agrees_with_the_spec_patterns() {
+    let conversation = "^([0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19})$";
+    for ok in [
+        "1-2",
+        "123123123-456456456",
+        "123456789012345",
+        "9999999999999999999",
+    ] {
+        assert!(pattern_matches(conversation, ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "1",
+        "12345678901234",
+        "1-",
+        "-1",
+        "1-2-3",
+        "12345678901234567890",
+        "a-1",
+    ] {
+        assert!(!pattern_matches(conversation, bad), "{bad}");
+    }
+    let resource = "^[a-zA-Z0-9_.-]{1,50}$";
+    assert!(pattern_matches(resource, "ncc3LNYu.jpg"));
+    assert!(!pattern_matches(resource, "a/b"));
+    assert!(!pattern_matches(resource, &"a".repeat(51)));
+    assert!(pattern_matches("^[0-9]{1,19}$", "0"));
+    assert!(!pattern_matches("^[0-9]{1,19}$", "1x"));
+}
+
+#[test]
+#[should_panic(expected = "query parameter bogus undeclared")]
+fn an_undeclared_query_parameter_fails_the_check() {
+    let mut request = ListEvents::new()
+        .build_request(&RequestContext::default())
+        .unwrap();
+    *request.uri_mut() = "https://api.x.com/2/dm_events?bogus=1".parse().unwrap();
+    Spec::legacy().check(&request);
+}
+
+#[test]
+#[should_panic(expected = "is not one of")]
+fn an_undeclared_enum_value_fails_the_check() {
+    let mut request = ListEvents::new()
+        .build_request(&RequestContext::default())
+        .unwrap();
+    *request.uri_mut() = "https://api.x.com/2/dm_events?dm_event.fields=id%2Cbogus"
+        .parse()
+        .unwrap();
+    Spec::legacy().check(&request);
+}
+
+#[test]
+#[should_panic(expected = "does not match")]
+fn a_path_parameter_off_pattern_fails_the_check() {
+    let mut request = BlockUser::new(UserId::from(1))
+        .build_request(&RequestContext::default())
+        .unwrap();
+    *request.uri_mut() = "https://api.x.com/2/users/abc/dm/block".parse().unwrap();
+    Spec::post().check(&request);
+}

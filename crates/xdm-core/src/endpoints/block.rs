@@ -1,0 +1,180 @@
+//! Blocking and unblocking direct messages from a user.
+
+use bytes::Bytes;
+use http::Method;
+
+use super::{Body, WRITE_SCOPES, fill_path, info, new_request};
+use crate::error::ApiError;
+use crate::ids::UserId;
+use crate::models::BlockStatus;
+use crate::query::Query;
+use crate::response::{ApiResponse, decode_json};
+use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
+
+fn block_info(template: &'static str) -> EndpointInfo {
+    info(
+        Method::POST,
+        template,
+        EndpointGroup::Block,
+        WRITE_SCOPES,
+        Delivery::Idempotent,
+    )
+}
+
+/// Builds a block or unblock request: the spec declares no request body for either, so the
+/// request has none, and no `content-type`.
+fn build_block(
+    template: &'static str,
+    user: &UserId,
+    ctx: &RequestContext,
+) -> http::Request<Bytes> {
+    let path = fill_path(template, &[("id", user.as_str())]);
+    new_request(block_info(template), ctx, &path, &Query::new(), Body::Empty)
+}
+
+/// Stops a user from sending the caller direct messages: `POST /2/users/{id}/dm/block`.
+///
+/// `id` is the user being blocked, not the caller. Blocking twice leaves the same state, so
+/// the request is [`Delivery::Idempotent`].
+///
+/// ```
+/// use xdm_core::endpoints::{BlockUser, UnblockUser};
+/// use xdm_core::ids::UserId;
+/// use xdm_core::{Endpoint, RequestContext};
+///
+/// let request = BlockUser::new(UserId::from(2244994945)).build_request(&RequestContext::default())?;
+/// assert_eq!(request.method(), "POST");
+/// assert_eq!(request.uri(), "https://api.x.com/2/users/2244994945/dm/block");
+/// assert!(request.body().is_empty());
+///
+/// let request = UnblockUser::new(UserId::from(2244994945)).build_request(&RequestContext::default())?;
+/// assert_eq!(request.uri(), "https://api.x.com/2/users/2244994945/dm/unblock");
+/// # Ok::<(), xdm_core::InvalidInput>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockUser {
+    user: UserId,
+}
+
+impl BlockUser {
+    /// Where blocking lives.
+    pub const PATH: &'static str = "/2/users/{id}/dm/block";
+
+    /// Blocks direct messages from `user`.
+    pub fn new(user: UserId) -> Self {
+        Self { user }
+    }
+
+    /// The user blocked.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+}
+
+impl Endpoint for BlockUser {
+    type Output = ApiResponse<BlockStatus>;
+
+    fn info(&self) -> EndpointInfo {
+        block_info(Self::PATH)
+    }
+
+    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
+        Ok(build_block(Self::PATH, &self.user, ctx))
+    }
+
+    fn decode_response(
+        &self,
+        response: http::Response<Bytes>,
+    ) -> Result<ApiResponse<BlockStatus>, ApiError> {
+        decode_json(response)
+    }
+}
+
+/// Lets a blocked user send the caller direct messages again: `POST /2/users/{id}/dm/unblock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnblockUser {
+    user: UserId,
+}
+
+impl UnblockUser {
+    /// Where unblocking lives.
+    pub const PATH: &'static str = "/2/users/{id}/dm/unblock";
+
+    /// Unblocks direct messages from `user`.
+    pub fn new(user: UserId) -> Self {
+        Self { user }
+    }
+
+    /// The user unblocked.
+    pub fn user(&self) -> &UserId {
+        &self.user
+    }
+}
+
+impl Endpoint for UnblockUser {
+    type Output = ApiResponse<BlockStatus>;
+
+    fn info(&self) -> EndpointInfo {
+        block_info(Self::PATH)
+    }
+
+    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
+        Ok(build_block(Self::PATH, &self.user, ctx))
+    }
+
+    fn decode_response(
+        &self,
+        response: http::Response<Bytes>,
+    ) -> Result<ApiResponse<BlockStatus>, ApiError> {
+        decode_json(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::endpoints::test_support::{build, response};
+
+    #[test]
+    fn block_and_unblock_are_idempotent_bodiless_posts() {
+        let block = BlockUser::new(UserId::from(3));
+        let unblock = UnblockUser::new(UserId::from(3));
+        assert_eq!(block.user(), unblock.user());
+        for (request, info) in [
+            (build(&block), block.info()),
+            (build(&unblock), unblock.info()),
+        ] {
+            assert_eq!(request.method(), Method::POST);
+            assert!(request.body().is_empty());
+            assert!(request.headers().get("content-type").is_none());
+            assert_eq!(info.group, EndpointGroup::Block);
+            assert_eq!(info.delivery, Delivery::Idempotent);
+            assert!(info.oauth1);
+        }
+        assert_eq!(build(&block).uri(), "https://api.x.com/2/users/3/dm/block");
+        assert_eq!(
+            build(&unblock).uri(),
+            "https://api.x.com/2/users/3/dm/unblock"
+        );
+    }
+
+    #[test]
+    fn statuses_decode() {
+        let blocked = BlockUser::new(UserId::from(3))
+            .decode_response(response(
+                200,
+                "application/json",
+                r#"{"data":{"blocked":true}}"#,
+            ))
+            .unwrap();
+        assert!(blocked.data.unwrap().blocked);
+        let unblocked = UnblockUser::new(UserId::from(3))
+            .decode_response(response(
+                200,
+                "application/json",
+                r#"{"data":{"blocked":false}}"#,
+            ))
+            .unwrap();
+        assert!(!unblocked.data.unwrap().blocked);
+    }
+}

@@ -1,0 +1,232 @@
+//! The decoding rules shared by every model: absent and `null` are the same, a `null` inside a
+//! list is dropped, and keys this crate does not name are kept in `extra`.
+//!
+//! The models' `Deserialize` impls are generated here instead of derived because a derived
+//! struct with a `#[serde(flatten)]` map buffers its fields before decoding them, and an error
+//! inside that buffer no longer knows which field it came from. A hand-rolled visitor decodes
+//! each value in place, so a failure is reported with its full path (`data[3].attachments`).
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserializer;
+use serde::de::{self, SeqAccess, Visitor};
+
+/// How a field's value is read from the wire.
+///
+/// Implemented for the leaf types (strings, numbers, booleans), for the models, and for lists
+/// of any of them. A list drops `null` items instead of failing on them.
+pub(crate) trait Wire: Sized {
+    fn from_wire<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+}
+
+macro_rules! wire_via_deserialize {
+    ($($ty:ty),* $(,)?) => {
+        $(impl $crate::models::wire::Wire for $ty {
+            fn from_wire<'de, D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <$ty as ::serde::Deserialize<'de>>::deserialize(d)
+            }
+        })*
+    };
+}
+pub(crate) use wire_via_deserialize;
+
+wire_via_deserialize!(String, bool, u64, i64, serde_json::Value);
+
+impl<T: Wire> Wire for Vec<T> {
+    fn from_wire<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Wire> Visitor<'de> for ListVisitor<T> {
+            type Value = Vec<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                // The hint comes from the input; never let it size an allocation unchecked.
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(128));
+                while let Some(Nullable(item)) = seq.next_element::<Nullable<T>>()? {
+                    out.extend(item);
+                }
+                Ok(out)
+            }
+        }
+
+        d.deserialize_seq(ListVisitor(PhantomData))
+    }
+}
+
+/// Both spellings of a renamed list, one after the other.
+pub(crate) fn both<'a, T: 'a>(
+    first: impl Into<Option<&'a Vec<T>>>,
+    second: impl Into<Option<&'a Vec<T>>>,
+) -> impl Iterator<Item = &'a T> {
+    let first: Option<&Vec<T>> = first.into();
+    let second: Option<&Vec<T>> = second.into();
+    first
+        .into_iter()
+        .flatten()
+        .chain(second.into_iter().flatten())
+}
+
+/// A value where `null` means absent.
+pub(crate) struct Nullable<T>(pub(crate) Option<T>);
+
+impl<'de, T: Wire> de::Deserialize<'de> for Nullable<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct NullableVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Wire> Visitor<'de> for NullableVisitor<T> {
+            type Value = Nullable<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a value or null")
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Nullable(None))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Nullable(None))
+            }
+
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                T::from_wire(d).map(|v| Nullable(Some(v)))
+            }
+        }
+
+        d.deserialize_option(NullableVisitor(PhantomData))
+    }
+}
+
+/// Declares a model: a struct whose named fields are all `Option`s, plus an `extra` map for the
+/// keys it does not name, with a path-preserving `Deserialize` and a `Serialize` that writes
+/// back the same keys.
+macro_rules! wire_object {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident ($wire:literal): $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                #[serde(rename = $wire, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+            /// Keys this crate does not name, kept as they arrived so that nothing X sends is
+            /// lost and re-encoding writes them back.
+            #[serde(flatten)]
+            pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct ObjectVisitor;
+
+                impl<'de> ::serde::de::Visitor<'de> for ObjectVisitor {
+                    type Value = $name;
+
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " object"))
+                    }
+
+                    fn visit_map<A: ::serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<String>()? {
+                            match key.as_str() {
+                                $($wire => {
+                                    out.$field = map
+                                        .next_value::<$crate::models::wire::Nullable<$ty>>()?
+                                        .0;
+                                })*
+                                _ => {
+                                    let value = map.next_value::<::serde_json::Value>()?;
+                                    out.extra.insert(key, value);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+
+                d.deserialize_map(ObjectVisitor)
+            }
+        }
+
+        $crate::models::wire::wire_via_deserialize!($name);
+    };
+}
+pub(crate) use wire_object;
+
+/// Declares a string enum with known variants and an `Other(String)` for the rest; it reads and
+/// writes the exact wire string, so an unknown value round-trips.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A value this crate does not know, as it arrived.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value as X spells it.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )*
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// Reads a wire value; unknown values become `Other`.
+            pub fn parse(s: &str) -> Self {
+                match s {
+                    $( $wire => $name::$variant, )*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as ::serde::Deserialize<'de>>::deserialize(d)?;
+                Ok($name::parse(&s))
+            }
+        }
+
+        $crate::models::wire::wire_via_deserialize!($name);
+    };
+}
+pub(crate) use wire_enum;

@@ -1,0 +1,158 @@
+//! Property tests of the limiter against a simulated server.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::StatusCode;
+use proptest::prelude::*;
+
+use super::{Admit, LimiterConfig, RateLimitSnapshot, RateLimitWindow, RateLimiter};
+use crate::EndpointGroup;
+
+const PERIOD: u64 = 900;
+const LIMIT: u32 = 15;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Admit,
+    /// The oldest request in flight reaches the server and its answer comes back.
+    Respond,
+    /// The oldest request in flight fails before reaching the server.
+    Fail,
+    Advance(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => Just(Op::Admit),
+        3 => Just(Op::Respond),
+        1 => Just(Op::Fail),
+        2 => (0u64..2 * PERIOD).prop_map(Op::Advance),
+    ]
+}
+
+/// A server with fixed windows of `PERIOD` seconds and `LIMIT` requests each, as X documents
+/// for the read group.
+#[derive(Default)]
+struct Server {
+    used: HashMap<u64, u32>,
+}
+
+impl Server {
+    fn process(&mut self, now: u64) -> (RateLimitSnapshot, StatusCode) {
+        let index = now / PERIOD;
+        let used = self.used.entry(index).or_default();
+        let status = if *used < LIMIT {
+            *used += 1;
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        let snapshot = RateLimitSnapshot {
+            window: Some(RateLimitWindow {
+                limit: LIMIT,
+                remaining: LIMIT - *used,
+                reset: UNIX_EPOCH + Duration::from_secs((index + 1) * PERIOD),
+            }),
+            ..Default::default()
+        };
+        (snapshot, status)
+    }
+}
+
+fn at(secs: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs)
+}
+
+proptest! {
+    #[test]
+    fn never_overspends_a_window(start in 0u64..10 * PERIOD, ops in prop::collection::vec(op(), 0..300)) {
+        let config = LimiterConfig {
+            reservation_timeout: None,
+            ..LimiterConfig::default()
+        };
+        let mut limiter = RateLimiter::new(config);
+        let mut server = Server::default();
+        let mut now = start;
+        let mut in_flight = 0u32;
+        for op in ops {
+            match op {
+                Op::Admit => match limiter.poll_admit(&7u8, EndpointGroup::ReadEvents, at(now)) {
+                    Admit::Send => in_flight += 1,
+                    Admit::WaitUntil(t) => prop_assert!(t > at(now)),
+                },
+                Op::Respond if in_flight > 0 => {
+                    in_flight -= 1;
+                    let (snapshot, status) = server.process(now);
+                    prop_assert_eq!(status, StatusCode::OK, "server had to refuse at {}", now);
+                    limiter.handle_response(&7, EndpointGroup::ReadEvents, &snapshot, status, at(now));
+                }
+                Op::Fail if in_flight > 0 => {
+                    in_flight -= 1;
+                    limiter.handle_failure(&7, EndpointGroup::ReadEvents);
+                }
+                Op::Respond | Op::Fail => {}
+                Op::Advance(dt) => now += dt,
+            }
+            prop_assert_eq!(limiter.in_flight(&7, EndpointGroup::ReadEvents), in_flight as usize);
+        }
+    }
+
+    #[test]
+    fn never_panics_and_never_waits_into_the_past(
+        steps in prop::collection::vec(
+            (
+                0u8..3,
+                0usize..6,
+                any::<bool>(),
+                prop::option::of((0u32..50, 0u32..50, 0u64..20_000)),
+                prop::option::of((0u32..50, 0u32..50, 0u64..200_000)),
+                prop::sample::select(vec![200u16, 201, 400, 429, 500, 503]),
+                0u64..20_000,
+            ),
+            0..200,
+        ),
+        seed in any::<bool>(),
+    ) {
+        let groups = [
+            EndpointGroup::ReadEvents,
+            EndpointGroup::SendMessage,
+            EndpointGroup::DeleteEvent,
+            EndpointGroup::Block,
+            EndpointGroup::MediaDownload,
+            EndpointGroup::MediaUpload,
+        ];
+        let mut limiter = RateLimiter::new(LimiterConfig {
+            seed_documented_limits: seed,
+            reservation_timeout: Some(Duration::from_secs(120)),
+            ..LimiterConfig::default()
+        });
+        for (key, group, respond, window, day, status, time) in steps {
+            // Time may jump backwards: callers' clocks do.
+            let now = at(time);
+            let group = groups[group];
+            if let Admit::WaitUntil(t) = limiter.poll_admit(&key, group, now) {
+                prop_assert!(t > now);
+            }
+            let w = |(limit, remaining, reset): (u32, u32, u64)| RateLimitWindow {
+                limit,
+                remaining,
+                reset: at(reset),
+            };
+            if respond {
+                let snapshot = RateLimitSnapshot {
+                    window: window.map(w),
+                    user_24h: day.map(w),
+                    app_24h: None,
+                };
+                let status = StatusCode::from_u16(status).unwrap();
+                limiter.handle_response(&key, group, &snapshot, status, now);
+            } else {
+                limiter.handle_failure(&key, group);
+            }
+            if let Admit::WaitUntil(t) = limiter.poll_admit(&key, group, now) {
+                prop_assert!(t > now);
+            }
+        }
+    }
+}
