@@ -1,0 +1,9 @@
+//! Integration tests of xdm-auth, in one binary.
+
+mod oauth1_flow;
+mod oauth1_sign;
+mod oauth2_flow;
+mod redaction;
+mod refresh;
+mod store;
+mod support;
