@@ -119,9 +119,11 @@ impl BaseUrl {
     /// The full URI for `path_and_query`, which must start with `/` and be already encoded.
     pub fn join(&self, path_and_query: &str) -> Uri {
         debug_assert!(path_and_query.starts_with('/'));
-        format!("{}{}", self.url, path_and_query)
-            .parse()
-            .expect("a validated base URL joined with an encoded path is a valid URI")
+        let mut uri = String::with_capacity(self.url.len() + path_and_query.len());
+        uri.push_str(&self.url);
+        uri.push_str(path_and_query);
+        // From a `String`, the URI takes over the buffer instead of copying it.
+        Uri::try_from(uri).expect("a validated base URL joined with an encoded path is a valid URI")
     }
 }
 

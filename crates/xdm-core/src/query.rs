@@ -22,7 +22,9 @@ const RESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// assert_eq!(xdm_core::query::encode("a b/é"), "a%20b%2F%C3%A9");
 /// ```
 pub fn encode(input: &str) -> String {
-    utf8_percent_encode(input, RESERVED).to_string()
+    let mut out = String::with_capacity(input.len());
+    out.extend(utf8_percent_encode(input, RESERVED));
+    out
 }
 
 /// Percent-encodes one path segment, so that no value can add a segment, a query or a fragment.
@@ -78,16 +80,26 @@ impl Query {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut seen: Vec<String> = Vec::new();
+        // Lists are short (at most a few dozen names), so a linear scan for duplicates beats
+        // hashing, and keeping the items themselves avoids a copy of each before the join.
+        let mut seen: Vec<S> = Vec::new();
         for value in values {
-            let value = value.as_ref();
-            if !seen.iter().any(|v| v == value) {
-                seen.push(value.to_owned());
+            if !seen.iter().any(|v| v.as_ref() == value.as_ref()) {
+                seen.push(value);
             }
         }
-        if !seen.is_empty() {
-            self.set(name, seen.join(","));
+        if seen.is_empty() {
+            return;
         }
+        let len = seen.iter().map(|v| v.as_ref().len() + 1).sum::<usize>() - 1;
+        let mut joined = String::with_capacity(len);
+        for (i, value) in seen.iter().enumerate() {
+            if i > 0 {
+                joined.push(',');
+            }
+            joined.push_str(value.as_ref());
+        }
+        self.set(name, joined);
     }
 
     /// The value set for `name`, unencoded.
@@ -110,25 +122,41 @@ impl Query {
 
     /// The encoded query, `name=value` pairs joined by `&`, without a leading `?`.
     pub fn encoded(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::with_capacity(self.encoded_len_hint());
+        self.write_encoded(&mut out);
+        out
+    }
+
+    /// Appends the encoded query to `out`, encoding straight into it.
+    fn write_encoded(&self, out: &mut String) {
         for (i, (name, value)) in self.pairs.iter().enumerate() {
             if i > 0 {
                 out.push('&');
             }
-            out.push_str(&encode(name));
+            out.extend(utf8_percent_encode(name, RESERVED));
             out.push('=');
-            out.push_str(&encode(value));
+            out.extend(utf8_percent_encode(value, RESERVED));
         }
-        out
+    }
+
+    /// A guess at the encoded length: commas (the usual escape) grow by two bytes each.
+    fn encoded_len_hint(&self) -> usize {
+        self.pairs
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 2 + 2 * v.bytes().filter(|b| *b == b',').count())
+            .sum()
     }
 
     /// `path` followed by `?` and the encoded query, or `path` alone when the query is empty.
     pub fn append_to_path(&self, path: &str) -> String {
         if self.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", self.encoded())
+            return path.to_owned();
         }
+        let mut out = String::with_capacity(path.len() + 1 + self.encoded_len_hint());
+        out.push_str(path);
+        out.push('?');
+        self.write_encoded(&mut out);
+        out
     }
 }
 

@@ -20,6 +20,30 @@ use crate::secret::{AccessToken, AuthorizationCode, ClientSecret, RefreshToken};
 /// X's authorization page.
 pub const X_AUTHORIZE_URL: &str = "https://x.com/i/oauth2/authorize";
 
+/// The longest lifetime a token response is believed for: ten years (of 365 days). A larger
+/// `expires_in` is read as this.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(10 * 365 * 24 * 60 * 60);
+
+/// When a token received at `now` with `expires_in` seconds to live expires, the lifetime
+/// capped at [`MAX_TOKEN_LIFETIME`]. Should even that pass the end of the platform's clock,
+/// the latest representable second stands in for it.
+fn expiry(now: SystemTime, expires_in: u64) -> SystemTime {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME);
+    now.checked_add(lifetime).unwrap_or_else(|| {
+        // Each round adds the step or halves it, so this ends within a few hundred rounds,
+        // at the latest time the clock can hold.
+        let mut at = now;
+        let mut step = lifetime;
+        while !step.is_zero() {
+            match at.checked_add(step) {
+                Some(later) => at = later,
+                None => step /= 2,
+            }
+        }
+        at
+    })
+}
+
 /// An OAuth 2.0 client registered with X: public (PKCE only) or confidential (with a secret).
 #[derive(Debug, Clone)]
 pub struct OAuth2Client {
@@ -158,6 +182,11 @@ impl OAuth2Client {
     }
 
     /// Reads a token response (to a code exchange or a refresh) received at `now`.
+    ///
+    /// An `expires_in` longer than [`MAX_TOKEN_LIFETIME`] is read as that long: X's tokens
+    /// live two hours, so a larger figure is a fault in whatever answered, and a far but
+    /// finite expiry keeps the token usable (a 401 still triggers a refresh) where the exact
+    /// figure could not even be represented as a time.
     pub fn parse_token_response(
         &self,
         response: &http::Response<Bytes>,
@@ -182,7 +211,7 @@ impl OAuth2Client {
         }
         let mut token = UserToken::new(AccessToken::new(wire.access_token), now);
         if let Some(secs) = wire.expires_in {
-            token = token.with_expires_at(now + Duration::from_secs(secs));
+            token = token.with_expires_at(expiry(now, secs));
         }
         if let Some(r) = wire.refresh_token.filter(|r| !r.is_empty()) {
             token = token.with_refresh_token(RefreshToken::new(r));

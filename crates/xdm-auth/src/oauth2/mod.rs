@@ -11,7 +11,7 @@ mod refresh;
 mod store;
 mod token;
 
-pub use client::{OAuth2Client, RevocableToken, X_AUTHORIZE_URL};
+pub use client::{MAX_TOKEN_LIFETIME, OAuth2Client, RevocableToken, X_AUTHORIZE_URL};
 pub use pkce::{PendingAuthorization, PkceVerifier, generate_state};
 pub use refresh::{
     DEFAULT_REFRESH_MARGIN, RefreshOutcome, RefreshTicket, RefreshWait, TokenAction, TokenManager,

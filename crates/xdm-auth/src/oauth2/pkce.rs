@@ -14,8 +14,19 @@ use crate::random::{RandomError, random_token};
 use crate::secret::AuthorizationCode;
 
 /// A PKCE code verifier: 43 to 128 characters from `A-Z a-z 0-9 - . _ ~`.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Equality is constant-time, like the [`secret`](crate::secret) types', so that comparing a
+/// verifier does not leak its prefix through timing.
+#[derive(Clone)]
 pub struct PkceVerifier(String);
+
+impl PartialEq for PkceVerifier {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_bytes().ct_eq(other.0.as_bytes()).into()
+    }
+}
+
+impl Eq for PkceVerifier {}
 
 impl PkceVerifier {
     /// A fresh verifier of 64 characters from the operating system's CSPRNG.
@@ -142,6 +153,17 @@ mod tests {
         assert_eq!(a.expose_secret().len(), 64);
         PkceVerifier::parse(a.expose_secret()).unwrap();
         assert_ne!(generate_state().unwrap(), generate_state().unwrap());
+    }
+
+    #[test]
+    fn verifiers_compare_by_their_whole_value() {
+        let a = PkceVerifier::parse(&"a".repeat(43)).unwrap();
+        assert_eq!(a, PkceVerifier::parse(&"a".repeat(43)).unwrap());
+        assert_ne!(
+            a,
+            PkceVerifier::parse(&format!("{}b", "a".repeat(42))).unwrap()
+        );
+        assert_ne!(a, PkceVerifier::parse(&"a".repeat(44)).unwrap());
     }
 
     #[test]

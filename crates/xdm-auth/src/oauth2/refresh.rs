@@ -131,14 +131,23 @@ impl TokenManager {
         }
     }
 
-    /// Refreshes this long before expiry instead.
+    /// Refreshes this long before expiry instead. A margin too large to add to the clock
+    /// (such as [`Duration::MAX`]) means: refresh whenever the token has an expiry.
     pub fn with_margin(self, margin: Duration) -> Self {
         self.shared.lock().margin = margin;
         self
     }
 
-    /// Calls `hook` with every token a refresh obtains, before anyone waiting is woken: the
-    /// place to persist rotated tokens, since the previous refresh token is now spent.
+    /// Calls `hook` with every token a refresh obtains: the place to persist rotated tokens,
+    /// since the previous refresh token is now spent.
+    ///
+    /// Hooks run after the new token is installed in the manager (and, for
+    /// [`StoreLock::finish_refresh`](super::StoreLock::finish_refresh), after it is saved and
+    /// the file lock released), with no lock held, so a hook may save through the same
+    /// [`TokenStore`](super::TokenStore) or read the manager. They run before anyone waiting
+    /// for the refresh is woken and before another refresh can begin, so they see tokens in
+    /// the order they were obtained. A hook that panics does not keep waiters pending: they
+    /// are woken anyway, and the panic reaches whoever completed the refresh.
     pub fn on_rotate(&self, hook: impl Fn(&UserToken) + Send + Sync + 'static) {
         self.shared.lock().hooks.push(Arc::new(hook));
     }
@@ -166,7 +175,7 @@ impl TokenManager {
             || state
                 .token
                 .expires_at()
-                .is_some_and(|at| now + state.margin >= at);
+                .is_some_and(|at| due_at(now, state.margin, at));
         if !due {
             return TokenAction::Use(state.bearer());
         }
@@ -208,6 +217,12 @@ impl TokenManager {
             false
         }
     }
+}
+
+/// Whether a token expiring at `expires_at` is within `margin` of expiry at `now`. A margin
+/// reaching past the end of the clock makes every expiring token due.
+fn due_at(now: SystemTime, margin: Duration, expires_at: SystemTime) -> bool {
+    now.checked_add(margin).is_none_or(|t| t >= expires_at)
 }
 
 impl Shared {
@@ -298,12 +313,18 @@ impl RefreshTicket {
 
     /// Completes the refresh with X's response, received at `now`. Everyone waiting gets the
     /// outcome; after `invalid_grant` the manager asks for a new authorization.
+    ///
+    /// On success the new token is installed first, then the
+    /// [`on_rotate`](TokenManager::on_rotate) hooks run (with no lock held), then the waiters
+    /// are woken. A panicking hook does not stop the other hooks nor leave waiters pending;
+    /// its panic is resumed here once they have been woken.
     pub fn handle_response(
         self,
         response: &http::Response<Bytes>,
         now: SystemTime,
     ) -> Result<Bearer, ResponseError> {
-        self.finish(response, now).map(|(bearer, _)| bearer)
+        let parsed = self.parse(response, now);
+        self.complete(parsed)
     }
 
     /// The token this ticket refreshes.
@@ -311,30 +332,38 @@ impl RefreshTicket {
         &self.basis
     }
 
-    pub(crate) fn finish(
-        mut self,
+    /// Reads X's response to the refresh into the token it grants, changing nothing yet.
+    pub(crate) fn parse(
+        &self,
         response: &http::Response<Bytes>,
         now: SystemTime,
-    ) -> Result<(Bearer, UserToken), ResponseError> {
+    ) -> Result<UserToken, ResponseError> {
+        let mut token = self.shared.client.parse_token_response(response, now)?;
+        // RFC 6749 §6: without a new refresh token, the old one stays valid; without a
+        // scope, the grant is unchanged.
+        token.set_refresh_token_if_absent(&self.refresh_token);
+        token.set_scopes_if_unknown(self.basis.scopes());
+        Ok(token)
+    }
+
+    /// Ends the refresh with `parsed`, in this order: the new token becomes the manager's,
+    /// the [`on_rotate`](TokenManager::on_rotate) hooks run, then the refresh is marked over
+    /// and everyone waiting is woken.
+    ///
+    /// No lock is held while a hook runs, so a hook may use the manager or take a store's
+    /// file lock. The refresh stays marked in flight until the hooks return, so no second
+    /// refresh can start and hand its hooks a newer token before this one's are done: hooks
+    /// see tokens in the order they were obtained. If a hook panics, the other hooks still
+    /// run, the refresh still ends and the waiters are still woken; the first panic is then
+    /// resumed in the caller.
+    pub(crate) fn complete(
+        mut self,
+        parsed: Result<UserToken, ResponseError>,
+    ) -> Result<Bearer, ResponseError> {
         self.done = true;
-        let parsed = self.shared.client.parse_token_response(response, now);
         let mut state = self.shared.lock();
-        match parsed {
-            Ok(mut token) => {
-                // RFC 6749 §6: without a new refresh token, the old one stays valid; without
-                // a scope, the grant is unchanged.
-                token.set_refresh_token_if_absent(&self.refresh_token);
-                token.set_scopes_if_unknown(self.basis.scopes());
-                let bearer = state.install(token.clone());
-                let hooks = state.hooks.clone();
-                let wakers = state.end_refresh(RefreshOutcome::Refreshed(bearer.clone()));
-                drop(state);
-                for hook in hooks {
-                    hook(&token);
-                }
-                wakers.into_iter().for_each(Waker::wake);
-                Ok((bearer, token))
-            }
+        let token = match parsed {
+            Ok(token) => token,
             Err(error) => {
                 if error.is_invalid_grant() {
                     state.dead = true;
@@ -342,9 +371,31 @@ impl RefreshTicket {
                 let wakers = state.end_refresh(RefreshOutcome::Failed(error.clone()));
                 drop(state);
                 wakers.into_iter().for_each(Waker::wake);
-                Err(error)
+                return Err(error);
+            }
+        };
+        let bearer = state.install(token.clone());
+        let hooks = state.hooks.clone();
+        drop(state);
+        // Each hook runs even if an earlier one panicked (a later one may be the one that
+        // persists the token), and the refresh ends before any panic goes on, so that no
+        // waiter is left pending for a wake that never comes.
+        let mut first_panic = None;
+        for hook in hooks {
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&token)));
+            if let Err(payload) = run {
+                first_panic.get_or_insert(payload);
             }
         }
+        let wakers = self
+            .shared
+            .lock()
+            .end_refresh(RefreshOutcome::Refreshed(bearer.clone()));
+        wakers.into_iter().for_each(Waker::wake);
+        if let Some(payload) = first_panic {
+            std::panic::resume_unwind(payload);
+        }
+        Ok(bearer)
     }
 
     /// Takes a token found in shared storage that supersedes the one this ticket refreshes.
@@ -352,7 +403,9 @@ impl RefreshTicket {
     /// the ticket now refreshes the stored token instead.
     pub(crate) fn adopt(mut self, stored: UserToken, now: SystemTime) -> LockedRefresh {
         let mut state = self.shared.lock();
-        let fresh = stored.expires_at().is_none_or(|at| now + state.margin < at);
+        let fresh = stored
+            .expires_at()
+            .is_none_or(|at| !due_at(now, state.margin, at));
         let bearer = state.install(stored.clone());
         match stored.refresh_token() {
             Some(r) if !fresh => {

@@ -7,9 +7,14 @@
 //! 1. take the lock ([`FileTokenStore::lock`]);
 //! 2. re-read the file ([`StoreLock::begin_refresh`]); if it holds a token that supersedes
 //!    the one being refreshed, another process has rotated it: take that one and stop;
-//! 3. otherwise send the refresh request and save the new token
-//!    ([`StoreLock::finish_refresh`]);
-//! 4. release the lock (drop the [`StoreLock`]).
+//! 3. otherwise send the refresh request and hand the response to
+//!    [`StoreLock::finish_refresh`], which saves the new token, releases the lock, and only
+//!    then gives the token to the manager, runs its rotation hooks and wakes its waiters;
+//! 4. in the first case, release the lock (drop the [`StoreLock`]).
+//!
+//! Rotation hooks never run under the lock, so a hook that saves through the same store
+//! (as a client configured with a token store does) takes the lock again without waiting
+//! on itself.
 //!
 //! The lock is held across the caller's own send, so the driver decides how to wait for it
 //! (for instance `spawn_blocking` around [`FileTokenStore::lock`] in an async runtime).
@@ -26,6 +31,7 @@ use xdm_core::Scope;
 use super::refresh::RefreshTicket;
 use super::token::{Bearer, UserToken};
 use crate::error::ResponseError;
+use crate::random::random_token_with;
 
 /// Somewhere user tokens are kept between runs.
 pub trait TokenStore {
@@ -250,6 +256,17 @@ impl FileTokenStore {
     /// Writes a temporary file beside the target and renames it over, so that a reader sees
     /// the old token or the new one, never half of one.
     fn write(&self, token: &UserToken) -> Result<(), StoreError> {
+        self.write_with(token, getrandom::fill)
+    }
+
+    /// [`write`](Self::write), naming the temporary file from random bytes drawn by `fill`:
+    /// unique without reading the clock, and unguessable, so another user cannot plant a
+    /// file under the name beforehand.
+    fn write_with(
+        &self,
+        token: &UserToken,
+        fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> Result<(), StoreError> {
         let io = |action, path: &Path| {
             let path = path.to_owned();
             move |source| StoreError::Io {
@@ -269,10 +286,12 @@ impl FileTokenStore {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "token".to_owned());
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let tmp = dir.join(format!(".{name}.{}.{nanos}.tmp", std::process::id()));
+        let unique = random_token_with(12, fill).map_err(|e| StoreError::Io {
+            action: "name a temporary file for",
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
+        let tmp = dir.join(format!(".{name}.{unique}.tmp"));
         let mut options = OpenOptions::new();
         options.write(true).create_new(true);
         owner_only(&mut options);
@@ -357,16 +376,106 @@ impl StoreLock {
         }
     }
 
-    /// Completes the refresh with X's response and saves the new token before the lock is
-    /// released.
+    /// Completes the refresh with X's response, consuming the lock, in this order:
+    ///
+    /// 1. the new token is saved to the file, under the lock, so that no other process can
+    ///    refresh with the spent refresh token;
+    /// 2. the lock is released;
+    /// 3. the manager takes the new token, its [`on_rotate`](super::TokenManager::on_rotate)
+    ///    hooks run (no lock held: a hook may save through this same store) and whoever
+    ///    waits for the refresh is woken.
+    ///
+    /// If saving fails, the manager still takes the new token (the old refresh token is
+    /// spent either way) and the error is [`LockedRefreshError::Save`]. An error response is
+    /// handed to the waiters and returned, and nothing is saved.
     pub fn finish_refresh(
-        &self,
+        self,
         ticket: RefreshTicket,
         response: &http::Response<Bytes>,
         now: SystemTime,
     ) -> Result<Bearer, LockedRefreshError> {
-        let (bearer, token) = ticket.finish(response, now)?;
-        self.save(&token).map_err(LockedRefreshError::Save)?;
+        let parsed = ticket.parse(response, now);
+        let saved = match &parsed {
+            Ok(token) => self.save(token),
+            Err(_) => Ok(()),
+        };
+        drop(self);
+        let bearer = ticket.complete(parsed)?;
+        saved.map_err(LockedRefreshError::Save)?;
         Ok(bearer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let mut unique = [0u8; 8];
+        getrandom::fill(&mut unique).unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "xdm-auth-unit-{name}-{}-{}",
+            std::process::id(),
+            u64::from_le_bytes(unique)
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn temporary_files_are_named_from_the_random_source() {
+        let dir = temp_dir("tmp-name");
+        // A directory where the temporary file would go makes the write fail after naming it,
+        // which shows the name: it comes from the random bytes alone.
+        let planted = dir.join(".token.json.AAAAAAAAAAAAAAAA.tmp");
+        fs::create_dir(&planted).unwrap();
+        let store = FileTokenStore::new(dir.join("token.json"));
+        let token = UserToken::new("AT", UNIX_EPOCH);
+        let e = store
+            .write_with(&token, |buf| {
+                buf.fill(0);
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Io { action: "create", path, .. } if *path == planted),
+            "{e:?}"
+        );
+        // With other bytes the name differs and the write goes through.
+        store
+            .write_with(&token, |buf| {
+                buf.fill(1);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(store.read().unwrap(), Some(token));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_failing_random_source_is_an_error_and_writes_nothing() {
+        let dir = temp_dir("tmp-random-fails");
+        let store = FileTokenStore::new(dir.join("token.json"));
+        let e = store
+            .write_with(&UserToken::new("AT", UNIX_EPOCH), |_| {
+                Err(getrandom::Error::UNSUPPORTED)
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                &e,
+                StoreError::Io {
+                    action: "name a temporary file for",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(
+            e.to_string().contains("random number generator failed"),
+            "{e}"
+        );
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        fs::remove_dir_all(dir).unwrap();
     }
 }

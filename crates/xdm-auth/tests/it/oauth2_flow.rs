@@ -320,3 +320,34 @@ fn bearer_authorizer() {
         Err(AuthorizeError::InvalidHeaderValue)
     );
 }
+
+fn token_with_lifetime(expires_in: u64) -> Result<UserToken, ResponseError> {
+    let client = OAuth2Client::public("id", "http://127.0.0.1:1/cb");
+    client.parse_token_response(
+        &response(
+            200,
+            &format!(r#"{{"token_type":"bearer","access_token":"AT","expires_in":{expires_in}}}"#),
+        ),
+        at(0),
+    )
+}
+
+#[test]
+fn an_absurd_lifetime_is_capped() {
+    use xdm_auth::oauth2::MAX_TOKEN_LIFETIME;
+    let t = token_with_lifetime(u64::MAX).unwrap();
+    assert_eq!(t.expires_at(), Some(at(0) + MAX_TOKEN_LIFETIME));
+    let t = token_with_lifetime(7200).unwrap();
+    assert_eq!(t.expires_at(), Some(at(7200)));
+}
+
+proptest::proptest! {
+    #[test]
+    fn any_lifetime_parses_without_panicking(expires_in in proptest::prelude::any::<u64>()) {
+        use xdm_auth::oauth2::MAX_TOKEN_LIFETIME;
+        let t = token_with_lifetime(expires_in).unwrap();
+        let lifetime = t.expires_at().unwrap().duration_since(at(0)).unwrap();
+        let expected = std::time::Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME);
+        proptest::prop_assert_eq!(lifetime, expected);
+    }
+}

@@ -251,6 +251,5 @@ fn secrets_never_show() {
         )
         .unwrap_err();
     check_both!(e);
-    drop(lock);
     std::fs::remove_dir_all(dir).unwrap();
 }

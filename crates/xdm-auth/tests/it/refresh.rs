@@ -396,3 +396,72 @@ impl Future for Yield {
         }
     }
 }
+
+#[test]
+fn a_panicking_hook_does_not_leave_waiters_pending() {
+    let m = manager();
+    let later_hook_ran = Arc::new(Mutex::new(false));
+    let flag = Arc::clone(&later_hook_ran);
+    m.on_rotate(|_| panic!("the hook fails"));
+    m.on_rotate(move |_| *flag.lock().unwrap() = true);
+    let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+        panic!()
+    };
+    let TokenAction::Wait(wait) = m.poll_token(at(7200)) else {
+        panic!("a second caller waits for the refresh")
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || tx.send(wait.wait_blocking()).unwrap());
+    // Let the waiter register before the refresh ends.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ticket.handle_response(&token_response("AT2", "RT2", 7200), at(7200))
+    }));
+    assert!(panicked.is_err(), "the hook's panic reaches the refresher");
+    let outcome = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the waiter was woken");
+    waiter.join().unwrap();
+    let RefreshOutcome::Refreshed(bearer) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(bearer.access_token().expose_secret(), "AT2");
+    assert!(*later_hook_ran.lock().unwrap(), "later hooks still run");
+    // The refresh is over: the new token is in use and the next refresh can start.
+    assert!(matches!(m.poll_token(at(7200)), TokenAction::Use(_)));
+    assert!(matches!(m.poll_token(at(14400)), TokenAction::Refresh(_)));
+}
+
+#[test]
+fn hooks_run_before_the_refresh_ends() {
+    let m = manager();
+    let during = Arc::new(Mutex::new(None));
+    let (sink, inner) = (Arc::clone(&during), m.clone());
+    m.on_rotate(move |_| {
+        // Nobody may start another refresh while this token is being persisted.
+        let next = inner.poll_token(at(14370));
+        *sink.lock().unwrap() = Some(matches!(next, TokenAction::Use(_)));
+    });
+    let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+        panic!()
+    };
+    ticket
+        .handle_response(&token_response("AT2", "RT2", 7200), at(7200))
+        .unwrap();
+    assert_eq!(*during.lock().unwrap(), Some(true));
+}
+
+#[test]
+fn an_endless_margin_refreshes_any_expiring_token_without_panicking() {
+    let m = manager().with_margin(Duration::MAX);
+    let TokenAction::Refresh(ticket) = m.poll_token(at(0)) else {
+        panic!("an endless margin makes the token due at once")
+    };
+    ticket
+        .handle_response(&token_response("AT2", "RT2", 7200), at(0))
+        .unwrap();
+    // A token without expiry is never due.
+    m.set_token(UserToken::new("AT3", at(0)).with_refresh_token("RT3"));
+    assert!(matches!(m.poll_token(at(0)), TokenAction::Use(_)));
+}

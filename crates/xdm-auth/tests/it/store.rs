@@ -194,7 +194,7 @@ fn a_stale_stored_token_is_refreshed_with_its_own_refresh_token() {
         .finish_refresh(ticket, &token_response("AT3", "RT3", 7200), at(7200))
         .unwrap();
     assert_eq!(bearer.access_token().expose_secret(), "AT3");
-    let saved = lock.load().unwrap().unwrap();
+    let saved = store.load().unwrap().unwrap();
     assert_eq!(saved.refresh_token().unwrap().expose_secret(), "RT3");
     std::fs::remove_dir_all(dir).unwrap();
 }
@@ -224,7 +224,8 @@ fn refresh_failures_under_the_lock() {
         matches!(e, LockedRefreshError::Refresh(ref r) if r.is_invalid_grant()),
         "{e:?}"
     );
-    drop(lock);
+    // The lock went with the refresh.
+    assert!(store.try_lock().unwrap().is_some());
 
     // A refresh that succeeds but cannot be saved still leaves the manager with the new token.
     let m = TokenManager::new(client(), token("AT1", "RT1"));
@@ -356,7 +357,10 @@ fn probe_process() {
         None => (store.lock().unwrap(), "waited"),
     };
     let (how, bearer) = match lock.begin_refresh(ticket, at(7200)).unwrap() {
-        LockedRefresh::Ready(bearer) => ("adopted", bearer),
+        LockedRefresh::Ready(bearer) => {
+            drop(lock);
+            ("adopted", bearer)
+        }
         LockedRefresh::Send(ticket) => {
             let request = ticket.request();
             // The fake server: records what it was asked to spend, answers slowly.
@@ -374,9 +378,11 @@ fn probe_process() {
                 lock.finish_refresh(ticket, &response, at(7200)).unwrap(),
             )
         }
-        other => panic!("{other:?}"),
+        other => {
+            drop(lock);
+            panic!("{other:?}")
+        }
     };
-    drop(lock);
     std::fs::write(
         dir.join(format!("result-{id}")),
         format!(
@@ -385,4 +391,112 @@ fn probe_process() {
         ),
     )
     .unwrap();
+}
+
+/// Runs `f` on its own thread and fails the test, rather than hanging it, if `f` does not
+/// return within a few seconds.
+fn within_seconds<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("{what} did not finish: it waits on itself"))
+}
+
+#[test]
+fn a_rotation_hook_may_save_to_the_same_store() {
+    let dir = temp_dir("hook-saves");
+    let store = FileTokenStore::new(dir.join("token.json"));
+    store.save(&token("AT1", "RT1")).unwrap();
+    let m = TokenManager::new(client(), token("AT1", "RT1"));
+    let hook_store = store.clone();
+    let saved_by_hook = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&saved_by_hook);
+    m.on_rotate(move |t| {
+        hook_store.save(t).unwrap();
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+
+    let (s, m2) = (store.clone(), m.clone());
+    let bearer = within_seconds("a refresh whose hook saves to the store", move || {
+        let TokenAction::Refresh(ticket) = m2.poll_token(at(7200)) else {
+            panic!()
+        };
+        let lock = s.lock().unwrap();
+        let LockedRefresh::Send(ticket) = lock.begin_refresh(ticket, at(7200)).unwrap() else {
+            panic!()
+        };
+        lock.finish_refresh(ticket, &token_response("AT2", "RT2", 7200), at(7200))
+            .unwrap()
+    });
+    assert_eq!(bearer.access_token().expose_secret(), "AT2");
+    assert!(saved_by_hook.load(std::sync::atomic::Ordering::SeqCst));
+    let saved = store.load().unwrap().unwrap();
+    assert_eq!(saved.refresh_token().unwrap().expose_secret(), "RT2");
+    // The lock is free again.
+    assert!(store.try_lock().unwrap().is_some());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn the_token_is_saved_before_the_hooks_run_and_the_lock_is_free_for_them() {
+    let dir = temp_dir("hook-order");
+    let store = FileTokenStore::new(dir.join("token.json"));
+    store.save(&token("AT1", "RT1")).unwrap();
+    let m = TokenManager::new(client(), token("AT1", "RT1"));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (sink, hook_store, hook_manager) = (std::sync::Arc::clone(&seen), store.clone(), m.clone());
+    m.on_rotate(move |_| {
+        let on_disk = hook_store.load().unwrap().unwrap();
+        let free = hook_store.try_lock().unwrap().is_some();
+        let in_memory = hook_manager.token();
+        *sink.lock().unwrap() = Some((
+            on_disk.refresh_token().unwrap().expose_secret().to_owned(),
+            free,
+            in_memory
+                .refresh_token()
+                .unwrap()
+                .expose_secret()
+                .to_owned(),
+        ));
+    });
+    let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+        panic!()
+    };
+    let lock = store.lock().unwrap();
+    let LockedRefresh::Send(ticket) = lock.begin_refresh(ticket, at(7200)).unwrap() else {
+        panic!()
+    };
+    lock.finish_refresh(ticket, &token_response("AT2", "RT2", 7200), at(7200))
+        .unwrap();
+    assert_eq!(
+        seen.lock().unwrap().take(),
+        Some(("RT2".to_owned(), true, "RT2".to_owned()))
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_endless_margin_refreshes_an_adopted_token_without_panicking() {
+    let dir = temp_dir("adopt-endless-margin");
+    let store = FileTokenStore::new(dir.join("token.json"));
+    let m = TokenManager::new(client(), token("AT1", "RT1")).with_margin(Duration::MAX);
+    store
+        .save(
+            &UserToken::new("AT2", at(10))
+                .with_refresh_token("RT2")
+                .with_expires_at(at(1_000_000)),
+        )
+        .unwrap();
+    let TokenAction::Refresh(ticket) = m.poll_token(at(0)) else {
+        panic!()
+    };
+    let lock = store.lock().unwrap();
+    let LockedRefresh::Send(ticket) = lock.begin_refresh(ticket, at(0)).unwrap() else {
+        panic!("under an endless margin every expiring token is due")
+    };
+    assert_eq!(refresh_token_sent(&ticket.request()), "RT2");
+    drop((lock, ticket));
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -9,7 +9,7 @@ use crate::fields::{EventType, FieldSet};
 use crate::ids::{ConversationId, PaginationToken, UserId};
 use crate::pagination::PagedEndpoint;
 use crate::query::Query;
-use crate::response::{EventPage, decode_json};
+use crate::response::{EventPage, decode_json_list};
 use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
 
 /// Parameters shared by [`ListEvents`], [`ListConversationEvents`] and
@@ -267,7 +267,7 @@ impl Endpoint for ListEvents {
     }
 
     fn decode_response(&self, response: http::Response<Bytes>) -> Result<EventPage, ApiError> {
-        decode_json(response)
+        decode_json_list(response)
     }
 }
 
@@ -327,7 +327,7 @@ impl Endpoint for ListConversationEvents {
     }
 
     fn decode_response(&self, response: http::Response<Bytes>) -> Result<EventPage, ApiError> {
-        decode_json(response)
+        decode_json_list(response)
     }
 }
 
@@ -390,7 +390,7 @@ impl Endpoint for ListParticipantEvents {
     }
 
     fn decode_response(&self, response: http::Response<Bytes>) -> Result<EventPage, ApiError> {
-        decode_json(response)
+        decode_json_list(response)
     }
 }
 
@@ -403,6 +403,39 @@ mod tests {
 
     fn token() -> PaginationToken {
         PaginationToken::parse("18LAA5G1SL0NR5OG0G00ZZZZ").unwrap()
+    }
+
+    #[test]
+    fn null_items_in_a_page_are_dropped_by_every_list_endpoint() {
+        let body = r#"{"data":[null,{"id":"1","event_type":"MessageCreate"},null],
+                       "meta":{"result_count":1}}"#;
+        let pages = [
+            ListEvents::new().decode_response(response(200, "application/json", body)),
+            ListConversationEvents::new(ConversationId::parse("123-456").unwrap())
+                .decode_response(response(200, "application/json", body)),
+            ListParticipantEvents::new(UserId::from(42)).decode_response(response(
+                200,
+                "application/json",
+                body,
+            )),
+        ];
+        for page in pages {
+            let page = page.unwrap();
+            assert_eq!(page.items().len(), 1);
+            assert_eq!(page.items()[0].id.as_deref(), Some("1"));
+        }
+    }
+
+    #[test]
+    fn a_bad_item_in_a_page_still_names_its_path() {
+        let body = r#"{"data":[null,{"id":"1"},{"id":2}]}"#;
+        let e = ListEvents::new()
+            .decode_response(response(200, "application/json", body))
+            .unwrap_err();
+        let crate::error::ApiErrorKind::Undecodable { path, .. } = e.kind() else {
+            panic!("{e:?}")
+        };
+        assert_eq!(path, "data[2].id");
     }
 
     #[test]

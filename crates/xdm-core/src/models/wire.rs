@@ -6,6 +6,7 @@
 //! inside that buffer no longer knows which field it came from. A hand-rolled visitor decodes
 //! each value in place, so a failure is reported with its full path (`data[3].attachments`).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -55,6 +56,51 @@ impl<T: Wire> Wire for Vec<T> {
         }
 
         d.deserialize_seq(ListVisitor(PhantomData))
+    }
+}
+
+/// An object key or enum string, borrowed from the input when it has no escapes.
+///
+/// Matching a key against the names a model knows needs no copy of it; only keys kept in
+/// `extra` are copied. A page of events has thousands of keys, and allocating each one was a
+/// large share of decoding it.
+pub(crate) struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Key<'de> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn into_owned(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+
+        d.deserialize_str(KeyVisitor)
     }
 }
 
@@ -145,7 +191,9 @@ macro_rules! wire_object {
                         mut map: A,
                     ) -> Result<$name, A::Error> {
                         let mut out = $name::default();
-                        while let Some(key) = map.next_key::<String>()? {
+                        while let Some(key) =
+                            map.next_key::<$crate::models::wire::Key<'de>>()?
+                        {
                             match key.as_str() {
                                 $($wire => {
                                     out.$field = map
@@ -154,7 +202,7 @@ macro_rules! wire_object {
                                 })*
                                 _ => {
                                     let value = map.next_value::<::serde_json::Value>()?;
-                                    out.extra.insert(key, value);
+                                    out.extra.insert(key.into_owned(), value);
                                 }
                             }
                         }
@@ -221,8 +269,8 @@ macro_rules! wire_enum {
 
         impl<'de> ::serde::Deserialize<'de> for $name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <String as ::serde::Deserialize<'de>>::deserialize(d)?;
-                Ok($name::parse(&s))
+                let s = <$crate::models::wire::Key<'de> as ::serde::Deserialize<'de>>::deserialize(d)?;
+                Ok($name::parse(s.as_str()))
             }
         }
 

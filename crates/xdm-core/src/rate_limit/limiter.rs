@@ -8,13 +8,15 @@ use http::StatusCode;
 
 use super::snapshot::{RateLimitSnapshot, RateLimitWindow};
 use crate::EndpointGroup;
+use crate::retry::ReachedServer;
 
 /// The limiter's answer to "may I send this request now?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Admit {
     /// Send it. One slot is now reserved for the request; settle it with
-    /// [`RateLimiter::handle_response`] or [`RateLimiter::handle_failure`].
+    /// [`RateLimiter::handle_response`], [`RateLimiter::handle_transport_failure`] or
+    /// [`RateLimiter::handle_failure`].
     Send,
     /// Do not send before this time, which is always later than the `now` that was passed in.
     ///
@@ -114,11 +116,15 @@ impl LimiterConfig {
 /// 1. [`poll_admit`](Self::poll_admit) answers [`Admit::Send`] (and reserves a slot) or
 ///    [`Admit::WaitUntil`];
 /// 2. after sending, exactly one of [`handle_response`](Self::handle_response) (any HTTP
-///    answer, success or not) or [`handle_failure`](Self::handle_failure) (no answer) settles
-///    the reservation.
+///    answer, success or not) or [`handle_transport_failure`](Self::handle_transport_failure)
+///    (no answer) settles the reservation.
 ///
 /// The limiter counts reserved requests against what the last headers said was left, so that
-/// concurrent callers cannot overspend a window between a header and the next. A window whose
+/// concurrent callers cannot overspend a window between a header and the next. A settled
+/// request counts as spent unless it certainly never reached the server: a response without
+/// fresh rate-limit headers (a proxy's 502, say) and a failure that may have reached the server
+/// each take one from the window's last known `remaining`, since the server may well have
+/// counted them; only a failure with [`ReachedServer::No`] gives the slot back. A window whose
 /// reset has passed starts over at its limit; a 429 or an exhausted 24-hour window holds the
 /// group back until the reset the headers name.
 ///
@@ -210,6 +216,13 @@ impl Window {
             .unwrap_or_else(|| now.checked_add(period).unwrap_or(now));
     }
 
+    /// Counts a request the server may have served without telling how much is left. The
+    /// window's `remaining` is taken at the window's current reset, so this errs towards
+    /// waiting: a request the server counted in an earlier window is charged to this one.
+    fn spend_one(&mut self) {
+        self.remaining = self.remaining.saturating_sub(1);
+    }
+
     /// Folds in a newer report of the same window, ignoring reports of an older one that
     /// arrive late.
     fn merge(&mut self, report: &RateLimitWindow) {
@@ -246,7 +259,8 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// Whether a request for `group` under credential `key` may be sent at `now`.
     ///
     /// [`Admit::Send`] reserves a slot, which must be settled by
-    /// [`handle_response`](Self::handle_response) or [`handle_failure`](Self::handle_failure).
+    /// [`handle_response`](Self::handle_response) or
+    /// [`handle_transport_failure`](Self::handle_transport_failure).
     pub fn poll_admit(&mut self, key: &K, group: EndpointGroup, now: SystemTime) -> Admit {
         let config = &self.config;
         let bucket = self
@@ -276,6 +290,11 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// Call it for every HTTP response, whatever its status. A 429 holds the group back until
     /// the reset its headers name (or for
     /// [`penalty_without_reset`](LimiterConfig::penalty_without_reset) when they name none).
+    ///
+    /// A window the headers say nothing current about (no header at all, as from a proxy's
+    /// error page, or a reset already past) loses one from its known `remaining`: the request
+    /// was answered, so the server may have counted it, and freeing its slot instead would
+    /// let every header-less answer admit one request more than the window holds.
     pub fn handle_response(
         &mut self,
         key: &K,
@@ -296,6 +315,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         for ((slot, report), period) in bucket.windows.iter_mut().zip(reports).zip(PERIODS) {
             // A report whose reset has passed describes a window that is already over.
             let Some(report) = report.as_ref().filter(|r| r.reset > now) else {
+                if let Some(w) = slot {
+                    w.spend_one();
+                }
                 continue;
             };
             match slot {
@@ -309,15 +331,43 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         }
     }
 
-    /// Settles one reservation for a request that got no HTTP response (a transport failure,
-    /// or a request abandoned before sending).
+    /// Settles one reservation for a request that got no HTTP response, knowing whether it
+    /// may have reached the server (the transport's
+    /// [`TransportFailure::reached_server`](crate::retry::TransportFailure::reached_server)).
     ///
-    /// The slot is given back: a request that may have reached the server will show up in
-    /// the `remaining` of the next response's headers anyway.
-    pub fn handle_failure(&mut self, key: &K, group: EndpointGroup) {
-        if let Some(bucket) = self.buckets.get_mut(&(key.clone(), group)) {
-            bucket.in_flight.pop_front();
+    /// With [`ReachedServer::No`] (nothing was written, or the request was abandoned before
+    /// sending) the slot is given back. With [`ReachedServer::Maybe`] the server may have
+    /// counted the request, and no headers will say so, so it takes one from the window's
+    /// known `remaining`, as a header-less response does.
+    pub fn handle_transport_failure(
+        &mut self,
+        key: &K,
+        group: EndpointGroup,
+        reached: ReachedServer,
+    ) {
+        let Some(bucket) = self.buckets.get_mut(&(key.clone(), group)) else {
+            return;
+        };
+        bucket.in_flight.pop_front();
+        if reached == ReachedServer::Maybe {
+            for w in bucket.windows.iter_mut().flatten() {
+                w.spend_one();
+            }
         }
+    }
+
+    /// Settles one reservation for a request that got no HTTP response and may have reached
+    /// the server: the same as [`handle_transport_failure`](Self::handle_transport_failure)
+    /// with [`ReachedServer::Maybe`], the safe assumption when the transport cannot tell.
+    pub fn handle_failure(&mut self, key: &K, group: EndpointGroup) {
+        self.handle_transport_failure(key, group, ReachedServer::Maybe);
+    }
+
+    /// Settles one reservation for a request that certainly never reached the server (it was
+    /// abandoned before sending, or no byte was written): the slot is given back. The same as
+    /// [`handle_transport_failure`](Self::handle_transport_failure) with [`ReachedServer::No`].
+    pub fn handle_failure_before_send(&mut self, key: &K, group: EndpointGroup) {
+        self.handle_transport_failure(key, group, ReachedServer::No);
     }
 
     /// How many reservations are outstanding for `key` and `group`.
@@ -509,21 +559,93 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_gives_the_slot_back() {
+    fn a_failure_before_sending_gives_the_slot_back() {
         let mut l = unseeded();
         assert_eq!(l.poll_admit(&1, READ, at(0)), Admit::Send);
         l.handle_response(&1, READ, &snap(15, 1, 900), StatusCode::OK, at(1));
         assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::Send);
         assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::WaitUntil(at(900)));
-        l.handle_failure(&1, READ);
+        l.handle_transport_failure(&1, READ, ReachedServer::No);
         assert_eq!(l.in_flight(&1, READ), 0);
         assert_eq!(l.poll_admit(&1, READ, at(3)), Admit::Send);
+        l.handle_failure_before_send(&1, READ);
+        assert_eq!(l.poll_admit(&1, READ, at(3)), Admit::Send);
+    }
+
+    #[test]
+    fn a_failure_that_may_have_reached_the_server_spends_the_slot() {
+        for settle in [
+            |l: &mut RateLimiter<u64>| l.handle_failure(&1, READ),
+            |l: &mut RateLimiter<u64>| l.handle_transport_failure(&1, READ, ReachedServer::Maybe),
+        ] {
+            let mut l = unseeded();
+            assert_eq!(l.poll_admit(&1, READ, at(0)), Admit::Send);
+            l.handle_response(&1, READ, &snap(15, 1, 900), StatusCode::OK, at(1));
+            assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::Send);
+            settle(&mut l);
+            assert_eq!(l.in_flight(&1, READ), 0);
+            assert_eq!(l.poll_admit(&1, READ, at(3)), Admit::WaitUntil(at(900)));
+            // The next window starts afresh.
+            assert_eq!(l.poll_admit(&1, READ, at(900)), Admit::Send);
+        }
+    }
+
+    #[test]
+    fn responses_without_headers_do_not_free_slots() {
+        let mut l = unseeded();
+        assert_eq!(l.poll_admit(&1, READ, at(0)), Admit::Send);
+        l.handle_response(&1, READ, &snap(15, 1, 900), StatusCode::OK, at(1));
+        // One slot left; each header-less answer (a proxy's 502) must not open another.
+        let mut admitted = 0;
+        for _ in 0..10 {
+            if l.poll_admit(&1, READ, at(2)) == Admit::Send {
+                admitted += 1;
+                l.handle_response(
+                    &1,
+                    READ,
+                    &RateLimitSnapshot::default(),
+                    StatusCode::BAD_GATEWAY,
+                    at(2),
+                );
+            }
+        }
+        assert_eq!(admitted, 1);
+        assert_eq!(l.poll_admit(&1, READ, at(3)), Admit::WaitUntil(at(900)));
+    }
+
+    #[test]
+    fn a_stale_report_counts_as_no_report() {
+        let mut l = unseeded();
+        assert_eq!(l.poll_admit(&1, READ, at(0)), Admit::Send);
+        l.handle_response(&1, READ, &snap(15, 1, 900), StatusCode::OK, at(1));
+        assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::Send);
+        // The headers describe a window that ended before the one now current.
+        l.handle_response(&1, READ, &snap(15, 9, 1), StatusCode::OK, at(2));
+        assert_eq!(l.poll_admit(&1, READ, at(3)), Admit::WaitUntil(at(900)));
+    }
+
+    #[test]
+    fn headers_for_one_window_leave_the_others_spending() {
+        let mut l = RateLimiter::new(LimiterConfig::default());
+        let send = EndpointGroup::SendMessage;
+        assert_eq!(l.poll_admit(&1u64, send, at(0)), Admit::Send);
+        let day = RateLimitSnapshot {
+            window: window(15, 14, 900),
+            user_24h: window(1440, 1, 86_400),
+            app_24h: None,
+        };
+        l.handle_response(&1, send, &day, StatusCode::CREATED, at(1));
+        assert_eq!(l.poll_admit(&1, send, at(2)), Admit::Send);
+        // Only the 15-minute window is reported; the day window's last slot is still spent.
+        l.handle_response(&1, send, &snap(15, 13, 900), StatusCode::CREATED, at(3));
+        assert_eq!(l.poll_admit(&1, send, at(4)), Admit::WaitUntil(at(86_400)));
     }
 
     #[test]
     fn failure_for_an_unknown_bucket_is_harmless() {
         let mut l = unseeded();
         l.handle_failure(&9, READ);
+        l.handle_failure_before_send(&9, READ);
         assert_eq!(l.in_flight(&9, READ), 0);
     }
 

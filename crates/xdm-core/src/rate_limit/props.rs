@@ -8,6 +8,7 @@ use proptest::prelude::*;
 
 use super::{Admit, LimiterConfig, RateLimitSnapshot, RateLimitWindow, RateLimiter};
 use crate::EndpointGroup;
+use crate::retry::ReachedServer;
 
 const PERIOD: u64 = 900;
 const LIMIT: u32 = 15;
@@ -17,8 +18,17 @@ enum Op {
     Admit,
     /// The oldest request in flight reaches the server and its answer comes back.
     Respond,
+    /// The oldest request in flight reaches the server, which counts it, but the answer that
+    /// comes back carries no rate-limit headers (a proxy's error page, say).
+    RespondWithoutHeaders,
     /// The oldest request in flight fails before reaching the server.
     Fail,
+    /// The oldest request in flight reaches the server, which counts it, then the connection
+    /// drops before the answer arrives.
+    FailAfterServer,
+    /// The oldest request in flight may or may not have reached the server; the transport
+    /// cannot tell. Here it did not.
+    FailMaybe,
     Advance(u64),
 }
 
@@ -26,7 +36,10 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => Just(Op::Admit),
         3 => Just(Op::Respond),
+        2 => Just(Op::RespondWithoutHeaders),
         1 => Just(Op::Fail),
+        1 => Just(Op::FailAfterServer),
+        1 => Just(Op::FailMaybe),
         2 => (0u64..2 * PERIOD).prop_map(Op::Advance),
     ]
 }
@@ -71,13 +84,20 @@ proptest! {
             reservation_timeout: None,
             ..LimiterConfig::default()
         };
+        let group = EndpointGroup::ReadEvents;
         let mut limiter = RateLimiter::new(config);
         let mut server = Server::default();
         let mut now = start;
+        // Until a response names the window's reset, the limiter can only guess where the
+        // server's windows begin; one answered request teaches it, and from then on answers
+        // may come without headers.
+        prop_assert_eq!(limiter.poll_admit(&7u8, group, at(now)), Admit::Send);
+        let (snapshot, status) = server.process(now);
+        limiter.handle_response(&7, group, &snapshot, status, at(now));
         let mut in_flight = 0u32;
         for op in ops {
             match op {
-                Op::Admit => match limiter.poll_admit(&7u8, EndpointGroup::ReadEvents, at(now)) {
+                Op::Admit => match limiter.poll_admit(&7u8, group, at(now)) {
                     Admit::Send => in_flight += 1,
                     Admit::WaitUntil(t) => prop_assert!(t > at(now)),
                 },
@@ -85,16 +105,37 @@ proptest! {
                     in_flight -= 1;
                     let (snapshot, status) = server.process(now);
                     prop_assert_eq!(status, StatusCode::OK, "server had to refuse at {}", now);
-                    limiter.handle_response(&7, EndpointGroup::ReadEvents, &snapshot, status, at(now));
+                    limiter.handle_response(&7, group, &snapshot, status, at(now));
+                }
+                Op::RespondWithoutHeaders if in_flight > 0 => {
+                    in_flight -= 1;
+                    let (_, status) = server.process(now);
+                    prop_assert_eq!(status, StatusCode::OK, "server had to refuse at {}", now);
+                    let bare = RateLimitSnapshot::default();
+                    limiter.handle_response(&7, group, &bare, StatusCode::BAD_GATEWAY, at(now));
                 }
                 Op::Fail if in_flight > 0 => {
                     in_flight -= 1;
-                    limiter.handle_failure(&7, EndpointGroup::ReadEvents);
+                    limiter.handle_transport_failure(&7, group, ReachedServer::No);
                 }
-                Op::Respond | Op::Fail => {}
+                Op::FailAfterServer if in_flight > 0 => {
+                    in_flight -= 1;
+                    let (_, status) = server.process(now);
+                    prop_assert_eq!(status, StatusCode::OK, "server had to refuse at {}", now);
+                    limiter.handle_transport_failure(&7, group, ReachedServer::Maybe);
+                }
+                Op::FailMaybe if in_flight > 0 => {
+                    in_flight -= 1;
+                    limiter.handle_failure(&7, group);
+                }
+                Op::Respond
+                | Op::RespondWithoutHeaders
+                | Op::Fail
+                | Op::FailAfterServer
+                | Op::FailMaybe => {}
                 Op::Advance(dt) => now += dt,
             }
-            prop_assert_eq!(limiter.in_flight(&7, EndpointGroup::ReadEvents), in_flight as usize);
+            prop_assert_eq!(limiter.in_flight(&7, group), in_flight as usize);
         }
     }
 
@@ -104,7 +145,7 @@ proptest! {
             (
                 0u8..3,
                 0usize..6,
-                any::<bool>(),
+                0u8..4,
                 prop::option::of((0u32..50, 0u32..50, 0u64..20_000)),
                 prop::option::of((0u32..50, 0u32..50, 0u64..200_000)),
                 prop::sample::select(vec![200u16, 201, 400, 429, 500, 503]),
@@ -127,7 +168,7 @@ proptest! {
             reservation_timeout: Some(Duration::from_secs(120)),
             ..LimiterConfig::default()
         });
-        for (key, group, respond, window, day, status, time) in steps {
+        for (key, group, settle, window, day, status, time) in steps {
             // Time may jump backwards: callers' clocks do.
             let now = at(time);
             let group = groups[group];
@@ -139,7 +180,7 @@ proptest! {
                 remaining,
                 reset: at(reset),
             };
-            if respond {
+            if settle < 2 {
                 let snapshot = RateLimitSnapshot {
                     window: window.map(w),
                     user_24h: day.map(w),
@@ -147,8 +188,10 @@ proptest! {
                 };
                 let status = StatusCode::from_u16(status).unwrap();
                 limiter.handle_response(&key, group, &snapshot, status, now);
-            } else {
+            } else if settle == 2 {
                 limiter.handle_failure(&key, group);
+            } else {
+                limiter.handle_failure_before_send(&key, group);
             }
             if let Admit::WaitUntil(t) = limiter.poll_admit(&key, group, now) {
                 prop_assert!(t > now);

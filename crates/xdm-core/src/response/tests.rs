@@ -265,3 +265,34 @@ proptest! {
         assert_classified(200, serde_json::to_vec(&value).unwrap());
     }
 }
+
+#[test]
+fn decode_json_list_drops_null_items_and_keeps_the_rest() {
+    let body = r#"{"data":[null,{"id":"1"},null,{"id":"2"}],"meta":{"result_count":2},"x":1}"#;
+    let page = decode_json_list::<DmEvent>(ok(200, body)).unwrap();
+    let ids: Vec<_> = page.items().iter().map(|e| e.id.clone().unwrap()).collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(page.meta.unwrap().result_count, Some(2));
+    assert!(page.extra.contains_key("x"));
+    let empty = decode_json_list::<DmEvent>(ok(200, r#"{"data":null}"#)).unwrap();
+    assert!(empty.data.is_none());
+    // Strict decoding, for callers who want it, still refuses the null.
+    assert_eq!(undecodable::<Vec<DmEvent>>(body).0, "data[0]");
+}
+
+#[test]
+fn decode_json_list_reports_bad_items_and_errors_like_decode_json() {
+    let body = r#"{"data":[null,{"id":"1","attachments":{"media_keys":["3_1", 7]}}]}"#;
+    let e = decode_json_list::<DmEvent>(ok(200, body)).unwrap_err();
+    let ApiErrorKind::Undecodable { path, .. } = e.kind() else {
+        panic!("{e:?}")
+    };
+    assert_eq!(path, "data[1].attachments.media_keys[1]");
+    let e = decode_json_list::<DmEvent>(ok(200, r#"{"data":{"id":"1"}}"#)).unwrap_err();
+    assert!(matches!(e.kind(), ApiErrorKind::Undecodable { path, .. } if path == "data"));
+    let e = decode_json_list::<DmEvent>(ok(503, "busy")).unwrap_err();
+    assert!(
+        !matches!(e.kind(), ApiErrorKind::Undecodable { .. }),
+        "{e:?}"
+    );
+}

@@ -139,6 +139,70 @@ enum Phase {
 /// [`poll_action`](Self::poll_action) sends the same request again (the same segment, for an
 /// append); whether to do so is the retry policy's call. A transport failure is reported with
 /// [`handle_failure`](Self::handle_failure), with the same effect.
+///
+/// Driven by hand, with the answers X would give (a transport sends the requests for real):
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use bytes::Bytes;
+/// use xdm_core::RequestContext;
+/// use xdm_core::upload::{ChunkedUpload, MediaType, UploadAction, UploadStep};
+///
+/// fn answer(status: u16, body: &'static str) -> http::Response<Bytes> {
+///     http::Response::builder()
+///         .status(status)
+///         .header("content-type", "application/json")
+///         .body(Bytes::from_static(body.as_bytes()))
+///         .unwrap()
+/// }
+///
+/// let gif = Bytes::from_static(b"GIF89a, six bytes and some more");
+/// let mut upload = ChunkedUpload::new(gif, MediaType::Gif, "xdmBoundary7f3a")?
+///     .with_chunk_size(16)?;
+/// assert_eq!(upload.segment_count(), 2);
+/// let ctx = RequestContext::default();
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+///
+/// // 1. Initialize: X answers with the media id.
+/// let UploadAction::Send(step @ UploadStep::Initialize(_)) = upload.poll_action(now) else {
+///     unreachable!()
+/// };
+/// let request = step.build_request(&ctx)?;
+/// assert_eq!(request.uri().path(), "/2/media/upload/initialize");
+/// // Only one request is out at a time.
+/// assert_eq!(upload.poll_action(now), UploadAction::AwaitResponse);
+/// upload.handle_response(answer(200, r#"{"data":{"id":"1146654567674912769"}}"#), now)?;
+/// assert_eq!(upload.media_id().map(|id| id.as_str()), Some("1146654567674912769"));
+///
+/// // 2. One append per segment, in order; a failed one is handed out again.
+/// for segment in 0..2 {
+///     let UploadAction::Send(UploadStep::Append(append)) = upload.poll_action(now) else {
+///         unreachable!()
+///     };
+///     assert_eq!(append.segment_index(), segment);
+///     upload.handle_response(answer(204, ""), now)?;
+/// }
+///
+/// // 3. Finalize: X starts processing the GIF and says when to look again.
+/// let UploadAction::Send(UploadStep::Finalize(_)) = upload.poll_action(now) else {
+///     unreachable!()
+/// };
+/// let pending = r#"{"data":{"id":"1146654567674912769",
+///                   "processing_info":{"state":"pending","check_after_secs":2}}}"#;
+/// upload.handle_response(answer(200, pending), now)?;
+/// let later = now + Duration::from_secs(2);
+/// assert_eq!(upload.poll_action(now), UploadAction::WaitUntil(later));
+///
+/// // 4. Status, until processing is done.
+/// let UploadAction::Send(UploadStep::Status(_)) = upload.poll_action(later) else {
+///     unreachable!()
+/// };
+/// let done = r#"{"data":{"id":"1146654567674912769","processing_info":{"state":"succeeded"}}}"#;
+/// upload.handle_response(answer(200, done), later)?;
+/// let UploadAction::Done(media) = upload.poll_action(later) else { unreachable!() };
+/// assert_eq!(media.id.as_str(), "1146654567674912769");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ChunkedUpload {
     media: Bytes,

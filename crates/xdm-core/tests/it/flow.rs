@@ -200,14 +200,17 @@ fn concurrent_callers_and_an_uncertain_send() {
     );
 
     // The admitted send times out after its bytes were written.
-    limiter.handle_failure(&1, group);
     let timeout = TransportFailure::new(TransportErrorKind::Timeout, ReachedServer::Maybe);
+    limiter.handle_transport_failure(&1, group, timeout.reached_server);
     let decision =
         RetryPolicy::default().decide(Delivery::AtMostOnce, 1, &timeout.into(), now, 0.5);
     assert_eq!(
         decision,
         RetryDecision::GiveUp(GiveUpReason::OutcomeUnknown)
     );
-    // Its slot is free again for the caller's reconciliation.
-    assert_eq!(limiter.poll_admit(&1, group, now), Admit::Send);
+    // The server may have counted it, so its slot stays spent until the window resets.
+    assert_eq!(
+        limiter.poll_admit(&1, group, now),
+        Admit::WaitUntil(at(1_700_000_900))
+    );
 }

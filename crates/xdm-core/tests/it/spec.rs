@@ -4,8 +4,9 @@
 //! `tweet.fields`), requests in the post dialect against 2.167. For each request: the method and
 //! path template exist, path parameters match their schemas, every query parameter is declared
 //! and its values are in the declared enums (apart from the listed exceptions), the body
-//! validates against the request schema (or is absent when none is declared), and the scopes
-//! match the security requirement.
+//! validates against the request schema for its content type (or is absent when none is
+//! declared), and the scopes match the security requirement. A `multipart/form-data` body is
+//! read as an object of its fields, file parts standing for their bytes as a string.
 //!
 //! The body check uses a small validator for the subset of JSON Schema these specs use, with a
 //! matcher for the subset of regular-expression syntax their patterns use. Both panic on any
@@ -23,6 +24,10 @@ use xdm_core::endpoints::{
 };
 use xdm_core::fields::{EventType, FieldSet};
 use xdm_core::ids::{ConversationId, EventId, MediaId, PaginationToken, UserId};
+use xdm_core::upload::{
+    AppendUpload, FinalizeUpload, InitializeUpload, MediaCategory, MediaType, UploadMedia,
+    UploadStatus,
+};
 use xdm_core::{Dialect, Endpoint, EndpointInfo, RequestContext};
 
 const SPEC_2_166: &str = concat!(
@@ -551,15 +556,26 @@ impl Spec {
         match operation.get("requestBody") {
             Some(body) => {
                 let body = resolve(&self.doc, body);
-                let schema = &body["content"]["application/json"]["schema"];
-                assert_eq!(
-                    request.headers()["content-type"],
-                    "application/json",
-                    "{context}"
+                let content_type = request.headers()["content-type"].to_str().unwrap();
+                let media_type = content_type.split(';').next().unwrap().trim();
+                let schema = body["content"]
+                    .get(media_type)
+                    .unwrap_or_else(|| panic!("{context}: the spec declares no {media_type} body"));
+                let schema = &schema["schema"];
+                let candidates = if media_type == "multipart/form-data" {
+                    multipart_readings(content_type, request.body(), &context)
+                } else {
+                    assert_eq!(media_type, "application/json", "{context}");
+                    vec![serde_json::from_slice(request.body()).expect("JSON body")]
+                };
+                let problems: Vec<Vec<String>> = candidates
+                    .iter()
+                    .map(|value| validate(&self.doc, schema, value, "body"))
+                    .collect();
+                assert!(
+                    problems.iter().any(Vec::is_empty),
+                    "{context}: {problems:?}"
                 );
-                let value: Value = serde_json::from_slice(request.body()).expect("JSON body");
-                let problems = validate(&self.doc, schema, &value, "body");
-                assert!(problems.is_empty(), "{context}: {problems:?}");
             }
             None => {
                 assert!(
@@ -588,6 +604,97 @@ impl Spec {
         let user_token = security.iter().any(|s| s.get("UserToken").is_some());
         assert_eq!(info.oauth1, user_token, "{context}: OAuth 1.0a");
     }
+}
+
+/// The fields of a `multipart/form-data` body, as JSON objects the body schema can check.
+///
+/// On the wire every field is text, which the server reads as the schema's type, so a text
+/// field that is a whole number is tried both as a string and as an integer: the body passes
+/// when one of the readings validates. A file part (one with a filename) stands for its
+/// bytes, which the schemas declare as a string of format `binary`.
+fn multipart_readings(content_type: &str, body: &[u8], context: &str) -> Vec<Value> {
+    let boundary = content_type
+        .split_once("boundary=")
+        .unwrap_or_else(|| panic!("{context}: no boundary"))
+        .1
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let delimiter = delimiter.as_bytes();
+    let starts: Vec<usize> = (0..body.len().saturating_sub(delimiter.len() - 1))
+        .filter(|&i| body[i..].starts_with(delimiter))
+        .collect();
+    assert_eq!(
+        starts.first(),
+        Some(&0),
+        "{context}: body starts with a delimiter"
+    );
+    let last = *starts.last().unwrap();
+    assert_eq!(
+        &body[last + delimiter.len()..],
+        b"--\r\n",
+        "{context}: body ends with the close delimiter"
+    );
+    let mut fields: Vec<(String, Vec<Value>)> = Vec::new();
+    for pair in starts.windows(2) {
+        let part = &body[pair[0] + delimiter.len()..pair[1]];
+        let part = part
+            .strip_prefix(b"\r\n")
+            .and_then(|p| p.strip_suffix(b"\r\n"))
+            .unwrap_or_else(|| panic!("{context}: a part is not framed by CRLFs"));
+        let split = (0..part.len())
+            .find(|&i| part[i..].starts_with(b"\r\n\r\n"))
+            .unwrap_or_else(|| panic!("{context}: a part has no blank line"));
+        let headers = std::str::from_utf8(&part[..split]).unwrap();
+        let data = &part[split + 4..];
+        let disposition = headers
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-disposition")
+                    .then(|| value.trim())
+            })
+            .unwrap_or_else(|| panic!("{context}: a part has no content-disposition"));
+        let param = |key: &str| {
+            disposition.split(';').find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k == key).then(|| v.trim_matches('"').to_owned())
+            })
+        };
+        assert!(
+            disposition.starts_with("form-data"),
+            "{context}: {disposition}"
+        );
+        let name = param("name").unwrap_or_else(|| panic!("{context}: a part has no name"));
+        assert!(
+            fields.iter().all(|(n, _)| *n != name),
+            "{context}: field {name} twice"
+        );
+        let readings = if param("filename").is_some() {
+            vec![json!("<binary>")]
+        } else {
+            let text = std::str::from_utf8(data).expect("a text field is UTF-8");
+            let mut readings = vec![json!(text)];
+            if let Ok(n) = text.parse::<i64>() {
+                readings.push(json!(n));
+            }
+            readings
+        };
+        fields.push((name, readings));
+    }
+    // Every combination of the fields' readings: at most two text fields, so at most four.
+    let mut objects = vec![serde_json::Map::new()];
+    for (name, readings) in fields {
+        let mut next = Vec::new();
+        for o in &objects {
+            for r in &readings {
+                let mut o = o.clone();
+                o.insert(name.clone(), r.clone());
+                next.push(o);
+            }
+        }
+        objects = next;
+    }
+    objects.into_iter().map(Value::Object).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,6 +771,36 @@ fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
     )
     .unwrap();
     requests.push(download.build_request(ctx).unwrap());
+    requests.extend(upload_requests(ctx));
+    requests
+}
+
+/// The media upload requests: one-shot, and each step of a chunked upload, for every DM
+/// media category.
+fn upload_requests(ctx: &RequestContext) -> Vec<http::Request<Bytes>> {
+    const BOUNDARY: &str = "xdm-spec-3f9a1c";
+    let mut requests = Vec::new();
+    let image = Bytes::from_static(b"\xff\xd8\xff\xe0 a JPEG, as far as the request can tell");
+    for media_type in [MediaType::Jpeg, MediaType::Png, MediaType::Webp] {
+        let one_shot = UploadMedia::new(image.clone(), media_type, BOUNDARY).unwrap();
+        requests.push(one_shot.build_request(ctx).unwrap());
+    }
+    for (media_type, category) in [
+        (MediaType::Jpeg, MediaCategory::DmImage),
+        (MediaType::Gif, MediaCategory::DmGif),
+        (MediaType::Mp4, MediaCategory::DmVideo),
+        (MediaType::Quicktime, MediaCategory::DmVideo),
+    ] {
+        let init = InitializeUpload::new(1_000, media_type, category).unwrap();
+        requests.push(init.build_request(ctx).unwrap());
+    }
+    let id = MediaId::from(1146654567674912769);
+    for segment in [0, 7, 999] {
+        let append = AppendUpload::new(id.clone(), segment, image.clone(), BOUNDARY).unwrap();
+        requests.push(append.build_request(ctx).unwrap());
+    }
+    requests.push(FinalizeUpload::new(id.clone()).build_request(ctx).unwrap());
+    requests.push(UploadStatus::new(id).build_request(ctx).unwrap());
     requests
 }
 
@@ -696,7 +833,7 @@ fn post_dialect_requests_conform_to_spec_2_167() {
 }
 
 #[test]
-fn every_dm_operation_in_the_specs_has_an_endpoint() {
+fn every_dm_and_media_upload_operation_in_the_specs_has_an_endpoint() {
     for spec in [Spec::legacy(), Spec::post()] {
         let ours: BTreeSet<(String, String)> = every_request(spec.dialect)
             .iter()
@@ -710,7 +847,10 @@ fn every_dm_operation_in_the_specs_has_an_endpoint() {
             .collect();
         let paths = spec.doc["paths"].as_object().unwrap();
         for (path, item) in paths {
-            if !(path.starts_with("/2/dm_") || path.starts_with("/2/users/{id}/dm/")) {
+            let ours_to_cover = path.starts_with("/2/dm_")
+                || path.starts_with("/2/users/{id}/dm/")
+                || path.starts_with("/2/media/upload");
+            if !ours_to_cover {
                 continue;
             }
             for method in item.as_object().unwrap().keys() {
@@ -864,4 +1004,48 @@ fn a_path_parameter_off_pattern_fails_the_check() {
         .unwrap();
     *request.uri_mut() = "https://api.x.com/2/users/abc/dm/block".parse().unwrap();
     Spec::post().check(&request);
+}
+
+fn append_request() -> http::Request<Bytes> {
+    AppendUpload::new(MediaId::from(1), 0, Bytes::from_static(b"abc"), "b0undary")
+        .unwrap()
+        .build_request(&RequestContext::default())
+        .unwrap()
+}
+
+#[test]
+#[should_panic(expected = "undeclared property segment")]
+fn a_misnamed_multipart_field_fails_the_check() {
+    let mut request = append_request();
+    let body = String::from_utf8(request.body().to_vec())
+        .unwrap()
+        .replace("name=\"segment_index\"", "name=\"segment\"");
+    *request.body_mut() = Bytes::from(body);
+    Spec::post().check(&request);
+}
+
+#[test]
+#[should_panic(expected = "breaks maximum 999")]
+fn a_multipart_value_out_of_range_fails_the_check() {
+    let mut request = append_request();
+    let body = String::from_utf8(request.body().to_vec())
+        .unwrap()
+        .replace("\r\n\r\n0\r\n", "\r\n\r\n1000\r\n");
+    *request.body_mut() = Bytes::from(body);
+    Spec::post().check(&request);
+}
+
+#[test]
+#[should_panic(expected = "declares no multipart/form-data body")]
+fn a_multipart_body_where_only_json_is_declared_fails_the_check() {
+    let mut request = InitializeUpload::new(10, MediaType::Jpeg, MediaCategory::DmImage)
+        .unwrap()
+        .build_request(&RequestContext::default())
+        .unwrap();
+    let multipart = append_request();
+    request
+        .headers_mut()
+        .insert("content-type", multipart.headers()["content-type"].clone());
+    *request.body_mut() = multipart.body().clone();
+    Spec::legacy().check(&request);
 }
