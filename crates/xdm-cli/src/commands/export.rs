@@ -1,0 +1,197 @@
+//! `xdm export`: every event to a JSON Lines file, resumable after a crash at any point.
+//!
+//! Each line is one event object from X's page body, re-encoded compactly with its keys in
+//! the order they arrived: nothing is dropped, renamed or added. How the output and its
+//! checkpoint are written so that `--resume` ends with every event exactly once is explained
+//! in [`crate::checkpoint`].
+//!
+//! Rate limits are waited out here rather than in the client, so that the wait and its
+//! countdown show in the progress line. Any other failure stops the export with its exit
+//! code; the checkpoint stays, and `--resume` continues from the last page written.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use xdm_core::endpoints::ListParams;
+use xdm_core::fields::{DmEventField, FieldSet};
+use xdm_core::ids::PaginationToken;
+use xdm_core::pagination::{PagedEndpoint, Paginator};
+
+use crate::checkpoint::{self, Checkpoint, Output};
+use crate::cli::ExportArgs;
+use crate::connect::Session;
+use crate::exit::{Failure, Kind};
+use crate::listing::Listing;
+use crate::output::{json_line, raw_data};
+use crate::progress::Progress;
+
+/// A validated export.
+#[derive(Debug)]
+pub struct Plan {
+    listing: Listing,
+    out: PathBuf,
+    resume: bool,
+}
+
+impl Plan {
+    /// Validates the arguments: every event field, the largest pages.
+    pub fn from_args(args: ExportArgs) -> Result<Plan, Failure> {
+        let params = ListParams::new()
+            .with_max_results(u32::from(ListParams::MAX_RESULTS))?
+            .with_fields(FieldSet::new().with_dm_event_fields(DmEventField::ALL.iter().cloned()));
+        Ok(Plan {
+            listing: Listing::new(&args.scope, params)?,
+            out: args.out,
+            resume: args.resume,
+        })
+    }
+
+    /// Where to start: the checkpoint when resuming, else the beginning (refusing to
+    /// overwrite an unfinished export).
+    fn starting_point(&self) -> Result<Checkpoint, Failure> {
+        let path = checkpoint::path_for(&self.out);
+        let found = checkpoint::load(&path).map_err(|e| Failure::io(path.display(), &e))?;
+        let key = self.listing.key();
+        match found {
+            Some(cp) if self.resume => {
+                if cp.scope != key {
+                    return Err(Failure::new(
+                        Kind::Input,
+                        format!(
+                            "{} belongs to an export of `{}`, not `{key}`; resume it with the \
+                             same options, or choose another --out",
+                            path.display(),
+                            cp.scope
+                        ),
+                    ));
+                }
+                Ok(cp)
+            }
+            Some(cp) if !cp.done => Err(Failure::new(
+                Kind::Input,
+                format!(
+                    "{} holds an unfinished export ({} events so far): add --resume to continue \
+                     it, or delete it and {} to start over",
+                    path.display(),
+                    cp.events,
+                    self.out.display()
+                ),
+            )),
+            _ => Ok(Checkpoint::start(key)),
+        }
+    }
+
+    /// Runs the export to its end.
+    pub async fn run(mut self, session: &Session, json: bool) -> Result<(), Failure> {
+        let cp_path = checkpoint::path_for(&self.out);
+        let mut cp = self.starting_point()?;
+        if cp.done {
+            eprintln!(
+                "{} is complete already: {} events",
+                self.out.display(),
+                cp.events
+            );
+            if json {
+                json_line(&serde_json::json!({
+                    "path": self.out.display().to_string(),
+                    "events": cp.events,
+                    "pages": cp.pages,
+                }));
+            }
+            return Ok(());
+        }
+        let io = |e: std::io::Error| Failure::io(self.out.display(), &e);
+        checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
+        let mut output = Output::open_at(&self.out, cp.bytes).map_err(io)?;
+        let token = cp
+            .next_token
+            .as_deref()
+            .map(PaginationToken::parse)
+            .transpose()
+            .map_err(|e| Failure::new(Kind::Local, format!("{}: {e}", cp_path.display())))?;
+        self.listing.set_pagination_token(token);
+        let mut pages = Paginator::new(self.listing.clone());
+        let progress = Progress::new(cp.events, cp.pages);
+        let ticker = progress.spawn_ticker();
+        let result: Result<(), Failure> = async {
+            while let Some(request) = pages.poll_request() {
+                let page = match session.api.list_page(&request).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        pages.handle_failure();
+                        match rate_limit_wait(&e) {
+                            Some(until) => {
+                                progress.waiting(Some(until));
+                                sleep_until(until).await;
+                                progress.waiting(None);
+                                continue;
+                            }
+                            None => return Err(e.into()),
+                        }
+                    }
+                };
+                let keep = pages.handle_page(&page);
+                let lines: Vec<String> = raw_data(&page.body)?
+                    .iter()
+                    .take(keep)
+                    .map(|v| v.to_string())
+                    .collect();
+                // Events first, made durable; only then the checkpoint that counts them.
+                cp.bytes = output.append(&lines).map_err(io)?;
+                cp.events += lines.len() as u64;
+                cp.pages += 1;
+                cp.next_token = pages.resume_token().map(|t| t.as_str().to_owned());
+                cp.done = pages.is_done();
+                checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
+                progress.page(lines.len() as u64);
+            }
+            Ok(())
+        }
+        .await;
+        ticker.abort();
+        match result {
+            Ok(()) => {
+                progress.finish(&format!("exported to {}", self.out.display()));
+                if json {
+                    json_line(&serde_json::json!({
+                        "path": self.out.display().to_string(),
+                        "events": cp.events,
+                        "pages": cp.pages,
+                    }));
+                }
+                Ok(())
+            }
+            Err(mut f) => {
+                progress.finish("stopped");
+                f.message
+                    .push_str("; run the same command with --resume to continue");
+                Err(f)
+            }
+        }
+    }
+}
+
+/// When a rate-limited listing may be tried again; `None` for every other failure.
+pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
+    use xdm_core::error::ApiErrorKind;
+    match e {
+        xdm_client::Error::RateLimited { reset, .. } => Some(*reset),
+        xdm_client::Error::Api(api) if matches!(api.kind(), ApiErrorKind::RateLimited { .. }) => {
+            let now = SystemTime::now();
+            Some(
+                api.retry_at()
+                    .or_else(|| api.rate_limit().retry_reset())
+                    .or_else(|| api.retry_after().map(|d| now + d))
+                    .unwrap_or(now + Duration::from_secs(60)),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Sleeps until `until`, plus a second: X's reset times are whole seconds, and asking again
+/// at the exact second may still find the old window.
+pub async fn sleep_until(until: SystemTime) {
+    let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
+    tokio::time::sleep(wait + Duration::from_secs(1)).await;
+}

@@ -1,0 +1,214 @@
+//! `xdm send`: to a user, into a conversation, or to a new group.
+//!
+//! Everything that can be refused is refused before the first request, the media upload
+//! included: ids, the group's size, an empty message, a file that cannot be read. A send is
+//! never repeated on its own: when its outcome is unknown the command says so and exits with
+//! its own code, so that a script can look before sending again.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde_json::json;
+use xdm_client::{MediaSource, Recipient};
+use xdm_core::InvalidInput;
+use xdm_core::endpoints::{CreateGroup, Message};
+use xdm_core::ids::{ConversationId, MediaId, UserId};
+
+use crate::cli::SendArgs;
+use crate::connect::Session;
+use crate::exit::{Failure, Kind};
+use crate::output::json_line;
+
+/// Where the message goes.
+#[derive(Debug)]
+enum Target {
+    To(UserId),
+    Conversation(ConversationId),
+    Group(Vec<UserId>),
+}
+
+/// What to attach.
+#[derive(Debug)]
+enum Attachment {
+    None,
+    Uploaded(MediaId),
+    File(PathBuf, MediaSource),
+}
+
+/// A validated send.
+#[derive(Debug)]
+pub struct Plan {
+    target: Target,
+    text: Option<String>,
+    attachment: Attachment,
+}
+
+impl Plan {
+    /// Validates the arguments (reading the text from standard input when it is `-`).
+    pub fn from_args(args: SendArgs) -> Result<Plan, Failure> {
+        let target = match (args.to, args.conversation, args.group) {
+            (Some(to), _, _) => Target::To(UserId::parse_as(&to, "to")?),
+            (_, Some(c), _) => Target::Conversation(ConversationId::parse_as(&c, "conversation")?),
+            (_, _, Some(ids)) => Target::Group(
+                ids.iter()
+                    .map(|id| UserId::parse_as(id.trim(), "group"))
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => {
+                return Err(InvalidInput::new(
+                    "recipient",
+                    "no recipient given",
+                    "--to USER_ID, --conversation CONV_ID or --group ID1,ID2[,...]",
+                )
+                .into());
+            }
+        };
+        let text = match args.text.as_deref() {
+            Some("-") => Some(read_stdin()?),
+            Some(t) => Some(t.to_owned()),
+            None => None,
+        };
+        let attachment = match (args.media, args.media_id) {
+            (Some(path), _) => {
+                let source = MediaSource::from_path(&path).map_err(Failure::from)?;
+                if source.is_empty() {
+                    return Err(InvalidInput::new(
+                        "media",
+                        format!("{} is empty", path.display()),
+                        "a file of at least one byte",
+                    )
+                    .into());
+                }
+                Attachment::File(path, source)
+            }
+            (None, Some(id)) => Attachment::Uploaded(MediaId::parse_as(&id, "media_id")?),
+            (None, None) => Attachment::None,
+        };
+        let plan = Plan {
+            target,
+            text,
+            attachment,
+        };
+        // Checks the message and the group with a stand-in for media not uploaded yet, so
+        // that an upload never happens for a send that would be refused.
+        let message = plan.message(MediaId::from(1))?;
+        if let Target::Group(ids) = &plan.target {
+            CreateGroup::new(ids.clone(), message)?;
+        }
+        Ok(plan)
+    }
+
+    fn message(&self, uploaded: MediaId) -> Result<Message, InvalidInput> {
+        let media = match &self.attachment {
+            Attachment::None => None,
+            Attachment::Uploaded(id) => Some(id.clone()),
+            Attachment::File(..) => Some(uploaded),
+        };
+        Message::new(self.text.clone(), media)
+    }
+
+    /// Uploads, sends and prints the new event's ids.
+    pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
+        let media_id = match &self.attachment {
+            Attachment::File(path, source) => {
+                let uploaded = session.api.upload_media(source.clone()).await?;
+                if !json {
+                    eprintln!("uploaded {} as media {}", path.display(), uploaded.id);
+                }
+                uploaded.id
+            }
+            _ => MediaId::from(1),
+        };
+        let message = self.message(media_id)?;
+        let recipient = match self.target {
+            Target::To(id) => Recipient::Participant(id),
+            Target::Conversation(id) => Recipient::Conversation(id),
+            Target::Group(ids) => Recipient::NewGroup(ids),
+        };
+        let sent = session.api.send(recipient, message).await?;
+        if json {
+            json_line(&json!({
+                "dm_conversation_id": sent.conversation_id,
+                "dm_event_id": sent.event_id,
+            }));
+        } else {
+            println!(
+                "sent event {} in conversation {}",
+                sent.event_id, sent.conversation_id
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The whole of standard input, minus the one line ending a shell or `echo` adds.
+fn read_stdin() -> Result<String, Failure> {
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).map_err(|e| {
+        Failure::new(
+            Kind::Input,
+            format!("could not read the text from standard input: {e}"),
+        )
+    })?;
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
+        }
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(to: Option<&str>, group: Option<&[&str]>, text: Option<&str>) -> SendArgs {
+        SendArgs {
+            to: to.map(str::to_owned),
+            conversation: None,
+            group: group.map(|g| g.iter().map(|s| s.to_string()).collect()),
+            media: None,
+            media_id: None,
+            text: text.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn bad_input_is_refused_with_what_is_allowed() {
+        let e = Plan::from_args(args(Some("bob"), None, Some("hi"))).unwrap_err();
+        assert_eq!(e.kind, Kind::Input);
+        assert!(e.message.contains("invalid to"), "{}", e.message);
+        let e = Plan::from_args(args(None, Some(&["12"]), Some("hi"))).unwrap_err();
+        assert!(e.message.contains("2 to 49"), "{}", e.message);
+        let e = Plan::from_args(args(Some("12"), None, Some("  "))).unwrap_err();
+        assert!(e.message.contains("empty"), "{}", e.message);
+        let e = Plan::from_args(args(None, None, Some("hi"))).unwrap_err();
+        assert!(e.message.contains("--to USER_ID"), "{}", e.message);
+    }
+
+    #[test]
+    fn media_alone_is_a_message() {
+        let mut a = args(Some("12"), None, None);
+        a.media_id = Some("77".into());
+        let plan = Plan::from_args(a).unwrap();
+        assert_eq!(
+            plan.message(MediaId::from(1))
+                .unwrap()
+                .attachment()
+                .unwrap()
+                .as_str(),
+            "77"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_media_file_is_refused_before_any_request() {
+        let mut a = args(Some("12"), None, Some("hi"));
+        a.media = Some(PathBuf::from("/nonexistent/x.png"));
+        assert_eq!(Plan::from_args(a).unwrap_err().kind, Kind::Local);
+        let mut a = args(Some("12"), None, Some("hi"));
+        a.media = Some(PathBuf::from("notes.txt"));
+        assert_eq!(Plan::from_args(a).unwrap_err().kind, Kind::Input);
+    }
+}

@@ -1,0 +1,317 @@
+//! `xdm watch`: new events as they arrive, until interrupted.
+//!
+//! It polls the newest page of the listing. The pause between polls is at least
+//! `--interval`, and longer when the rate limit asks for it: the requests left in the window
+//! are spread over the time until it resets, so a watch never runs into a 429 it could have
+//! seen coming. Events already shown are remembered by id (the most recent
+//! [`SEEN_CAPACITY`]), so none is printed twice. Network failures and X's own failures are
+//! waited out with a growing pause; only refusals that waiting cannot fix end the watch.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use xdm_core::endpoints::ListParams;
+use xdm_core::error::ApiErrorKind;
+use xdm_core::models::DmEvent;
+use xdm_core::pagination::PagedEndpoint;
+use xdm_core::rate_limit::RateLimitSnapshot;
+use xdm_core::response::EventPage;
+
+use crate::cli::WatchArgs;
+use crate::commands::events::fields;
+use crate::commands::export::rate_limit_wait;
+use crate::connect::Session;
+use crate::exit::Failure;
+use crate::listing::Listing;
+use crate::output::{event_line, json_line, raw_data};
+
+/// How many event ids are remembered.
+pub const SEEN_CAPACITY: usize = 10_000;
+
+/// Pages read in one poll when every event on them is new (a burst since the last poll).
+const MAX_PAGES_PER_POLL: usize = 5;
+
+/// The longest pause after repeated network failures.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Event ids seen, forgetting the oldest beyond a capacity.
+#[derive(Debug)]
+pub struct Seen {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+    capacity: usize,
+}
+
+impl Seen {
+    /// Remembers up to `capacity` ids.
+    pub fn new(capacity: usize) -> Self {
+        Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records `id`; `true` if it was not known.
+    pub fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() == self.capacity
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        self.set.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
+
+    /// Whether `id` is known.
+    pub fn contains(&self, id: &str) -> bool {
+        self.set.contains(id)
+    }
+}
+
+/// The pause before the next poll: at least `floor`, and the window's remaining requests
+/// spread over the time until it resets.
+pub fn pace(snapshot: &RateLimitSnapshot, floor: Duration, now: SystemTime) -> Duration {
+    let Some(w) = snapshot.window else {
+        return floor;
+    };
+    let left = w.reset.duration_since(now).unwrap_or_default();
+    let spread = if w.remaining == 0 {
+        left + Duration::from_secs(1)
+    } else {
+        left / w.remaining
+    };
+    spread.max(floor)
+}
+
+/// A validated watch.
+#[derive(Debug)]
+pub struct Plan {
+    listing: Listing,
+    interval: Duration,
+}
+
+impl Plan {
+    /// Validates the arguments.
+    pub fn from_args(args: &WatchArgs) -> Result<Plan, Failure> {
+        if !(args.interval.is_finite() && args.interval > 0.0 && args.interval <= 86_400.0) {
+            return Err(xdm_core::InvalidInput::new(
+                "interval",
+                format!("{} is out of range", args.interval),
+                "more than 0 and at most 86400 seconds",
+            )
+            .into());
+        }
+        let params = ListParams::new()
+            .with_max_results(u32::from(ListParams::MAX_RESULTS))?
+            .with_fields(fields(&[], &[])?);
+        Ok(Plan {
+            listing: Listing::new(&args.scope, params)?,
+            interval: Duration::from_secs_f64(args.interval),
+        })
+    }
+
+    /// Polls until interrupted (Ctrl-C ends it with success).
+    pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
+        tokio::select! {
+            r = self.poll_forever(session, json) => r,
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    }
+
+    async fn poll_forever(&self, session: &Session, json: bool) -> Result<(), Failure> {
+        let mut seen = Seen::new(SEEN_CAPACITY);
+        let mut first = true;
+        let mut failures = 0u32;
+        loop {
+            let pause = match self.poll(session, &mut seen, first, json).await {
+                Ok((shown, snapshot)) => {
+                    if first {
+                        eprintln!(
+                            "watching {} ({shown} earlier events not shown); Ctrl-C to stop",
+                            self.listing.key()
+                        );
+                        first = false;
+                    }
+                    failures = 0;
+                    pace(&snapshot, self.interval, SystemTime::now())
+                }
+                Err(e) => {
+                    if let Some(until) = rate_limit_wait(&e) {
+                        eprintln!(
+                            "rate limited; polling again at {}",
+                            crate::output::clock_utc(until)
+                        );
+                        until.duration_since(SystemTime::now()).unwrap_or_default()
+                            + Duration::from_secs(1)
+                    } else if transient(&e) {
+                        failures += 1;
+                        let pause = backoff(failures, self.interval);
+                        eprintln!(
+                            "{}; trying again in {}",
+                            Failure::from(e).message,
+                            crate::output::duration_words(pause.as_secs().max(1))
+                        );
+                        pause
+                    } else {
+                        return Err(e.into());
+                    }
+                }
+            };
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// One poll: new events printed oldest first (or, on the first poll, remembered only).
+    /// Returns how many were new and the rate-limit headers of the last page.
+    async fn poll(
+        &self,
+        session: &Session,
+        seen: &mut Seen,
+        first: bool,
+        json: bool,
+    ) -> Result<(usize, RateLimitSnapshot), xdm_client::Error> {
+        let mut request = self.listing.clone();
+        let mut fresh: Vec<(EventPage, Vec<usize>)> = Vec::new();
+        let mut snapshot = RateLimitSnapshot::default();
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let page = session.api.list_page(&request).await?;
+            snapshot = page.rate_limit.clone();
+            let new: Vec<usize> = page
+                .items()
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.id.as_deref().is_some_and(|id| !seen.contains(id)))
+                .map(|(i, _)| i)
+                .collect();
+            let all_new = new.len() == page.items().len() && !new.is_empty();
+            let next = page.next_token().map(str::to_owned);
+            fresh.push((page, new));
+            // On the first poll one page is the baseline; later, a page of nothing but new
+            // events means a burst that may go on past it.
+            let Some(next) = next.filter(|_| all_new && !first) else {
+                break;
+            };
+            match xdm_core::ids::PaginationToken::parse(&next) {
+                Ok(token) => request.set_pagination_token(Some(token)),
+                Err(_) => break,
+            }
+        }
+        let mut count = 0;
+        for (page, new) in fresh.iter().rev() {
+            let raw = if json && !first {
+                raw_data(&page.body).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let index = page.includes.index();
+            for &i in new.iter().rev() {
+                let event: &DmEvent = &page.items()[i];
+                let Some(id) = event.id.as_deref() else {
+                    continue;
+                };
+                if !seen.insert(id) {
+                    continue;
+                }
+                count += 1;
+                if first {
+                    continue;
+                }
+                if json {
+                    if let Some(v) = raw.get(i) {
+                        json_line(v);
+                    } else {
+                        json_line(&Value::String(id.to_owned()));
+                    }
+                } else {
+                    println!("{}", event_line(event, &index));
+                }
+            }
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        Ok((count, snapshot))
+    }
+}
+
+/// Failures that waiting may cure: no answer, or X failing.
+fn transient(e: &xdm_client::Error) -> bool {
+    match e {
+        xdm_client::Error::Transport(_) => true,
+        xdm_client::Error::Api(api) => matches!(
+            api.kind(),
+            ApiErrorKind::Server | ApiErrorKind::Undecodable { .. }
+        ),
+        _ => false,
+    }
+}
+
+/// The pause after `failures` failures in a row: doubling from the interval, at most a
+/// minute.
+fn backoff(failures: u32, interval: Duration) -> Duration {
+    let base = interval.max(Duration::from_millis(500));
+    base.saturating_mul(1 << failures.min(8).saturating_sub(1))
+        .min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use xdm_core::rate_limit::RateLimitWindow;
+
+    use super::*;
+    use crate::exit::Kind;
+
+    #[test]
+    fn seen_ids_are_bounded_and_forget_the_oldest() {
+        let mut seen = Seen::new(2);
+        assert!(seen.insert("1"));
+        assert!(!seen.insert("1"));
+        assert!(seen.insert("2"));
+        assert!(seen.insert("3"));
+        assert!(!seen.contains("1"));
+        assert!(seen.contains("2") && seen.contains("3"));
+    }
+
+    #[test]
+    fn polls_are_spread_over_the_window() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        let floor = Duration::from_secs(5);
+        let snapshot = |remaining, reset_in| RateLimitSnapshot {
+            window: Some(RateLimitWindow {
+                limit: 15,
+                remaining,
+                reset: now + Duration::from_secs(reset_in),
+            }),
+            ..RateLimitSnapshot::default()
+        };
+        assert_eq!(
+            pace(&snapshot(10, 600), floor, now),
+            Duration::from_secs(60)
+        );
+        assert_eq!(pace(&snapshot(10, 20), floor, now), floor);
+        assert_eq!(pace(&snapshot(0, 30), floor, now), Duration::from_secs(31));
+        assert_eq!(pace(&RateLimitSnapshot::default(), floor, now), floor);
+    }
+
+    #[test]
+    fn backoff_grows_to_a_minute() {
+        let i = Duration::from_secs(1);
+        assert_eq!(backoff(1, i), Duration::from_secs(1));
+        assert_eq!(backoff(3, i), Duration::from_secs(4));
+        assert_eq!(backoff(30, i), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_bad_interval_is_refused() {
+        let args = WatchArgs {
+            scope: Default::default(),
+            interval: 0.0,
+        };
+        assert_eq!(Plan::from_args(&args).unwrap_err().kind, Kind::Input);
+    }
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests of the `xdm` binary: each runs it as a child process against an
+//! emulator started in the test on 127.0.0.1.
+
+// A test binary has no public API: `pub` marks what `common` offers the other modules.
+#![allow(unreachable_pub)]
+
+mod commands;
+mod common;
+mod export;
+mod failures;
+mod login;
+mod watch;
