@@ -1,1 +1,44 @@
-//! xdm-emulator (being written).
+//! A stateful, in-process emulator of the X API v2 Direct Message endpoints.
+//!
+//! It serves the DM endpoints, media upload and download, and the OAuth 2.0 and OAuth 1.0a
+//! flows on `127.0.0.1`, checks credentials and parameters the way X does, answers with X's
+//! bodies (including its errors and quirks), enforces X's rate limits, and lets a test inject
+//! faults. Any client that can talk to `https://api.x.com` can talk to it by changing the base
+//! URL and credentials.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let emu = xdm_emulator::Emulator::builder().start().await?;
+//! println!("{} as {}", emu.base_url(), emu.credentials().oauth2.access_token);
+//! assert!(!emu.handle().events().is_empty());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod body;
+mod clock;
+mod faults;
+mod handle;
+mod ids;
+mod problem;
+mod rate_limit;
+mod render;
+mod reply;
+mod routes;
+mod seed;
+mod server;
+mod state;
+#[cfg(feature = "tls")]
+mod tls;
+mod validate;
+
+pub use auth::CredentialUsed;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use faults::{Fault, FaultKind, Trigger};
+pub use handle::{
+    Credentials, Emulator, EmulatorBuilder, EmulatorHandle, OAuth1Credentials, OAuth2Credentials,
+};
+pub use rate_limit::{EndpointGroup, GroupLimits, RateLimits};
+pub use server::RequestRecord;
+pub use state::{ConversationView, EventType, EventView, UserInfo};

@@ -1,0 +1,503 @@
+//! The public face: the builder, the running emulator, and the handle tests inspect it with.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::AuthState;
+use crate::clock::{Clock, SystemClock};
+use crate::faults::{Fault, Faults};
+use crate::ids::{Rng, TokenCodec};
+use crate::rate_limit::{Limiter, RateLimits};
+use crate::seed;
+use crate::server::{self, Inner, RequestRecord, Shared, Switches};
+use crate::state::{ConversationView, EventView, UserInfo};
+
+/// The scopes of the OAuth 2.0 token issued at start.
+const DEFAULT_SCOPES: &[&str] = &[
+    "dm.read",
+    "dm.write",
+    "tweet.read",
+    "users.read",
+    "offline.access",
+    "media.write",
+];
+
+/// OAuth 1.0a user-context credentials for "me".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth1Credentials {
+    /// The app's consumer (API) key.
+    pub consumer_key: String,
+    /// The app's consumer secret.
+    pub consumer_secret: String,
+    /// "me"'s access token.
+    pub access_token: String,
+    /// "me"'s access token secret.
+    pub access_token_secret: String,
+    /// "me"'s user id.
+    pub user_id: String,
+}
+
+/// OAuth 2.0 credentials: the client, and a user token for "me".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2Credentials {
+    /// The client id (public or confidential).
+    pub client_id: String,
+    /// The client secret (for Basic authentication at the token endpoint).
+    pub client_secret: String,
+    /// A user access token for "me", valid two hours from start.
+    pub access_token: String,
+    /// Its refresh token (single use: refreshing rotates it).
+    pub refresh_token: String,
+    /// "me"'s user id.
+    pub user_id: String,
+    /// The scopes the access token carries.
+    pub scopes: Vec<String>,
+}
+
+/// Everything a client needs to authenticate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// OAuth 1.0a.
+    pub oauth1: OAuth1Credentials,
+    /// OAuth 2.0 user context.
+    pub oauth2: OAuth2Credentials,
+    /// An app-only bearer token (which DM endpoints refuse with 403, as X does).
+    pub app_bearer_token: String,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum WorldSpec {
+    Demo(usize),
+    Empty,
+}
+
+/// Options for [`Emulator`]; start with [`Emulator::builder`].
+pub struct EmulatorBuilder {
+    addr: SocketAddr,
+    seed: u64,
+    world: WorldSpec,
+    limits: RateLimits,
+    clock: Arc<dyn Clock>,
+    auto_approve: bool,
+    redirect_uris: Vec<String>,
+    max_body: usize,
+    #[cfg(feature = "tls")]
+    tls: bool,
+}
+
+impl std::fmt::Debug for EmulatorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmulatorBuilder")
+            .field("addr", &self.addr)
+            .field("seed", &self.seed)
+            .field("world", &self.world)
+            .field("limits", &self.limits)
+            .field("auto_approve", &self.auto_approve)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EmulatorBuilder {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            seed: 1,
+            world: WorldSpec::Demo(300),
+            limits: RateLimits::default(),
+            clock: Arc::new(SystemClock),
+            auto_approve: true,
+            redirect_uris: Vec::new(),
+            max_body: 64 * 1024 * 1024,
+            #[cfg(feature = "tls")]
+            tls: false,
+        }
+    }
+}
+
+impl EmulatorBuilder {
+    /// Where to listen; `127.0.0.1:0` (any free port) by default.
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// The seed the demo world and the credentials are derived from (default 1).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Users only: no conversations, no events.
+    pub fn empty_world(mut self) -> Self {
+        self.world = WorldSpec::Empty;
+        self
+    }
+
+    /// The demo world with `n` events instead of the default 300 (100,000+ is fine).
+    pub fn seed_events(mut self, n: usize) -> Self {
+        self.world = WorldSpec::Demo(n);
+        self
+    }
+
+    /// Rate-limit settings (X's defaults unless changed; [`RateLimits::off`] disables them).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The clock to use instead of real time (see [`crate::ManualClock`]).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Whether the authorize pages approve at once and redirect (default) or show a consent
+    /// form first.
+    pub fn auto_approve(mut self, yes: bool) -> Self {
+        self.auto_approve = yes;
+        self
+    }
+
+    /// The app's registered callback URLs. `redirect_uri` (OAuth 2.0) and `oauth_callback`
+    /// (OAuth 1.0a, except `oob`) must then match one exactly, as at X. By default any is
+    /// accepted.
+    pub fn redirect_uris<I, S>(mut self, uris: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The largest request body accepted (64 MiB by default); larger ones get 413.
+    pub fn max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body = n;
+        self
+    }
+
+    /// Serve HTTPS with a freshly generated self-signed certificate for `localhost` and
+    /// `127.0.0.1` (see [`Emulator::certificate_pem`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, yes: bool) -> Self {
+        self.tls = yes;
+        self
+    }
+
+    /// Builds the world, binds the socket and starts serving.
+    pub async fn start(self) -> std::io::Result<Emulator> {
+        let now = self.clock.now_millis();
+        let world = match self.world {
+            WorldSpec::Demo(n) => seed::demo(now, self.seed, n),
+            WorldSpec::Empty => seed::users_only(now, self.seed),
+        };
+        let mut rng = Rng::new(self.seed ^ 0x5EED_C0DE_CAFE_F00D);
+        let me_id = world.users[0].id;
+        let mut auth = AuthState::new(&mut rng, 0, me_id);
+        let scopes: Vec<String> = DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect();
+        let client_id = auth.client_id.clone();
+        let (access, refresh) = auth.issue_oauth2(0, scopes.clone(), &client_id, now);
+        let (o1_token, (o1_secret, _)) = auth
+            .oauth1_tokens
+            .iter()
+            .next()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .expect("one OAuth 1.0a token is issued at start");
+        let credentials = Credentials {
+            oauth1: OAuth1Credentials {
+                consumer_key: auth.consumer_key.clone(),
+                consumer_secret: auth.consumer_secret.clone(),
+                access_token: o1_token,
+                access_token_secret: o1_secret,
+                user_id: me_id.to_string(),
+            },
+            oauth2: OAuth2Credentials {
+                client_id,
+                client_secret: auth.client_secret.clone(),
+                access_token: access,
+                refresh_token: refresh.unwrap_or_default(),
+                user_id: me_id.to_string(),
+                scopes,
+            },
+            app_bearer_token: auth.app_bearer.clone(),
+        };
+        let mut key = [0u8; 16];
+        key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        key[8..].copy_from_slice(&Rng::from_os().next_u64().to_le_bytes());
+        let inner = Inner {
+            world,
+            auth,
+            limiter: Limiter::default(),
+            limits: self.limits,
+            faults: Faults::default(),
+            log: Vec::new(),
+            switches: Switches::default(),
+            codec: TokenCodec::new(key),
+            auto_approve: self.auto_approve,
+            redirect_uris: self.redirect_uris,
+        };
+        let listener = TcpListener::bind(self.addr).await?;
+        let local = listener.local_addr()?;
+        #[cfg(feature = "tls")]
+        let (acceptor, cert_pem, scheme) = if self.tls {
+            let (a, pem) = crate::tls::acceptor()?;
+            (Some(a), Some(pem), "https")
+        } else {
+            (None, None, "http")
+        };
+        #[cfg(not(feature = "tls"))]
+        let (acceptor, cert_pem, scheme): (server::Acceptor, Option<String>, &'static str) =
+            (None, None, "http");
+        let shared = Arc::new(Shared::new(inner, self.clock, scheme, self.max_body));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, shared.clone(), stop_rx, acceptor));
+        Ok(Emulator {
+            base_url: format!("{scheme}://{local}"),
+            addr: local,
+            credentials,
+            handle: EmulatorHandle(shared),
+            stop: stop_tx,
+            task: Some(task),
+            cert_pem,
+        })
+    }
+}
+
+/// A running emulator. Dropping it stops the server; [`Emulator::shutdown`] also waits.
+#[derive(Debug)]
+pub struct Emulator {
+    base_url: String,
+    addr: SocketAddr,
+    credentials: Credentials,
+    handle: EmulatorHandle,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    cert_pem: Option<String>,
+}
+
+impl Emulator {
+    /// Options, starting from the defaults: `127.0.0.1:0`, the demo world, X's rate limits,
+    /// real time, auto-approving authorize pages.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder::default()
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://` with TLS): use it in place of `https://api.x.com`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The socket address served.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Credentials for "me" and the app.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// A cloneable handle to inspect state and inject faults.
+    pub fn handle(&self) -> EmulatorHandle {
+        self.handle.clone()
+    }
+
+    /// The self-signed certificate (PEM) when serving HTTPS.
+    pub fn certificate_pem(&self) -> Option<&str> {
+        self.cert_pem.as_deref()
+    }
+
+    /// The one-line JSON description the binary prints: base URL, credentials and users.
+    pub fn describe(&self) -> serde_json::Value {
+        let c = &self.credentials;
+        json!({
+            "base_url": self.base_url,
+            "oauth1": {
+                "consumer_key": c.oauth1.consumer_key,
+                "consumer_secret": c.oauth1.consumer_secret,
+                "access_token": c.oauth1.access_token,
+                "access_token_secret": c.oauth1.access_token_secret,
+                "user_id": c.oauth1.user_id,
+            },
+            "oauth2": {
+                "client_id": c.oauth2.client_id,
+                "client_secret": c.oauth2.client_secret,
+                "access_token": c.oauth2.access_token,
+                "refresh_token": c.oauth2.refresh_token,
+                "user_id": c.oauth2.user_id,
+            },
+            "app_bearer_token": c.app_bearer_token,
+            "users": self.handle.users().iter().map(|u| json!({"id": u.id, "username": u.username, "name": u.name})).collect::<Vec<_>>(),
+        })
+    }
+
+    /// Stops accepting, closes open connections, and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Inspects and steers a running emulator. Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct EmulatorHandle(Arc<Shared>);
+
+impl std::fmt::Debug for EmulatorHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EmulatorHandle")
+    }
+}
+
+impl EmulatorHandle {
+    /// All users; the first is "me".
+    pub fn users(&self) -> Vec<UserInfo> {
+        let g = self.0.lock();
+        g.world
+            .users
+            .iter()
+            .map(|u| UserInfo {
+                id: u.id.to_string(),
+                username: u.username.clone(),
+                name: u.name.clone(),
+            })
+            .collect()
+    }
+
+    /// Every event not deleted, oldest first.
+    pub fn events(&self) -> Vec<EventView> {
+        let g = self.0.lock();
+        g.world
+            .events
+            .iter()
+            .filter(|e| !e.deleted)
+            .map(|e| g.world.view(e))
+            .collect()
+    }
+
+    /// Number of events not deleted (cheap, for large worlds).
+    pub fn event_count(&self) -> usize {
+        self.0
+            .lock()
+            .world
+            .events
+            .iter()
+            .filter(|e| !e.deleted)
+            .count()
+    }
+
+    /// One event by id, if it exists and is not deleted.
+    pub fn event(&self, id: &str) -> Option<EventView> {
+        let g = self.0.lock();
+        let id: u64 = id.parse().ok()?;
+        g.world
+            .event_pos(id)
+            .map(|p| g.world.view(&g.world.events[p]))
+    }
+
+    /// Every conversation.
+    pub fn conversations(&self) -> Vec<ConversationView> {
+        let g = self.0.lock();
+        let w = &g.world;
+        w.convs
+            .iter()
+            .map(|c| ConversationView {
+                id: c.key.to_string(),
+                is_group: matches!(c.key, crate::state::ConvKey::Group(_)),
+                participant_ids: c
+                    .members
+                    .iter()
+                    .map(|&m| w.users[m as usize].id.to_string())
+                    .collect(),
+                event_count: c
+                    .events
+                    .iter()
+                    .filter(|&&p| !w.events[p as usize].deleted)
+                    .count(),
+            })
+            .collect()
+    }
+
+    /// Whether `blocker` blocks DMs from `blocked` (user ids).
+    pub fn is_blocked(&self, blocker: &str, blocked: &str) -> bool {
+        let g = self.0.lock();
+        let find = |s: &str| s.parse().ok().and_then(|id| g.world.user_by_id(id));
+        match (find(blocker), find(blocked)) {
+            (Some(a), Some(b)) => g.world.blocks.contains(&(a, b)),
+            _ => false,
+        }
+    }
+
+    /// The requests received so far, in order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.0.lock().log.clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.0.lock().log.clear();
+    }
+
+    /// Arms a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.0.lock().faults.add(fault);
+    }
+
+    /// Disarms every fault.
+    pub fn clear_faults(&self) {
+        self.0.lock().faults.clear();
+    }
+
+    /// Answers every DM request with 429 `usage-capped` while on.
+    pub fn set_usage_capped(&self, on: bool) {
+        self.0.lock().switches.usage_capped = on;
+    }
+
+    /// Answers every DM request with 402 `credits-depleted` while on.
+    pub fn set_credits_depleted(&self, on: bool) {
+        self.0.lock().switches.credits_depleted = on;
+    }
+
+    /// Replaces the rate-limit settings and forgets what was spent.
+    pub fn set_rate_limits(&self, limits: RateLimits) {
+        let mut g = self.0.lock();
+        g.limits = limits;
+        g.limiter = Limiter::default();
+    }
+
+    /// Issues an OAuth 2.0 user token for any user, with the given scopes (space-separated
+    /// or one per item); `None` for an unknown user.
+    pub fn issue_oauth2_token(&self, user_id: &str, scopes: &[&str]) -> Option<String> {
+        let mut g = self.0.lock();
+        let user = g.world.user_by_id(user_id.parse().ok()?)?;
+        let now = self.0.clock.now_millis();
+        let scopes = scopes
+            .iter()
+            .flat_map(|s| s.split(' '))
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let client = g.auth.client_id.clone();
+        Some(g.auth.issue_oauth2(user, scopes, &client, now).0)
+    }
+
+    /// Issues an OAuth 1.0a access token and secret for any user; `None` for an unknown user.
+    pub fn issue_oauth1_token(&self, user_id: &str) -> Option<(String, String)> {
+        let mut g = self.0.lock();
+        let id: u64 = user_id.parse().ok()?;
+        let user = g.world.user_by_id(id)?;
+        Some(g.auth.issue_oauth1(user, id))
+    }
+}

@@ -1,0 +1,257 @@
+//! Per-user (and per-app) request budgets at X's documented defaults.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use crate::reply::Reply;
+
+/// Which budget an endpoint spends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndpointGroup {
+    /// The four event lookups.
+    Read,
+    /// Sending and creating groups.
+    Send,
+    /// Deleting an event.
+    Delete,
+    /// Blocking and unblocking.
+    Block,
+}
+
+/// The budgets of one endpoint group. `None` means "no such limit".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupLimits {
+    /// Requests per user per window (the `x-rate-limit-*` headers).
+    pub user_per_window: u32,
+    /// Requests per user per day (`x-user-limit-24hour-*`).
+    pub user_per_day: Option<u32>,
+    /// Requests per app per window.
+    pub app_per_window: Option<u32>,
+    /// Requests per app per day (`x-app-limit-24hour-*`).
+    pub app_per_day: Option<u32>,
+}
+
+/// Rate-limit settings; [`RateLimits::default`] is X's documented table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Whether limits apply at all (headers are still sent when off).
+    pub enabled: bool,
+    /// The short window (15 minutes at X).
+    pub window: Duration,
+    /// The long window (24 hours at X).
+    pub day: Duration,
+    /// GET lookups.
+    pub read: GroupLimits,
+    /// POST sends and group creation.
+    pub send: GroupLimits,
+    /// DELETE of an event.
+    pub delete: GroupLimits,
+    /// Block and unblock.
+    pub block: GroupLimits,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window: Duration::from_secs(15 * 60),
+            day: Duration::from_secs(24 * 60 * 60),
+            read: GroupLimits {
+                user_per_window: 15,
+                user_per_day: None,
+                app_per_window: None,
+                app_per_day: None,
+            },
+            send: GroupLimits {
+                user_per_window: 15,
+                user_per_day: Some(1440),
+                app_per_window: None,
+                app_per_day: Some(1440),
+            },
+            delete: GroupLimits {
+                user_per_window: 300,
+                user_per_day: Some(1500),
+                app_per_window: None,
+                app_per_day: Some(4000),
+            },
+            block: GroupLimits {
+                user_per_window: 10,
+                user_per_day: Some(400),
+                app_per_window: Some(25),
+                app_per_day: Some(1000),
+            },
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limits enforced (headers still reflect the configured numbers).
+    pub fn off() -> Self {
+        Self {
+            enabled: false,
+            ..Self::default()
+        }
+    }
+
+    fn group(&self, g: EndpointGroup) -> GroupLimits {
+        match g {
+            EndpointGroup::Read => self.read,
+            EndpointGroup::Send => self.send,
+            EndpointGroup::Delete => self.delete,
+            EndpointGroup::Block => self.block,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start_ms: u64,
+    used: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Who {
+    User(u32),
+    App,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Span {
+    Short,
+    Day,
+}
+
+/// Fixed windows that start with their first request.
+#[derive(Debug, Default)]
+pub(crate) struct Limiter {
+    windows: HashMap<(Who, EndpointGroup, Span), Window>,
+}
+
+/// What a request used, to be written into the response headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Verdict {
+    pub(crate) allowed: bool,
+    headers: Vec<(String, String)>,
+}
+
+impl Verdict {
+    pub(crate) fn apply(&self, r: &mut Reply) {
+        for (k, v) in &self.headers {
+            r.set_dynamic_header(k, v);
+        }
+    }
+}
+
+impl Limiter {
+    /// The window for `key`, restarted when its time is up.
+    fn window(&mut self, key: (Who, EndpointGroup, Span), len_ms: u64, now_ms: u64) -> &mut Window {
+        let w = self.windows.entry(key).or_insert(Window {
+            start_ms: now_ms,
+            used: 0,
+        });
+        if now_ms >= w.start_ms + len_ms {
+            *w = Window {
+                start_ms: now_ms,
+                used: 0,
+            };
+        }
+        w
+    }
+
+    /// Spends one request of `group` for `user` if every budget it touches has room (a
+    /// refused request spends nothing), and reports the headers to send.
+    pub(crate) fn check(
+        &mut self,
+        cfg: &RateLimits,
+        group: EndpointGroup,
+        user: u32,
+        now_ms: u64,
+    ) -> Verdict {
+        let l = cfg.group(group);
+        let win = cfg.window.as_millis() as u64;
+        let day = cfg.day.as_millis() as u64;
+        // (budget, its length, its limit, header prefix)
+        let mut budgets = vec![(
+            (Who::User(user), group, Span::Short),
+            win,
+            l.user_per_window,
+            Some("x-rate-limit"),
+        )];
+        if let Some(n) = l.user_per_day {
+            budgets.push((
+                (Who::User(user), group, Span::Day),
+                day,
+                n,
+                Some("x-user-limit-24hour"),
+            ));
+        }
+        if let Some(n) = l.app_per_window {
+            budgets.push(((Who::App, group, Span::Short), win, n, None));
+        }
+        if let Some(n) = l.app_per_day {
+            budgets.push((
+                (Who::App, group, Span::Day),
+                day,
+                n,
+                Some("x-app-limit-24hour"),
+            ));
+        }
+        let allowed = !cfg.enabled
+            || budgets
+                .iter()
+                .all(|&(key, len, limit, _)| self.window(key, len, now_ms).used < limit);
+        let mut headers = Vec::new();
+        for (key, len, limit, prefix) in budgets {
+            let w = self.window(key, len, now_ms);
+            if allowed {
+                w.used = w.used.saturating_add(1);
+            }
+            let reset = (w.start_ms + len).div_ceil(1000);
+            let remaining = limit.saturating_sub(w.used);
+            if let Some(p) = prefix {
+                headers.push((p, limit, remaining, reset));
+            }
+        }
+        let headers = headers
+            .into_iter()
+            .flat_map(|(p, limit, remaining, reset)| {
+                [
+                    (format!("{p}-limit"), limit.to_string()),
+                    (format!("{p}-remaining"), remaining.to_string()),
+                    (format!("{p}-reset"), reset.to_string()),
+                ]
+            })
+            .collect();
+        Verdict { allowed, headers }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_reset_and_count() {
+        let cfg = RateLimits {
+            window: Duration::from_secs(10),
+            ..RateLimits::default()
+        };
+        let mut l = Limiter::default();
+        for _ in 0..15 {
+            assert!(l.check(&cfg, EndpointGroup::Read, 0, 1000).allowed);
+        }
+        assert!(!l.check(&cfg, EndpointGroup::Read, 0, 2000).allowed);
+        assert!(
+            l.check(&cfg, EndpointGroup::Read, 1, 2000).allowed,
+            "other users have their own budget"
+        );
+        assert!(
+            l.check(&cfg, EndpointGroup::Read, 0, 11_000).allowed,
+            "a new window"
+        );
+        assert!(
+            l.check(&RateLimits::off(), EndpointGroup::Read, 0, 11_000)
+                .allowed
+        );
+    }
+}

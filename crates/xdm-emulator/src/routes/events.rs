@@ -1,0 +1,127 @@
+//! Event lookups (list all, by participant, by conversation, one by id) and delete.
+
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use crate::ids::Direction;
+use crate::problem;
+use crate::render;
+use crate::reply::Reply;
+use crate::server::Inner;
+use crate::state::ConvKey;
+use crate::validate::{self, ListParams};
+
+fn page(inner: &Inner, user: u32, conv: Option<u32>, p: &ListParams) -> Reply {
+    let w = &inner.world;
+    let positions = w.page(user, conv, p.types, p.cursor, p.max_results);
+    if positions.is_empty() {
+        return Reply::json(StatusCode::OK, json!({"meta": {"result_count": 0}}));
+    }
+    let events: Vec<&crate::state::Event> = positions.iter().map(|&i| &w.events[i]).collect();
+    let mut body = Map::new();
+    body.insert(
+        "data".into(),
+        events
+            .iter()
+            .map(|e| render::event(w, e, &p.fields))
+            .collect(),
+    );
+    if let Some(inc) = render::includes(w, &events, &p.fields) {
+        body.insert("includes".into(), inc);
+    }
+    // X keeps a next_token on every non-empty page, even the last one.
+    let mut meta = json!({
+        "result_count": events.len(),
+        "next_token": inner.codec.encode(Direction::Next, events[events.len() - 1].id),
+    });
+    if p.cursor.is_some() {
+        meta["previous_token"] = json!(inner.codec.encode(Direction::Previous, events[0].id));
+    }
+    body.insert("meta".into(), meta);
+    Reply::json(StatusCode::OK, Value::Object(body))
+}
+
+pub(super) fn list_all(inner: &mut Inner, ctx: &Ctx, user: u32) -> Result<Reply, Reply> {
+    let p = validate::lookup_params(&ctx.query, true, &inner.codec)?;
+    Ok(page(inner, user, None, &p))
+}
+
+pub(super) fn list_with(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    user: u32,
+    participant: &str,
+) -> Result<Reply, Reply> {
+    let pid = validate::numeric_id("participant_id", participant)?;
+    let p = validate::lookup_params(&ctx.query, true, &inner.codec)?;
+    let w = &inner.world;
+    let me = w.users[user as usize].id;
+    match w.conv_index.get(&ConvKey::pair(me, pid)) {
+        Some(&c) => Ok(page(inner, user, Some(c), &p)),
+        None if w.user_by_id(pid).is_none() => {
+            Err(problem::not_found("user", "participant_id", participant))
+        }
+        None => Ok(Reply::json(
+            StatusCode::OK,
+            json!({"meta": {"result_count": 0}}),
+        )),
+    }
+}
+
+pub(super) fn list_conversation(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    user: u32,
+    id: &str,
+) -> Result<Reply, Reply> {
+    let key = validate::conversation_id("id", id)?;
+    let p = validate::lookup_params(&ctx.query, true, &inner.codec)?;
+    let w = &inner.world;
+    match w.conv_index.get(&key) {
+        Some(&c) if w.convs[c as usize].members.contains(&user) => {
+            Ok(page(inner, user, Some(c), &p))
+        }
+        Some(_) => Err(problem::forbidden(
+            "You are not a participant in this conversation.",
+        )),
+        None => Err(problem::not_found("dm_conversation", "id", id)),
+    }
+}
+
+pub(super) fn get(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Result<Reply, Reply> {
+    let eid = validate::numeric_id("event_id", id)?;
+    let p = validate::lookup_params(&ctx.query, false, &inner.codec)?;
+    let w = &inner.world;
+    let found = w.event_pos(eid).filter(|&i| w.can_see(user, &w.events[i]));
+    let Some(i) = found else {
+        // X answers a lookup of a missing resource with 200 and a partial error.
+        return Ok(Reply::json(
+            StatusCode::OK,
+            json!({"errors": [problem::not_found_item("dm_event", "event_id", id)]}),
+        ));
+    };
+    let e = &w.events[i];
+    let mut body = json!({"data": render::event(w, e, &p.fields)});
+    if let Some(inc) = render::includes(w, &[e], &p.fields) {
+        body["includes"] = inc;
+    }
+    Ok(Reply::json(StatusCode::OK, body))
+}
+
+pub(super) fn delete(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Result<Reply, Reply> {
+    let eid = validate::numeric_id("event_id", id)?;
+    validate::no_query(&ctx.query)?;
+    let w = &mut inner.world;
+    let Some(i) = w.event_pos(eid).filter(|&i| w.can_see(user, &w.events[i])) else {
+        return Err(problem::not_found("dm_event", "event_id", id));
+    };
+    if w.events[i].sender != user || w.events[i].kind != crate::state::EventType::MessageCreate {
+        return Err(problem::forbidden("You can only delete messages you sent."));
+    }
+    w.events[i].deleted = true;
+    Ok(Reply::json(
+        StatusCode::OK,
+        json!({"data": {"deleted": true}}),
+    ))
+}

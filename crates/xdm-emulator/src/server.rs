@@ -1,0 +1,300 @@
+//! The HTTP server: accepting connections (HTTP/1.1 and HTTP/2), reading requests, applying
+//! faults, and logging what was received.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::auth::{AuthState, CredentialUsed};
+use crate::body::EmuBody;
+use crate::clock::Clock;
+use crate::faults::{FaultKind, Faults};
+use crate::ids::TokenCodec;
+use crate::problem;
+use crate::rate_limit::{Limiter, RateLimits};
+use crate::reply::Reply;
+use crate::routes::{self, Ctx, Route};
+use crate::state::World;
+
+/// One request as the emulator received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path, as sent (still percent-encoded).
+    pub path: String,
+    /// Raw query string, if any.
+    pub query: Option<String>,
+    /// The endpoint's path template, empty for unknown paths.
+    pub template: String,
+    /// Status sent, or `None` when the connection was closed instead.
+    pub status: Option<u16>,
+    /// Which credential the request carried.
+    pub credential: CredentialUsed,
+    /// Whether the request was made over HTTP/2.
+    pub http2: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Switches {
+    pub(crate) usage_capped: bool,
+    pub(crate) credits_depleted: bool,
+}
+
+/// Everything mutable, behind one lock that is never held across an await.
+pub(crate) struct Inner {
+    pub(crate) world: World,
+    pub(crate) auth: AuthState,
+    pub(crate) limiter: Limiter,
+    pub(crate) limits: RateLimits,
+    pub(crate) faults: Faults,
+    pub(crate) log: Vec<RequestRecord>,
+    pub(crate) switches: Switches,
+    pub(crate) codec: TokenCodec,
+    pub(crate) auto_approve: bool,
+    /// Registered callback URLs; empty means any is accepted.
+    pub(crate) redirect_uris: Vec<String>,
+}
+
+impl Inner {
+    pub(crate) fn callback_allowed(&self, uri: &str) -> bool {
+        self.redirect_uris.is_empty() || self.redirect_uris.iter().any(|r| r == uri)
+    }
+}
+
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) scheme: &'static str,
+    /// Request bodies past this size are refused with 413.
+    pub(crate) max_body: usize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        inner: Inner,
+        clock: Arc<dyn Clock>,
+        scheme: &'static str,
+        max_body: usize,
+    ) -> Self {
+        Self {
+            inner: Mutex::new(inner),
+            clock,
+            scheme,
+            max_body,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic in one request must not take the emulator down for the others.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Optional TLS in front of the connections.
+#[cfg(feature = "tls")]
+pub(crate) type Acceptor = Option<tokio_rustls::TlsAcceptor>;
+#[cfg(not(feature = "tls"))]
+pub(crate) type Acceptor = Option<NoTls>;
+
+/// Without the `tls` feature there is no acceptor to hold.
+#[cfg(not(feature = "tls"))]
+#[derive(Clone)]
+pub(crate) enum NoTls {}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    acceptor: Acceptor,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let shared = shared.clone();
+        let mut stop = stop.clone();
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            tokio::select! {
+                _ = connection(stream, peer, shared, acceptor) => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    _peer: SocketAddr,
+    shared: Arc<Shared>,
+    acceptor: Acceptor,
+) {
+    let svc = service_fn(move |req| handle(shared.clone(), req));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    match acceptor {
+        #[cfg(feature = "tls")]
+        Some(a) => {
+            if let Ok(tls) = a.accept(stream).await {
+                let _ = builder.serve_connection(TokioIo::new(tls), svc).await;
+            }
+        }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
+        None => {
+            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+        }
+    }
+}
+
+fn closed() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionAborted,
+        "fault injected: connection closed",
+    )
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<EmuBody>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, shared.max_body).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            let r = Reply::json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                serde_json::json!({"title": "Payload Too Large", "detail": "The request body is too large.", "type": "about:blank", "status": 413}),
+            )
+            .with_content_type("application/problem+json");
+            return Ok(respond(r, None));
+        }
+    };
+    let authority = parts
+        .uri
+        .authority()
+        .map(|a| a.to_string())
+        .or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let raw_query = parts.uri.query().map(str::to_owned);
+    let ctx = Ctx {
+        method: parts.method.clone(),
+        path: parts.uri.path().to_owned(),
+        query: raw_query
+            .as_deref()
+            .map(crate::auth::oauth1::parse_pairs)
+            .unwrap_or_default(),
+        headers: parts.headers,
+        body,
+        scheme: shared.scheme,
+        authority,
+        now_ms: shared.clock.now_millis(),
+    };
+    let route = Route::parse(&ctx.method, &ctx.path);
+    let mut record = RequestRecord {
+        method: ctx.method.to_string(),
+        path: ctx.path.clone(),
+        query: raw_query,
+        template: route.template().to_owned(),
+        status: None,
+        credential: CredentialUsed::None,
+        http2: parts.version == http::Version::HTTP_2,
+    };
+    let (reply, fault) = {
+        let mut inner = shared.lock();
+        let fault = inner.faults.take(ctx.method.as_str(), route.template());
+        match fault {
+            Some(FaultKind::CloseBeforeResponse) => {
+                inner.log.push(record);
+                return Err(closed());
+            }
+            Some(FaultKind::Status(s)) => {
+                let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (problem::server_error(status), fault)
+            }
+            _ => {
+                let (reply, used) = routes::dispatch(&mut inner, &ctx, &route);
+                record.credential = used;
+                (reply, fault)
+            }
+        }
+    };
+    if fault != Some(FaultKind::CloseAfterProcessing) {
+        record.status = Some(reply.status.as_u16());
+    }
+    shared.lock().log.push(record);
+    match fault {
+        Some(FaultKind::CloseAfterProcessing) => Err(closed()),
+        Some(FaultKind::DelayHeaders(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(respond(reply, None))
+        }
+        other => Ok(respond(reply, other)),
+    }
+}
+
+fn respond(reply: Reply, fault: Option<FaultKind>) -> Response<EmuBody> {
+    let full = reply.body.clone();
+    let len = full.len();
+    let (body, length) = match fault {
+        Some(FaultKind::CloseAfterHeaders) => (
+            EmuBody::split(Bytes::new(), Duration::from_millis(50), None, true),
+            len,
+        ),
+        Some(FaultKind::CloseMidBody) => (
+            EmuBody::split(full.slice(..len / 2), Duration::from_millis(50), None, true),
+            len,
+        ),
+        Some(FaultKind::DelayBody(d)) => (EmuBody::split(Bytes::new(), d, Some(full), false), len),
+        Some(FaultKind::TruncatedJson) => (EmuBody::full(full.slice(..len / 2)), len / 2),
+        Some(FaultKind::InvalidJson) => {
+            let b = Bytes::from_static(b"{\"data\": [{\"id\": oops");
+            (EmuBody::full(b.clone()), b.len())
+        }
+        Some(FaultKind::OversizedBody(n)) => {
+            let mut v = full.to_vec();
+            if v.len() < n {
+                v.resize(n, b' ');
+            }
+            let n = v.len();
+            (EmuBody::full(Bytes::from(v)), n)
+        }
+        _ => (EmuBody::full(full), len),
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = reply.status;
+    let h = resp.headers_mut();
+    for (k, v) in reply.headers {
+        h.insert(k, v);
+    }
+    h.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from(length),
+    );
+    resp
+}
