@@ -1,1 +1,8 @@
-//! End-to-end tests across crates.
+//! End to end: the hyper client against the emulator over real TCP on 127.0.0.1.
+
+mod faults;
+mod limits;
+mod operations;
+mod refresh;
+mod support;
+mod versions;

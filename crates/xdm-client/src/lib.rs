@@ -1,7 +1,105 @@
 //! The async X DM client of xdm, generic over its HTTP transport and timer.
 //!
-//! This crate depends on no HTTP library and no runtime: implement [`transport::Transport`]
-//! (a closure will do) and [`transport::Timer`] for yours. The `xdm-hyper` crate supplies both
-//! for hyper and tokio.
+//! [`Client`] drives the sans-IO pieces of `xdm-core` and `xdm-auth` over any
+//! [`Transport`](transport::Transport) (a closure will do) and [`Timer`](transport::Timer), and
+//! takes care of what makes X's API hard to use well:
+//!
+//! - **rate limits**: limits are learned from response headers, and a request that would get a
+//!   429 waits for the reset instead (or fails at once with the reset time, as the
+//!   [`RateLimitPolicy`] says); a 429 that still arrives is waited out; usage caps and
+//!   depleted credits are reported at once;
+//! - **retries**: reads, deletes, block and unblock are retried with backoff and jitter after
+//!   connection failures, timeouts and 5xx answers; a message send only when it certainly
+//!   never reached X, else [`Error::OutcomeUnknown`] (or reconciliation, with
+//!   [`ReconcilePolicy::LookBeforeResend`]);
+//! - **pagination**: listings are streams of pages or events ([`Pages`], [`Events`]) that stop
+//!   on X's empty last page, can be limited, and resume from a saved token;
+//! - **tokens**: OAuth 2.0 tokens are refreshed before expiry and once after a 401, by one
+//!   task at a time; OAuth 1.0a requests are signed with a fresh nonce.
+//!
+//! The crate depends on no HTTP library and no runtime. The `xdm-hyper` crate supplies a
+//! hyper transport, a tokio timer, and `xdm_hyper::from_env()`.
+//!
+//! # Example
+//!
+//! A client over an in-memory transport that answers every request itself; any HTTP client
+//! plugs in the same way.
+//!
+//! ```
+//! use std::time::{Duration, SystemTime};
+//! use bytes::Bytes;
+//! use xdm_client::transport::{Timer, TransportError};
+//! use xdm_client::{Client, Config, Credentials};
+//! use xdm_core::endpoints::ListParams;
+//!
+//! struct Clock;
+//! impl Timer for Clock {
+//!     fn now(&self) -> SystemTime { SystemTime::now() }
+//!     fn sleep(&self, _: Duration) -> impl std::future::Future<Output = ()> + Send { async {} }
+//! }
+//!
+//! let transport = |request: http::Request<Bytes>| async move {
+//!     assert!(request.headers().contains_key("authorization"));
+//!     let body = r#"{"data":[{"id":"1","event_type":"MessageCreate","text":"hi"}],
+//!                    "meta":{"result_count":1}}"#;
+//!     Ok::<_, TransportError>(http::Response::new(Bytes::from(body)))
+//! };
+//! let config = Config::new(Credentials::oauth2_token("user-access-token"));
+//! let client = Client::new(transport, Clock, config);
+//!
+//! # let run = async {
+//! let mut events = client.list_events(ListParams::new()).events();
+//! while let Some(item) = events.next().await {
+//!     assert_eq!(item?.event.text.as_deref(), Some("hi"));
+//! }
+//! # Ok::<(), xdm_client::Error>(())
+//! # };
+//! # xdm_client::block_on_for_docs(run).unwrap();
+//! ```
 
+mod client;
+pub mod config;
+mod error;
+mod execute;
+mod jitter;
+mod operations;
+mod pages;
+mod policy;
+mod reconcile;
+mod send;
 pub mod transport;
+mod upload;
+
+pub use client::{Client, ClientBuilder};
+pub use config::{Config, ConfigError, Credentials, vars};
+pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutcome};
+pub use pages::{EventItem, Events, Pages};
+pub use policy::{RateLimitPolicy, ReconcilePolicy};
+pub use send::Sent;
+pub use upload::MediaSource;
+
+/// Runs a future that never waits on I/O to completion on the current thread.
+#[doc(hidden)]
+pub fn block_on_for_docs<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,13 +1,33 @@
-//! The hyper + rustls transport for the xdm X DM client.
+//! The hyper + rustls transport for the xdm X DM client, and one-line ready clients.
 //!
 //! [`HyperTransport`] is a pooled HTTP/1.1 and HTTP/2 client (hyper-util) over rustls, with a
 //! connect timeout, a whole-request timeout and a response size cap, whose failures are
 //! classified for the client's retry decisions without exposing any hyper or rustls type.
+//! [`TokioClock`] is the timer. [`from_env`] and [`builder`] put them together into a
+//! [`Client`].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use xdm_core::endpoints::Message;
+//!
+//! // X_API_BASE_URL, and X_CONSUMER_KEY... or X_OAUTH2_ACCESS_TOKEN, say where and who.
+//! let client = xdm_hyper::from_env()?;
+//! let sent = client
+//!     .send_to_participant(&"2244994945".parse()?, Message::text("Hello from Rust")?)
+//!     .await?;
+//! println!("sent {}", sent.event_id);
+//! # Ok(()) }
+//! ```
+//!
+//! Responses are not compressed: DM bodies are a few kilobytes of JSON, where gzip saves less
+//! time than it costs in a dependency and a decompression-bomb guard.
 
 mod clock;
 mod error;
+mod ready;
 mod transport;
 
 pub use clock::TokioClock;
 pub use error::BuildError;
+pub use ready::{Builder, Client, SetupError, builder, from_env};
 pub use transport::{HttpVersion, HyperTransport, HyperTransportBuilder};

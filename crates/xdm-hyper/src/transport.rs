@@ -161,6 +161,22 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Trusts the certificates of a PEM bundle, such as the emulator's self-signed one.
+    pub fn add_root_certificates_pem(mut self, pem: &str) -> Result<Self, BuildError> {
+        use rustls::pki_types::pem::PemObject;
+        let mut found = 0;
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert =
+                cert.map_err(|e| BuildError::new(format!("unreadable PEM certificate: {e}")))?;
+            self.extra_roots.push(cert);
+            found += 1;
+        }
+        if found == 0 {
+            return Err(BuildError::new("the PEM text holds no certificate"));
+        }
+        Ok(self)
+    }
+
     /// Uses this TLS configuration as it is, instead of building one from the features and
     /// [`add_root_certificate_der`](Self::add_root_certificate_der). ALPN is set by the
     /// transport according to [`http_version`](Self::http_version).
@@ -212,7 +228,9 @@ fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
     return Arc::new(rustls::crypto::ring::default_provider());
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
-    compile_error!("xdm-hyper needs a TLS crypto provider: enable the `ring` or `aws-lc-rs` feature");
+    compile_error!(
+        "xdm-hyper needs a TLS crypto provider: enable the `ring` or `aws-lc-rs` feature"
+    );
 }
 
 fn default_tls_config(
@@ -275,10 +293,10 @@ fn has_io_source(error: &(dyn std::error::Error + 'static)) -> bool {
         if e.is::<std::io::Error>() {
             return true;
         }
-        if let Some(h) = e.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
-                return true;
-            }
+        if let Some(h) = e.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_closed() || h.is_canceled())
+        {
+            return true;
         }
         source = e.source();
     }

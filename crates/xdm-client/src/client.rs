@@ -1,0 +1,262 @@
+//! The client value, its builder, and the state its clones share.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+use xdm_auth::oauth1::Oauth1Authorizer;
+use xdm_auth::oauth2::{TokenManager, TokenStore};
+use xdm_core::ids::UserId;
+use xdm_core::rate_limit::{LimiterConfig, RateLimiter};
+use xdm_core::retry::RetryPolicy;
+use xdm_core::{EndpointGroup, RequestContext};
+
+use crate::config::{Config, Credentials};
+use crate::jitter::Jitter;
+use crate::policy::{RateLimitPolicy, ReconcilePolicy};
+use crate::transport::{Timer, Transport};
+
+/// The async X DM client.
+///
+/// Cloning is cheap (the state is shared behind an `Arc`), and clones may be used from many
+/// tasks at once: they share one rate limiter and one token manager, so limits learned by one
+/// call hold back the others, and an expired OAuth 2.0 token is refreshed once.
+///
+/// Build one with [`Client::new`] or [`Client::builder`]; the `xdm-hyper` crate has one-line
+/// constructors for hyper and tokio.
+pub struct Client<T, C> {
+    pub(crate) inner: Arc<Inner<T, C>>,
+}
+
+impl<T, C> Clone for Client<T, C> {
+    fn clone(&self) -> Self {
+        Client {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T, C> fmt::Debug for Client<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.ctx.base_url.as_str())
+            .field("user_id", &self.inner.user_id)
+            .field("rate_limit_policy", &self.inner.rate_limit_policy)
+            .field("reconcile", &self.inner.reconcile)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) enum Auth {
+    OAuth1(Oauth1Authorizer),
+    OAuth2(TokenManager),
+}
+
+pub(crate) struct Inner<T, C> {
+    pub(crate) transport: T,
+    pub(crate) timer: C,
+    pub(crate) ctx: RequestContext,
+    pub(crate) auth: Auth,
+    pub(crate) user_id: Option<UserId>,
+    /// Identifies the credential to the limiter without being a secret.
+    pub(crate) credential_key: u64,
+    limiter: Mutex<RateLimiter<u64>>,
+    /// The last window reset each group reported; see `execute::learn_limits`.
+    pub(crate) reported_resets: Mutex<HashMap<EndpointGroup, SystemTime>>,
+    jitter: Mutex<Jitter>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limit_policy: RateLimitPolicy,
+    pub(crate) reconcile: ReconcilePolicy,
+    pub(crate) upload_chunk_size: Option<usize>,
+}
+
+fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    // The guarded values stay consistent between statements, so a panic elsewhere while
+    // holding the lock leaves nothing half-done.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T, C> Inner<T, C> {
+    pub(crate) fn limiter(&self) -> MutexGuard<'_, RateLimiter<u64>> {
+        lock(&self.limiter)
+    }
+
+    pub(crate) fn reported_resets(&self) -> MutexGuard<'_, HashMap<EndpointGroup, SystemTime>> {
+        lock(&self.reported_resets)
+    }
+
+    pub(crate) fn jitter(&self) -> MutexGuard<'_, Jitter> {
+        lock(&self.jitter)
+    }
+}
+
+impl<T: Transport, C: Timer> Client<T, C> {
+    /// A client with the default policies.
+    pub fn new(transport: T, timer: C, config: Config) -> Self {
+        Client::builder(transport, timer, config).build()
+    }
+
+    /// A builder to choose policies.
+    pub fn builder(transport: T, timer: C, config: Config) -> ClientBuilder<T, C> {
+        ClientBuilder {
+            transport,
+            timer,
+            config,
+            retry: RetryPolicy::default(),
+            rate_limit_policy: RateLimitPolicy::default(),
+            reconcile: ReconcilePolicy::default(),
+            limiter: LimiterConfig::default(),
+            upload_chunk_size: None,
+        }
+    }
+
+    /// The authenticated user's id, when configured or implied by the credentials.
+    pub fn user_id(&self) -> Option<&UserId> {
+        self.inner.user_id.as_ref()
+    }
+
+    /// Where requests go and in which dialect.
+    pub fn request_context(&self) -> &RequestContext {
+        &self.inner.ctx
+    }
+
+    /// The transport, for instance to reuse its connection pool.
+    pub fn transport(&self) -> &T {
+        &self.inner.transport
+    }
+
+    /// The timer.
+    pub fn timer(&self) -> &C {
+        &self.inner.timer
+    }
+
+    /// The OAuth 2.0 token manager, when the client uses OAuth 2.0.
+    pub fn token_manager(&self) -> Option<&TokenManager> {
+        match &self.inner.auth {
+            Auth::OAuth2(manager) => Some(manager),
+            Auth::OAuth1(_) => None,
+        }
+    }
+}
+
+/// Configures a [`Client`].
+#[must_use]
+pub struct ClientBuilder<T, C> {
+    transport: T,
+    timer: C,
+    config: Config,
+    retry: RetryPolicy,
+    rate_limit_policy: RateLimitPolicy,
+    reconcile: ReconcilePolicy,
+    limiter: LimiterConfig,
+    upload_chunk_size: Option<usize>,
+}
+
+impl<T, C> fmt::Debug for ClientBuilder<T, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.config.base_url.as_str())
+            .field("retry", &self.retry)
+            .field("rate_limit_policy", &self.rate_limit_policy)
+            .field("reconcile", &self.reconcile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: Transport, C: Timer> ClientBuilder<T, C> {
+    /// How failed requests are retried (attempts, backoff, longest wait for a 429's reset).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Whether to wait for exhausted rate limits, and how long.
+    pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
+        self.rate_limit_policy = policy;
+        self
+    }
+
+    /// What to do with sends whose outcome is unknown.
+    pub fn reconcile(mut self, policy: ReconcilePolicy) -> Self {
+        self.reconcile = policy;
+        self
+    }
+
+    /// How the rate limiter guesses before it has seen headers.
+    pub fn limiter_config(mut self, config: LimiterConfig) -> Self {
+        self.limiter = config;
+        self
+    }
+
+    /// The size of media upload chunks (the core's default when unset).
+    pub fn upload_chunk_size(mut self, bytes: usize) -> Self {
+        self.upload_chunk_size = Some(bytes);
+        self
+    }
+
+    /// Saves every rotated OAuth 2.0 token to `store` (ignored for OAuth 1.0a). A failed save
+    /// is logged, without the token, and the client goes on with the new token.
+    pub fn token_store<S>(self, store: S) -> Self
+    where
+        S: TokenStore + Send + Sync + 'static,
+    {
+        if let Credentials::OAuth2(manager) = &self.config.credentials {
+            manager.on_rotate(move |token| {
+                if let Err(error) = store.save(token) {
+                    tracing::warn!(%error, "could not save the refreshed OAuth 2.0 token");
+                }
+            });
+        }
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Client<T, C> {
+        let Config {
+            base_url,
+            credentials,
+            user_id,
+            dialect,
+        } = self.config;
+        let user_id = user_id.or_else(|| credentials.implied_user_id());
+        let credential_key = credential_key(&credentials, user_id.as_ref());
+        let auth = match credentials {
+            Credentials::OAuth1 { consumer, token } => {
+                Auth::OAuth1(Oauth1Authorizer::new(consumer, token))
+            }
+            Credentials::OAuth2(manager) => Auth::OAuth2(manager),
+        };
+        Client {
+            inner: Arc::new(Inner {
+                transport: self.transport,
+                timer: self.timer,
+                ctx: RequestContext::new(base_url).with_dialect(dialect),
+                auth,
+                user_id,
+                credential_key,
+                limiter: Mutex::new(RateLimiter::new(self.limiter)),
+                reported_resets: Mutex::new(HashMap::new()),
+                jitter: Mutex::new(Jitter::from_os()),
+                retry: self.retry,
+                rate_limit_policy: self.rate_limit_policy,
+                reconcile: self.reconcile,
+                upload_chunk_size: self.upload_chunk_size,
+            }),
+        }
+    }
+}
+
+/// A stable, non-secret key for the limiter: the user id when known, else a hash of the
+/// public half of the credential (consumer key and client id are not secrets).
+fn credential_key(credentials: &Credentials, user_id: Option<&UserId>) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    match (user_id, credentials) {
+        (Some(id), _) => id.as_u64().hash(&mut hasher),
+        (None, Credentials::OAuth1 { consumer, .. }) => consumer.key.hash(&mut hasher),
+        (None, Credentials::OAuth2(manager)) => manager.client().client_id().hash(&mut hasher),
+    }
+    hasher.finish()
+}

@@ -1,0 +1,412 @@
+//! The call loop: admit, authorize, send, learn, decide, and again if the policy says so.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tracing::Instrument;
+use xdm_auth::oauth2::{Bearer, RefreshOutcome, TokenAction};
+use xdm_core::error::ApiError;
+use xdm_core::rate_limit::{Admit, RateLimitSnapshot};
+use xdm_core::retry::{Failure, GiveUpReason, RetryDecision};
+use xdm_core::{Authorize, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
+
+use crate::client::{Auth, Client};
+use crate::error::{AuthorizationError, Error, OutcomeCause, until};
+use crate::policy::RateLimitPolicy;
+use crate::transport::{Timer, Transport};
+
+/// How a call ended when it did not succeed.
+pub(crate) enum CallError {
+    /// A definite failure.
+    Failed(Error),
+    /// An at-most-once request may have taken effect.
+    OutcomeUnknown(OutcomeCause),
+}
+
+impl From<Error> for CallError {
+    fn from(e: Error) -> Self {
+        CallError::Failed(e)
+    }
+}
+
+type Build<'a> = &'a (dyn Fn(&RequestContext) -> Result<http::Request<Bytes>, InvalidInput> + Sync);
+
+impl<T: Transport, C: Timer> Client<T, C> {
+    /// Sends any endpoint of the core through the full pipeline (rate limits, authorization,
+    /// retries, token refresh) and decodes its response.
+    ///
+    /// A request that must not be sent twice and whose outcome is unknown fails with
+    /// [`Error::OutcomeUnknown`]; the typed send methods ([`send`](Client::send)) can also
+    /// reconcile such failures.
+    ///
+    /// ```no_run
+    /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
+    /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
+    /// use xdm_core::endpoints::ListEvents;
+    ///
+    /// let page = client.execute(&ListEvents::new().with_max_results(10)?).await?;
+    /// for event in page.items() {
+    ///     println!("{:?}", event.id);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute<E>(&self, endpoint: &E) -> Result<E::Output, Error>
+    where
+        E: Endpoint + Sync,
+        E::Output: Send,
+    {
+        let info = endpoint.info();
+        let started_at = self.inner.timer.now();
+        let path = info.path_template;
+        let build = |ctx: &RequestContext| endpoint.build_request(ctx);
+        match self
+            .exchange(info, &build, |r| endpoint.decode_response(r))
+            .await
+        {
+            Ok(output) => Ok(output),
+            Err(CallError::Failed(e)) => Err(e),
+            Err(CallError::OutcomeUnknown(cause)) => Err(Error::OutcomeUnknown(Box::new(
+                crate::error::UnknownOutcome {
+                    recipient: crate::error::Recipient::Endpoint(path),
+                    message: None,
+                    started_at,
+                    cause,
+                },
+            ))),
+        }
+    }
+
+    /// Runs one logical request to completion: the retry loop around [`Self::attempt`].
+    pub(crate) async fn exchange<O>(
+        &self,
+        info: EndpointInfo,
+        build: Build<'_>,
+        decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
+    ) -> Result<O, CallError> {
+        let span = tracing::info_span!(
+            "xdm.call",
+            method = %info.method,
+            path = info.path_template,
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+            waited_ms = tracing::field::Empty,
+        );
+        self.exchange_in_span(info, build, decode)
+            .instrument(span)
+            .await
+    }
+
+    async fn exchange_in_span<O>(
+        &self,
+        info: EndpointInfo,
+        build: Build<'_>,
+        decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
+    ) -> Result<O, CallError> {
+        let mut budget = WaitBudget::new(self.inner.rate_limit_policy);
+        let mut attempt = 0u32;
+        let mut refreshed_after_401 = false;
+        let span = tracing::Span::current();
+        let outcome = loop {
+            attempt += 1;
+            span.record("attempts", attempt);
+            self.admit(info.group, &mut budget).await?;
+            let (status, failure, error) = match self.attempt(&info, build, &decode).await {
+                Attempt::Done(output) => break Ok(output),
+                Attempt::Stop(error) => break Err(CallError::Failed(error)),
+                Attempt::Unauthorized(error, bearer) => {
+                    // One refresh per call: a token rejected right after a refresh is not
+                    // going to be accepted by refreshing again.
+                    if let (Auth::OAuth2(manager), false) = (&self.inner.auth, refreshed_after_401)
+                    {
+                        refreshed_after_401 = true;
+                        if let Some(bearer) = bearer {
+                            manager.handle_unauthorized(&bearer);
+                        }
+                        tracing::info!("token rejected; refreshing and trying once more");
+                        attempt -= 1;
+                        continue;
+                    }
+                    break Err(CallError::Failed(Error::Api(error)));
+                }
+                Attempt::Failed {
+                    status,
+                    failure,
+                    error,
+                } => (status, failure, error),
+            };
+            if let Some(status) = status {
+                span.record("status", status);
+            }
+            let now = self.inner.timer.now();
+            let jitter = self.inner.jitter().next_unit();
+            let decision = self
+                .inner
+                .retry
+                .decide(info.delivery, attempt, &failure, now, jitter);
+            match decision {
+                RetryDecision::RetryAfter(delay) => {
+                    tracing::info!(
+                        delay_ms = delay.as_millis() as u64,
+                        "retrying after a failure"
+                    );
+                    self.inner.timer.sleep(delay).await;
+                }
+                RetryDecision::RetryAt(reset) => {
+                    let wait = until(reset, now);
+                    if !budget.take(wait) {
+                        break Err(CallError::Failed(Error::RateLimited {
+                            group: info.group,
+                            reset,
+                        }));
+                    }
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        "rate limited; waiting for the reset"
+                    );
+                    self.inner.timer.sleep(wait).await;
+                }
+                RetryDecision::GiveUp(GiveUpReason::OutcomeUnknown) => {
+                    break Err(CallError::OutcomeUnknown(match error {
+                        Error::Transport(t) => OutcomeCause::Transport(t),
+                        Error::Api(a) => OutcomeCause::Server(a),
+                        other => return Err(CallError::Failed(other)),
+                    }));
+                }
+                RetryDecision::GiveUp(GiveUpReason::ResetTooFar { reset }) => {
+                    break Err(CallError::Failed(Error::RateLimited {
+                        group: info.group,
+                        reset,
+                    }));
+                }
+                RetryDecision::GiveUp(_) => break Err(CallError::Failed(error)),
+                _ => break Err(CallError::Failed(error)),
+            }
+        };
+        span.record("waited_ms", budget.waited.as_millis() as u64);
+        outcome
+    }
+
+    /// One request: build, authorize, send, settle the limiter's reservation, decode.
+    async fn attempt<O>(
+        &self,
+        info: &EndpointInfo,
+        build: Build<'_>,
+        decode: &(impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Sync),
+    ) -> Attempt<O> {
+        let inner = &self.inner;
+        let key = inner.credential_key;
+        let mut request = match build(&inner.ctx) {
+            Ok(request) => request,
+            Err(e) => {
+                inner.limiter().handle_failure(&key, info.group);
+                return Attempt::Stop(Error::InvalidInput(e));
+            }
+        };
+        let bearer = match self.authorize(&mut request).await {
+            Ok(bearer) => bearer,
+            Err(e) => {
+                inner.limiter().handle_failure(&key, info.group);
+                return Attempt::Stop(e);
+            }
+        };
+        let result = inner.transport.send(request).await;
+        let now = inner.timer.now();
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                inner.limiter().handle_failure(&key, info.group);
+                tracing::info!(%error, "no response");
+                return Attempt::Failed {
+                    status: None,
+                    failure: Failure::Transport(error.failure()),
+                    error: Error::Transport(error),
+                };
+            }
+        };
+        let status = response.status();
+        let snapshot = RateLimitSnapshot::from_headers(response.headers());
+        self.learn_limits(info.group, &snapshot, status, now);
+        match decode(response) {
+            Ok(output) => {
+                tracing::Span::current().record("status", status.as_u16());
+                Attempt::Done(output)
+            }
+            Err(error) if status == http::StatusCode::UNAUTHORIZED => {
+                Attempt::Unauthorized(error, bearer)
+            }
+            Err(error) => Attempt::Failed {
+                status: Some(status.as_u16()),
+                failure: Failure::from(&error),
+                error: Error::Api(error),
+            },
+        }
+    }
+
+    /// Hands a response's rate-limit headers to the limiter.
+    ///
+    /// The limiter guesses the next window of a group that rolled over from X's documented
+    /// period (15 minutes) and ignores a report whose reset is earlier than its guess. A server
+    /// with shorter windows (a test server, another plan) would then be misjudged for the rest
+    /// of the guessed period, so when a group reports a new window the credential's state is
+    /// dropped and learned again from this response.
+    fn learn_limits(
+        &self,
+        group: EndpointGroup,
+        snapshot: &RateLimitSnapshot,
+        status: http::StatusCode,
+        now: std::time::SystemTime,
+    ) {
+        let key = self.inner.credential_key;
+        let new_window = snapshot.window.as_ref().is_some_and(|w| {
+            let previous = self.inner.reported_resets().insert(group, w.reset);
+            previous.is_some_and(|p| p != w.reset)
+        });
+        let mut limiter = self.inner.limiter();
+        if new_window {
+            // Requests still in flight keep their reservations in the fresh state.
+            let groups = [
+                EndpointGroup::ReadEvents,
+                EndpointGroup::SendMessage,
+                EndpointGroup::DeleteEvent,
+                EndpointGroup::Block,
+                EndpointGroup::MediaDownload,
+                EndpointGroup::MediaUpload,
+            ];
+            let in_flight: Vec<usize> =
+                groups.iter().map(|g| limiter.in_flight(&key, *g)).collect();
+            limiter.forget(&key);
+            for (g, n) in groups.iter().zip(in_flight) {
+                for _ in 0..n {
+                    let _ = limiter.poll_admit(&key, *g, now);
+                }
+            }
+        }
+        limiter.handle_response(&key, group, snapshot, status, now);
+    }
+
+    /// Waits until the limiter admits a request for `group`, within the policy's budget.
+    async fn admit(&self, group: EndpointGroup, budget: &mut WaitBudget) -> Result<(), Error> {
+        loop {
+            let now = self.inner.timer.now();
+            let admit = self
+                .inner
+                .limiter()
+                .poll_admit(&self.inner.credential_key, group, now);
+            let reset = match admit {
+                Admit::Send => return Ok(()),
+                Admit::WaitUntil(reset) => reset,
+                // A future answer this client does not know: sending is what X decides on.
+                _ => return Ok(()),
+            };
+            let wait = until(reset, now);
+            if !budget.take(wait) {
+                return Err(Error::RateLimited { group, reset });
+            }
+            tracing::info!(
+                wait_ms = wait.as_millis() as u64,
+                "rate limit exhausted; waiting for the reset"
+            );
+            self.inner.timer.sleep(wait).await;
+        }
+    }
+
+    /// Adds credentials; for OAuth 2.0, refreshes first when the token is due, with at most
+    /// one refresh in flight across all clones and tasks.
+    pub(crate) async fn authorize(
+        &self,
+        request: &mut http::Request<Bytes>,
+    ) -> Result<Option<Bearer>, Error> {
+        let manager = match &self.inner.auth {
+            Auth::OAuth1(signer) => {
+                signer
+                    .authorize(request, self.inner.timer.now())
+                    .map_err(|e| Error::Authorization(AuthorizationError::Refused(e)))?;
+                return Ok(None);
+            }
+            Auth::OAuth2(manager) => manager,
+        };
+        loop {
+            let now = self.inner.timer.now();
+            match manager.poll_token(now) {
+                TokenAction::Use(bearer) => {
+                    manager
+                        .authorize(request, now)
+                        .map_err(|e| Error::Authorization(AuthorizationError::Refused(e)))?;
+                    return Ok(Some(bearer));
+                }
+                TokenAction::Refresh(ticket) => {
+                    let refresh = ticket.request();
+                    let span = tracing::info_span!("xdm.refresh", path = "/2/oauth2/token");
+                    let response = self
+                        .inner
+                        .transport
+                        .send(refresh)
+                        .instrument(span)
+                        .await
+                        .map_err(|e| {
+                            Error::Authorization(AuthorizationError::RefreshTransport(e))
+                        })?;
+                    ticket
+                        .handle_response(&response, self.inner.timer.now())
+                        .map_err(|e| Error::Authorization(AuthorizationError::Refresh(e)))?;
+                    tracing::info!("access token refreshed");
+                }
+                TokenAction::Wait(wait) => match wait.await {
+                    RefreshOutcome::Failed(e) => {
+                        return Err(Error::Authorization(AuthorizationError::Refresh(e)));
+                    }
+                    _ => continue,
+                },
+                TokenAction::Reauthorize => {
+                    return Err(Error::Authorization(
+                        AuthorizationError::ReauthorizationRequired,
+                    ));
+                }
+                _ => {
+                    return Err(Error::Authorization(
+                        AuthorizationError::ReauthorizationRequired,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+enum Attempt<O> {
+    Done(O),
+    /// Stop without retrying: the request could not even be made.
+    Stop(Error),
+    /// A 401, with the bearer that was refused (OAuth 2.0).
+    Unauthorized(ApiError, Option<Bearer>),
+    Failed {
+        status: Option<u16>,
+        failure: Failure,
+        error: Error,
+    },
+}
+
+/// What is left of one call's allowance for rate-limit waits.
+struct WaitBudget {
+    max: Duration,
+    waited: Duration,
+}
+
+impl WaitBudget {
+    fn new(policy: RateLimitPolicy) -> Self {
+        WaitBudget {
+            max: policy.max_wait(),
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// Spends `wait` if the budget allows it.
+    fn take(&mut self, wait: Duration) -> bool {
+        match self.waited.checked_add(wait) {
+            Some(total) if total <= self.max => {
+                self.waited = total;
+                true
+            }
+            _ => false,
+        }
+    }
+}

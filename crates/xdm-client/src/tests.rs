@@ -1,0 +1,808 @@
+//! The call loop against a scripted transport and a fake clock: retries, rate limits, token
+//! refresh and reconciliation, deterministically.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
+use xdm_core::BaseUrl;
+use xdm_core::endpoints::{ListParams, Message};
+use xdm_core::ids::{ConversationId, UserId};
+use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
+
+use crate::transport::{Timer, Transport, TransportError};
+use crate::{
+    Client, Config, Credentials, Error, RateLimitPolicy, Recipient, ReconcilePolicy,
+    block_on_for_docs as block_on,
+};
+
+const START: u64 = 1_800_000_000;
+
+type Reply = Result<http::Response<Bytes>, TransportError>;
+
+/// Answers requests from a script, in order, and remembers what it was asked.
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Mutex<VecDeque<Reply>>>,
+    seen: Arc<Mutex<Vec<http::Request<Bytes>>>>,
+}
+
+impl Script {
+    fn then(self, reply: Reply) -> Self {
+        self.replies.lock().unwrap().push_back(reply);
+        self
+    }
+
+    fn json(self, status: u16, body: &str) -> Self {
+        self.then(Ok(response(status, body, &[])))
+    }
+
+    fn seen(&self) -> Vec<(String, String)> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| (r.method().to_string(), r.uri().path().to_owned()))
+            .collect()
+    }
+
+    fn requests(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+}
+
+impl Transport for Script {
+    fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> impl std::future::Future<Output = Reply> + Send {
+        let reply = self.replies.lock().unwrap().pop_front();
+        let path = request.uri().path().to_owned();
+        self.seen.lock().unwrap().push(request);
+        async move { reply.unwrap_or_else(|| panic!("unscripted request to {path}")) }
+    }
+}
+
+/// A clock that moves only when slept on.
+#[derive(Clone)]
+struct FakeClock {
+    now: Arc<Mutex<SystemTime>>,
+    sleeps: Arc<Mutex<Vec<Duration>>>,
+}
+
+impl FakeClock {
+    fn new() -> Self {
+        FakeClock {
+            now: Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(START))),
+            sleeps: Arc::default(),
+        }
+    }
+
+    fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps.lock().unwrap().clone()
+    }
+}
+
+impl Timer for FakeClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap()
+    }
+
+    fn sleep(&self, duration: Duration) -> impl std::future::Future<Output = ()> + Send {
+        *self.now.lock().unwrap() += duration;
+        self.sleeps.lock().unwrap().push(duration);
+        async {}
+    }
+}
+
+fn response(status: u16, body: &str, headers: &[(&str, String)]) -> http::Response<Bytes> {
+    let mut builder = http::Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        builder = builder.header(*name, value);
+    }
+    builder.body(Bytes::from(body.to_owned())).unwrap()
+}
+
+fn limit_headers(limit: u32, remaining: u32, reset_in: u64) -> Vec<(&'static str, String)> {
+    vec![
+        ("x-rate-limit-limit", limit.to_string()),
+        ("x-rate-limit-remaining", remaining.to_string()),
+        ("x-rate-limit-reset", (START + reset_in).to_string()),
+    ]
+}
+
+fn transport_error(reached: ReachedServer) -> Reply {
+    let kind = match reached {
+        ReachedServer::No => TransportErrorKind::Connect,
+        _ => TransportErrorKind::Io,
+    };
+    Err(TransportError::new(
+        TransportFailure::new(kind, reached),
+        "connection reset",
+    ))
+}
+
+const ME: &str = "1000";
+const PEER: &str = "2000";
+const OAUTH1_TOKEN: &str = "1000-accesstokenvalue";
+const TOKEN_SECRET: &str = "token-secret-value";
+const CONSUMER_SECRET: &str = "consumer-secret-value";
+
+fn oauth1() -> Config {
+    Config::new(Credentials::oauth1(
+        "consumer-key",
+        CONSUMER_SECRET,
+        OAUTH1_TOKEN,
+        TOKEN_SECRET,
+    ))
+    .with_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap())
+}
+
+fn client(script: &Script, clock: &FakeClock) -> Client<Script, FakeClock> {
+    Client::new(script.clone(), clock.clone(), oauth1())
+}
+
+const PAGE_ONE: &str = r#"{"data":[{"id":"11","event_type":"MessageCreate","text":"a","sender_id":"2000"},
+    {"id":"10","event_type":"MessageCreate","text":"b","sender_id":"1000"}],
+    "includes":{"users":[{"id":"2000","name":"Peer","username":"peer"}]},
+    "meta":{"result_count":2,"next_token":"AAAAAAAAAAAAAAAAAAAA01"}}"#;
+const PAGE_TWO: &str = r#"{"data":[{"id":"9","event_type":"MessageCreate","text":"c"}],
+    "meta":{"result_count":1,"next_token":"AAAAAAAAAAAAAAAAAAAA02"}}"#;
+const EMPTY_PAGE: &str = r#"{"meta":{"result_count":0}}"#;
+const SENT: &str = r#"{"data":{"dm_conversation_id":"1000-2000","dm_event_id":"77"}}"#;
+const SERVER_ERROR: &str = r#"{"title":"Service Unavailable","type":"about:blank","status":503}"#;
+
+fn peer() -> UserId {
+    UserId::parse(PEER).unwrap()
+}
+
+fn hello() -> Message {
+    Message::text("hello there").unwrap()
+}
+
+#[test]
+fn pages_stop_at_the_empty_page_after_the_last_and_resolve_senders() {
+    let script = Script::default()
+        .json(200, PAGE_ONE)
+        .json(200, PAGE_TWO)
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let mut events = client.list_events(ListParams::new()).events();
+    let mut ids = Vec::new();
+    block_on(async {
+        while let Some(item) = events.next().await {
+            let item = item.unwrap();
+            if item.event.id.as_deref() == Some("11") {
+                assert_eq!(item.sender().unwrap().username.as_deref(), Some("peer"));
+            }
+            ids.push(item.event.id.unwrap());
+        }
+    });
+    assert_eq!(ids, ["11", "10", "9"]);
+    assert_eq!(script.requests(), 3);
+    assert!(events.stop_reason().unwrap().is_end_of_listing());
+    let uris: Vec<String> = script
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.uri().to_string())
+        .collect();
+    assert!(uris[1].contains("pagination_token=AAAAAAAAAAAAAAAAAAAA01"));
+}
+
+#[test]
+fn item_limits_trim_and_resume_tokens_point_at_the_next_page() {
+    let script = Script::default().json(200, PAGE_ONE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let mut pages = client.list_events(ListParams::new()).with_max_pages(1);
+    let page = block_on(pages.next_page()).unwrap().unwrap();
+    assert_eq!(page.items().len(), 2);
+    assert!(block_on(pages.next_page()).is_none());
+    assert_eq!(
+        pages.resume_token().map(|t| t.as_str()),
+        Some("AAAAAAAAAAAAAAAAAAAA01")
+    );
+}
+
+#[test]
+fn a_get_is_retried_after_503_and_after_a_dropped_connection() {
+    let script = Script::default()
+        .json(503, SERVER_ERROR)
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let page = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap();
+    assert!(page.items().is_empty());
+    assert_eq!(script.requests(), 3);
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 2);
+    // Backoff with jitter: within [base/2, base] then [base, 2*base] for a 500 ms base.
+    assert!(sleeps[0] >= Duration::from_millis(250) && sleeps[0] <= Duration::from_millis(500));
+    assert!(sleeps[1] >= Duration::from_millis(500) && sleeps[1] <= Duration::from_millis(1000));
+}
+
+#[test]
+fn retries_are_bounded() {
+    let mut script = Script::default();
+    for _ in 0..4 {
+        script = script.json(503, SERVER_ERROR);
+    }
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert_eq!(error.api_error().unwrap().status(), 503);
+    assert_eq!(script.requests(), 4);
+}
+
+#[test]
+fn a_send_that_may_have_arrived_is_not_retried_and_says_what_was_sent() {
+    let script = Script::default().then(transport_error(ReachedServer::Maybe));
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    assert_eq!(script.requests(), 1);
+    let Error::OutcomeUnknown(unknown) = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(unknown.recipient, Recipient::Participant(peer()));
+    assert_eq!(unknown.message.as_ref(), Some(&hello()));
+    let text = error.to_string();
+    assert!(text.contains("may or may not have been sent"), "{text}");
+    assert!(!text.contains("hello there"), "{text}");
+}
+
+#[test]
+fn a_send_answered_with_a_server_error_has_an_unknown_outcome() {
+    let script = Script::default().json(503, SERVER_ERROR);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(script.requests(), 1);
+}
+
+#[test]
+fn a_send_that_never_left_is_retried() {
+    let script = Script::default()
+        .then(transport_error(ReachedServer::No))
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert_eq!(sent.event_id, "77");
+    assert!(!sent.reconciled);
+    assert_eq!(script.requests(), 2);
+}
+
+#[test]
+fn the_limiter_waits_for_the_reset_instead_of_sending_into_a_429() {
+    let script = Script::default()
+        .then(Ok(response(200, EMPTY_PAGE, &limit_headers(15, 0, 30))))
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let list = xdm_core::endpoints::ListEvents::new();
+    block_on(client.list_page(&list)).unwrap();
+    block_on(client.list_page(&list)).unwrap();
+    assert_eq!(clock.sleeps(), [Duration::from_secs(30)]);
+    assert_eq!(script.requests(), 2);
+}
+
+#[test]
+fn fail_fast_reports_the_reset_without_sending() {
+    let script = Script::default().then(Ok(response(200, EMPTY_PAGE, &limit_headers(15, 0, 30))));
+    let clock = FakeClock::new();
+    let client = Client::builder(script.clone(), clock.clone(), oauth1())
+        .rate_limit_policy(RateLimitPolicy::FailFast)
+        .build();
+    let list = xdm_core::endpoints::ListEvents::new();
+    block_on(client.list_page(&list)).unwrap();
+    let error = block_on(client.list_page(&list)).unwrap_err();
+    let reset = UNIX_EPOCH + Duration::from_secs(START + 30);
+    assert!(matches!(error, Error::RateLimited { reset: r, .. } if r == reset));
+    assert_eq!(error.rate_limit_reset(), Some(reset));
+    assert!(error.to_string().contains(&(START + 30).to_string()));
+    assert_eq!(script.requests(), 1);
+    assert!(clock.sleeps().is_empty());
+}
+
+#[test]
+fn a_wait_beyond_the_bound_fails_with_the_reset() {
+    let script = Script::default().then(Ok(response(200, EMPTY_PAGE, &limit_headers(15, 0, 600))));
+    let clock = FakeClock::new();
+    let client = Client::builder(script.clone(), clock.clone(), oauth1())
+        .rate_limit_policy(RateLimitPolicy::wait_up_to(Duration::from_secs(60)))
+        .build();
+    let list = xdm_core::endpoints::ListEvents::new();
+    block_on(client.list_page(&list)).unwrap();
+    let error = block_on(client.list_page(&list)).unwrap_err();
+    assert!(matches!(error, Error::RateLimited { .. }), "{error:?}");
+}
+
+#[test]
+fn a_429_that_arrives_is_waited_out_and_retried_even_for_a_send() {
+    let too_many = r#"{"title":"Too Many Requests","type":"about:blank","status":429}"#;
+    let script = Script::default()
+        .then(Ok(response(429, too_many, &limit_headers(15, 0, 20))))
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert_eq!(sent.event_id, "77");
+    assert_eq!(clock.sleeps(), [Duration::from_secs(20)]);
+}
+
+#[test]
+fn a_usage_cap_is_returned_at_once() {
+    let capped = r#"{"title":"UsageCapExceeded","type":"https://api.x.com/2/problems/usage-capped",
+        "detail":"Usage cap exceeded: Monthly product cap","period":"Monthly","scope":"Product"}"#;
+    let script = Script::default().then(Ok(response(429, capped, &limit_headers(15, 14, 20))));
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert!(matches!(
+        error.api_error().unwrap().kind(),
+        xdm_core::error::ApiErrorKind::UsageCapped { .. }
+    ));
+    assert_eq!(script.requests(), 1);
+    assert!(clock.sleeps().is_empty());
+}
+
+#[test]
+fn credits_depleted_is_returned_at_once() {
+    let depleted = r#"{"title":"CreditsDepleted","type":"https://api.x.com/2/problems/credits-depleted",
+        "detail":"no credits","status":402}"#;
+    let script = Script::default().json(402, depleted);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert_eq!(error.api_error().unwrap().status(), 402);
+    assert_eq!(script.requests(), 1);
+}
+
+fn oauth2(script: &Script, clock: &FakeClock, refresh: bool) -> Client<Script, FakeClock> {
+    let mut token = UserToken::new("first-access-token", clock.now());
+    if refresh {
+        token = token.with_refresh_token("the-refresh-token");
+    }
+    let oauth = OAuth2Client::public("client-id", "")
+        .with_api_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap());
+    let config = Config::new(Credentials::oauth2(TokenManager::new(oauth, token)))
+        .with_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap())
+        .with_user_id(UserId::parse(ME).unwrap());
+    Client::new(script.clone(), clock.clone(), config)
+}
+
+const UNAUTHORIZED: &str =
+    r#"{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}"#;
+
+#[test]
+fn a_401_refreshes_the_token_once_and_retries_with_the_new_one() {
+    let rotated = r#"{"token_type":"bearer","expires_in":7200,"access_token":"second-access-token",
+        "refresh_token":"second-refresh-token","scope":"dm.read dm.write tweet.read users.read"}"#;
+    let script = Script::default()
+        .json(401, UNAUTHORIZED)
+        .json(200, rotated)
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, true);
+    let saved = Arc::new(Mutex::new(Vec::new()));
+    let saved_by_hook = Arc::clone(&saved);
+    client.token_manager().unwrap().on_rotate(move |token| {
+        saved_by_hook
+            .lock()
+            .unwrap()
+            .push(token.access_token().expose_secret().to_owned());
+    });
+    block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap();
+    assert_eq!(
+        script.seen(),
+        [
+            ("GET".into(), "/2/dm_events".into()),
+            ("POST".into(), "/2/oauth2/token".into()),
+            ("GET".into(), "/2/dm_events".into()),
+        ]
+    );
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(
+        seen[2].headers()["authorization"],
+        "Bearer second-access-token"
+    );
+    assert_eq!(*saved.lock().unwrap(), ["second-access-token"]);
+}
+
+#[test]
+fn a_second_401_is_reported_not_refreshed_again() {
+    let rotated =
+        r#"{"token_type":"bearer","expires_in":7200,"access_token":"second-access-token"}"#;
+    let script = Script::default()
+        .json(401, UNAUTHORIZED)
+        .json(200, rotated)
+        .json(401, UNAUTHORIZED);
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, true);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert_eq!(error.api_error().unwrap().status(), 401);
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn a_401_without_a_refresh_token_asks_for_reauthorization() {
+    let script = Script::default().json(401, UNAUTHORIZED);
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, false);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Authorization(crate::AuthorizationError::ReauthorizationRequired)
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_failed_refresh_is_an_authorization_error_without_secrets() {
+    let refused = r#"{"error":"invalid_grant","error_description":"Value passed for the token was invalid."}"#;
+    let script = Script::default().json(401, UNAUTHORIZED).json(400, refused);
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, true);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert!(matches!(error, Error::Authorization(_)), "{error:?}");
+    let shown = format!("{error} {error:?}");
+    assert!(!shown.contains("the-refresh-token"), "{shown}");
+    assert!(!shown.contains("first-access-token"), "{shown}");
+}
+
+#[test]
+fn the_refresh_request_getting_no_answer_is_reported() {
+    let script = Script::default()
+        .json(401, UNAUTHORIZED)
+        .then(transport_error(ReachedServer::No));
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, true);
+    let error = block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Authorization(crate::AuthorizationError::RefreshTransport(_))
+        ),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn a_missing_scope_is_refused_before_sending() {
+    let script = Script::default();
+    let clock = FakeClock::new();
+    let token = UserToken::new("read-only", clock.now())
+        .with_scopes([xdm_core::Scope::DmRead, xdm_core::Scope::TweetRead]);
+    let manager = TokenManager::new(OAuth2Client::public("id", ""), token);
+    let config = Config::new(Credentials::oauth2(manager))
+        .with_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap());
+    let client = Client::new(script.clone(), clock.clone(), config);
+    let error = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    assert!(matches!(error, Error::Authorization(_)), "{error:?}");
+    assert!(error.to_string().contains("dm.write"), "{error}");
+    assert_eq!(script.requests(), 0);
+}
+
+#[test]
+fn oauth1_requests_are_signed_with_fresh_nonces() {
+    let script = Script::default()
+        .json(200, EMPTY_PAGE)
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let list = xdm_core::endpoints::ListEvents::new();
+    block_on(client.list_page(&list)).unwrap();
+    block_on(client.list_page(&list)).unwrap();
+    let seen = script.seen.lock().unwrap();
+    let nonce = |r: &http::Request<Bytes>| {
+        let h = r.headers()["authorization"].to_str().unwrap().to_owned();
+        assert!(h.starts_with("OAuth "));
+        assert!(h.contains(&format!("oauth_timestamp=\"{START}\"")));
+        h.split("oauth_nonce=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(nonce(&seen[0]), nonce(&seen[1]));
+}
+
+#[test]
+fn oauth1_cannot_download_media() {
+    let script = Script::default();
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let media = xdm_core::endpoints::DownloadMedia::from_media_url(
+        "https://ton.twitter.com/1.1/ton/data/dm/1589472163941056517/1589472151165317121/a.jpg",
+    )
+    .unwrap();
+    let error = block_on(client.download_media(&media)).unwrap_err();
+    assert!(matches!(error, Error::Authorization(_)), "{error:?}");
+    assert_eq!(script.requests(), 0);
+}
+
+fn reconciling(script: &Script, clock: &FakeClock) -> Client<Script, FakeClock> {
+    Client::builder(script.clone(), clock.clone(), oauth1())
+        .reconcile(ReconcilePolicy::look_before_resend())
+        .build()
+}
+
+fn listing_with(text: &str, sender: &str, created_at: &str) -> String {
+    format!(
+        r#"{{"data":[{{"id":"88","event_type":"MessageCreate","text":"{text}","sender_id":"{sender}",
+        "created_at":"{created_at}","dm_conversation_id":"1000-2000"}}],"meta":{{"result_count":1}}}}"#
+    )
+}
+
+/// START as RFC 3339 (2027-01-15T08:00:00Z).
+const START_RFC3339: &str = "2027-01-15T08:00:00.000Z";
+
+#[test]
+fn reconciliation_finds_the_message_and_does_not_send_again() {
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, &listing_with("hello there", ME, START_RFC3339));
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert!(sent.reconciled);
+    assert_eq!(sent.event_id, "88");
+    assert_eq!(
+        script.seen(),
+        [
+            (
+                "POST".into(),
+                "/2/dm_conversations/with/2000/messages".into()
+            ),
+            (
+                "GET".into(),
+                "/2/dm_conversations/with/2000/dm_events".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn reconciliation_sends_once_more_when_the_message_is_absent() {
+    // Same text, but from the other person, and an old copy from the user.
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, &listing_with("hello there", PEER, START_RFC3339))
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert!(!sent.reconciled);
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn reconciliation_ignores_copies_older_than_the_attempt() {
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(
+            200,
+            &listing_with("hello there", ME, "2026-01-01T00:00:00.000Z"),
+        )
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert!(!sent.reconciled);
+}
+
+#[test]
+fn a_failed_lookup_is_a_reconciliation_error() {
+    let mut script = Script::default().then(transport_error(ReachedServer::Maybe));
+    for _ in 0..4 {
+        script = script.json(503, SERVER_ERROR);
+    }
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let error = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    assert!(matches!(error, Error::Reconciliation { .. }), "{error:?}");
+    assert!(error.is_outcome_unknown());
+    assert!(
+        error.to_string().contains("looking for it failed"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_second_unknown_outcome_is_reported_not_resent_again() {
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, EMPTY_PAGE)
+        .then(transport_error(ReachedServer::Maybe));
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let error = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    assert!(matches!(error, Error::OutcomeUnknown(_)), "{error:?}");
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn a_group_of_unknown_outcome_is_never_created_again() {
+    let script = Script::default().then(transport_error(ReachedServer::Maybe));
+    let clock = FakeClock::new();
+    let client = reconciling(&script, &clock);
+    let people = [
+        UserId::parse("2000").unwrap(),
+        UserId::parse("3000").unwrap(),
+    ];
+    let error = block_on(client.create_group(people, hello())).unwrap_err();
+    let Error::OutcomeUnknown(unknown) = &error else {
+        panic!("{error:?}")
+    };
+    assert!(matches!(unknown.recipient, Recipient::NewGroup(_)));
+    assert_eq!(script.requests(), 1);
+}
+
+#[test]
+fn reconciling_a_conversation_send_needs_the_user_id() {
+    let script = Script::default().then(transport_error(ReachedServer::Maybe));
+    let clock = FakeClock::new();
+    let token = UserToken::new("token", clock.now());
+    let config = Config::new(Credentials::oauth2(TokenManager::new(
+        OAuth2Client::public("id", ""),
+        token,
+    )))
+    .with_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap());
+    let client = Client::builder(script.clone(), clock.clone(), config)
+        .reconcile(ReconcilePolicy::look_before_resend())
+        .build();
+    let conversation = ConversationId::parse("1000-2000").unwrap();
+    let error = block_on(client.send_to_conversation(&conversation, hello())).unwrap_err();
+    assert!(matches!(error, Error::Reconciliation { .. }), "{error:?}");
+    assert!(error.to_string().contains("X_USER_ID"), "{error}");
+}
+
+#[test]
+fn invalid_input_is_refused_before_any_request() {
+    let script = Script::default();
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let error = block_on(client.create_group([peer()], hello())).unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    assert!(error.to_string().starts_with("invalid input"), "{error}");
+    let error = block_on(client.send(Recipient::Endpoint("/2/dm_events"), hello())).unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    assert_eq!(script.requests(), 0);
+}
+
+#[test]
+fn other_operations_decode_their_answers() {
+    let script = Script::default()
+        .json(
+            200,
+            r#"{"data":{"id":"5","event_type":"MessageCreate","text":"x"}}"#,
+        )
+        .json(200, r#"{"data":{"deleted":true}}"#)
+        .json(200, r#"{"data":{"blocked":true}}"#)
+        .json(200, r#"{"data":{"blocked":false}}"#);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let id = "5".parse().unwrap();
+    let event = block_on(client.get_event(&id, Default::default())).unwrap();
+    assert_eq!(event.data.unwrap().text.as_deref(), Some("x"));
+    assert!(block_on(client.delete_event(&id)).unwrap());
+    assert!(block_on(client.block_user(&peer())).unwrap());
+    assert!(!block_on(client.unblock_user(&peer())).unwrap());
+    assert_eq!(
+        script.seen(),
+        [
+            ("GET".into(), "/2/dm_events/5".into()),
+            ("DELETE".into(), "/2/dm_events/5".into()),
+            ("POST".into(), "/2/users/2000/dm/block".into()),
+            ("POST".into(), "/2/users/2000/dm/unblock".into()),
+        ]
+    );
+}
+
+#[test]
+fn upload_runs_the_chunked_steps_then_sends_with_the_media_id() {
+    let script = Script::default()
+        .json(
+            200,
+            r#"{"data":{"id":"4242","media_key":"3_4242","expires_after_secs":86400}}"#,
+        )
+        .json(200, "")
+        .json(
+            200,
+            r#"{"data":{"id":"4242","media_key":"3_4242","size":4}}"#,
+        )
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let media = crate::MediaSource::from_bytes(
+        Bytes::from_static(b"\x89PNG"),
+        xdm_core::upload::MediaType::Png,
+    );
+    let sent = block_on(client.send_with_media(
+        Recipient::Participant(peer()),
+        Some("look".into()),
+        media,
+    ))
+    .unwrap();
+    assert_eq!(sent.event_id, "77");
+    let seen = script.seen.lock().unwrap();
+    let paths: Vec<&str> = seen.iter().map(|r| r.uri().path()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/2/media/upload/initialize",
+            "/2/media/upload/4242/append",
+            "/2/media/upload/4242/finalize",
+            "/2/dm_conversations/with/2000/messages",
+        ]
+    );
+    let body: serde_json::Value = serde_json::from_slice(seen[3].body()).unwrap();
+    assert_eq!(body["attachments"][0]["media_id"], "4242");
+}
+
+#[test]
+fn a_media_file_of_unknown_type_or_missing_is_refused() {
+    let error = crate::MediaSource::from_path("notes.txt").unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    let error = crate::MediaSource::from_path("/nonexistent/dir/photo.png").unwrap_err();
+    assert!(matches!(error, Error::File { .. }), "{error:?}");
+    assert!(error.to_string().contains("photo.png"));
+}
+
+#[test]
+fn errors_never_show_secrets() {
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(401, UNAUTHORIZED);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let unknown = block_on(client.send_to_participant(&peer(), hello())).unwrap_err();
+    let unauthorized =
+        block_on(client.list_page(&xdm_core::endpoints::ListEvents::new())).unwrap_err();
+    for error in [unknown, unauthorized] {
+        let shown = format!("{error} {error:?} {client:?}");
+        for secret in [OAUTH1_TOKEN, TOKEN_SECRET, CONSUMER_SECRET] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(!error.to_string().contains('\n'));
+    }
+}
+
+#[test]
+fn clones_share_one_limiter() {
+    let script = Script::default()
+        .then(Ok(response(200, EMPTY_PAGE, &limit_headers(15, 0, 30))))
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let other = client.clone();
+    let list = xdm_core::endpoints::ListEvents::new();
+    block_on(client.list_page(&list)).unwrap();
+    block_on(other.list_page(&list)).unwrap();
+    assert_eq!(clock.sleeps(), [Duration::from_secs(30)]);
+}
+
+#[test]
+fn the_client_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+    let client = client(&Script::default(), &FakeClock::new());
+    assert_send_sync(&client);
+    let pages = client.list_events(ListParams::new());
+    assert_send(&pages);
+    assert_send(&client.send_to_participant(&peer(), hello()));
+}

@@ -1,0 +1,187 @@
+//! Media upload through the core's chunked state machine, and sends with an attachment.
+
+use std::fmt;
+use std::path::Path;
+
+use bytes::Bytes;
+use xdm_core::endpoints::Message;
+use xdm_core::response::decode_error;
+use xdm_core::upload::{ChunkedUpload, MediaType, UploadAction, UploadedMedia};
+
+use crate::client::Client;
+use crate::error::{Error, Recipient, UnknownOutcome};
+use crate::execute::CallError;
+use crate::send::Sent;
+use crate::transport::{Timer, Transport};
+
+/// Media to upload: its bytes and type.
+#[derive(Clone)]
+pub struct MediaSource {
+    bytes: Bytes,
+    media_type: MediaType,
+}
+
+impl fmt::Debug for MediaSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaSource")
+            .field("len", &self.bytes.len())
+            .field("media_type", &self.media_type)
+            .finish()
+    }
+}
+
+impl MediaSource {
+    /// Media already in memory.
+    pub fn from_bytes(bytes: impl Into<Bytes>, media_type: MediaType) -> Self {
+        MediaSource {
+            bytes: bytes.into(),
+            media_type,
+        }
+    }
+
+    /// Reads a file whole (synchronously) and takes its type from the extension: `jpg`,
+    /// `jpeg`, `png`, `webp`, `bmp`, `tif`, `tiff`, `gif`, `mp4`, `mov`.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        let mime = match extension.as_str() {
+            "jpg" | "jpeg" => "image/jpeg",
+            "png" => "image/png",
+            "webp" => "image/webp",
+            "bmp" => "image/bmp",
+            "tif" | "tiff" => "image/tiff",
+            "gif" => "image/gif",
+            "mp4" => "video/mp4",
+            "mov" => "video/quicktime",
+            _ => {
+                return Err(Error::InvalidInput(xdm_core::InvalidInput::new(
+                    "media_path",
+                    format!("cannot tell the media type of {}", path.display()),
+                    "a file ending in .jpg, .jpeg, .png, .webp, .bmp, .tif, .tiff, .gif, .mp4 or .mov",
+                )));
+            }
+        };
+        let media_type = MediaType::parse(mime)?;
+        let bytes = std::fs::read(path).map_err(|source| Error::File {
+            path: path.to_owned(),
+            source,
+        })?;
+        Ok(MediaSource::from_bytes(bytes, media_type))
+    }
+
+    /// The media type.
+    pub fn media_type(&self) -> MediaType {
+        self.media_type
+    }
+
+    /// The size in bytes.
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether there are no bytes (which X refuses).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl<T: Transport, C: Timer> Client<T, C> {
+    /// Uploads media for a message (initialize, append chunks, finalize, wait for
+    /// processing). Each step is retried like any idempotent request.
+    pub async fn upload_media(&self, media: MediaSource) -> Result<UploadedMedia, Error> {
+        let boundary = format!("xdm-{:016x}{:016x}", self.random(), self.random());
+        let mut upload = ChunkedUpload::new(media.bytes, media.media_type, boundary)?;
+        if let Some(size) = self.inner.upload_chunk_size {
+            upload = upload.with_chunk_size(size)?;
+        }
+        loop {
+            let now = self.inner.timer.now();
+            let step = match upload.poll_action(now) {
+                UploadAction::Send(step) => step,
+                UploadAction::WaitUntil(at) => {
+                    let wait = crate::error::until(at, now);
+                    self.inner.timer.sleep(wait).await;
+                    continue;
+                }
+                UploadAction::Done(media) => return Ok(media),
+                UploadAction::Failed(failure) => return Err(Error::Upload(failure)),
+                // Every response is handed back before polling again, so the machine never
+                // waits for one here; a failure report resets it if it somehow does.
+                _ => {
+                    upload.handle_failure();
+                    continue;
+                }
+            };
+            let info = step.info();
+            let path = info.path_template;
+            let build = |ctx: &xdm_core::RequestContext| step.build_request(ctx);
+            let result = self
+                .exchange(info, &build, |response| {
+                    if response.status().is_success() {
+                        Ok(response)
+                    } else {
+                        Err(decode_error(response))
+                    }
+                })
+                .await;
+            match result {
+                Ok(response) => {
+                    let now = self.inner.timer.now();
+                    upload.handle_response(response, now)?;
+                }
+                Err(error) => {
+                    upload.handle_failure();
+                    return Err(match error {
+                        CallError::Failed(e) => e,
+                        CallError::OutcomeUnknown(cause) => {
+                            Error::OutcomeUnknown(Box::new(UnknownOutcome {
+                                recipient: Recipient::Endpoint(path),
+                                message: None,
+                                started_at: now,
+                                cause,
+                            }))
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Uploads `media`, then sends it with `text` (if any) to `recipient`.
+    ///
+    /// ```no_run
+    /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
+    /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
+    /// use xdm_client::{MediaSource, Recipient};
+    ///
+    /// let photo = MediaSource::from_path("holiday.jpg")?;
+    /// let to = Recipient::Participant("2244994945".parse()?);
+    /// client.send_with_media(to, Some("Look!".to_owned()), photo).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_with_media(
+        &self,
+        recipient: Recipient,
+        text: Option<String>,
+        media: MediaSource,
+    ) -> Result<Sent, Error> {
+        // Refuse a bad text before spending an upload on it.
+        if let Some(text) = &text {
+            Message::text(text.clone())?;
+        }
+        let uploaded = self.upload_media(media).await?;
+        let message = match text {
+            Some(text) => Message::text(text)?.with_attachment(uploaded.id)?,
+            None => Message::media(uploaded.id),
+        };
+        self.send(recipient, message).await
+    }
+
+    fn random(&self) -> u64 {
+        self.inner.jitter().next_u64()
+    }
+}

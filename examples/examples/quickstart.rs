@@ -1,0 +1,93 @@
+//! X's quick-start flow: create a group conversation with a first message, add a second
+//! message, and list the conversation's events.
+//!
+//! With no environment set it runs against an in-process emulator:
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! Against a real server, set `X_API_BASE_URL` (optional), credentials (`X_CONSUMER_KEY`,
+//! `X_CONSUMER_SECRET`, `X_ACCESS_TOKEN`, `X_ACCESS_TOKEN_SECRET`, or
+//! `X_OAUTH2_ACCESS_TOKEN`) and `X_QUICKSTART_PARTICIPANTS` (two or more user ids, comma
+//! separated).
+#![allow(clippy::print_stdout)]
+
+use xdm_core::endpoints::{ListParams, Message};
+use xdm_core::fields::{DmEventField, Expansion, FieldSet, UserField};
+use xdm_core::ids::UserId;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let connection = xdm_examples::connect(20).await?;
+    let client = &connection.client;
+    let participants: Vec<UserId> = match &connection.emulator {
+        Some(emulator) => {
+            println!(
+                "No X_API_BASE_URL or credentials set: running against the emulator at {}",
+                emulator.base_url()
+            );
+            emulator.handle().users()[1..3]
+                .iter()
+                .map(|u| UserId::parse(&u.id))
+                .collect::<Result<_, _>>()?
+        }
+        None => std::env::var("X_QUICKSTART_PARTICIPANTS")
+            .map_err(|_| "set X_QUICKSTART_PARTICIPANTS to two or more user ids, comma separated")?
+            .split(',')
+            .map(|id| UserId::parse(id.trim()))
+            .collect::<Result<_, _>>()?,
+    };
+
+    let group = client
+        .create_group(
+            participants.clone(),
+            Message::text("Hello, group! (xdm quickstart)")?,
+        )
+        .await?;
+    println!(
+        "1. created group conversation {} with {} participants; first message is event {}",
+        group.conversation_id,
+        participants.len(),
+        group.event_id
+    );
+
+    let conversation = group.conversation()?;
+    let second = client
+        .send_to_conversation(&conversation, Message::text("And a second message.")?)
+        .await?;
+    println!("2. sent a second message: event {}", second.event_id);
+
+    let fields = FieldSet::new()
+        .with_dm_event_fields([
+            DmEventField::Text,
+            DmEventField::SenderId,
+            DmEventField::CreatedAt,
+            DmEventField::ParticipantIds,
+        ])
+        .with_expansions([Expansion::SenderId])
+        .with_user_fields([UserField::Username]);
+    let mut events = client
+        .list_conversation_events(conversation, ListParams::new().with_fields(fields))
+        .events();
+    println!("3. the conversation's events, newest first:");
+    while let Some(item) = events.next().await {
+        let item = item?;
+        let who = item
+            .sender()
+            .and_then(|u| u.username.clone())
+            .or(item.event.sender_id.clone())
+            .unwrap_or_default();
+        println!(
+            "   {} {:?} @{} {}",
+            item.event.created_at.as_deref().unwrap_or("-"),
+            item.event.event_type,
+            who,
+            item.event.text.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(emulator) = connection.emulator {
+        emulator.shutdown().await;
+    }
+    Ok(())
+}
