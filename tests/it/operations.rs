@@ -194,3 +194,34 @@ async fn resuming_from_a_saved_token_continues_where_it_stopped() {
     }
     assert_eq!(seen, everything);
 }
+
+/// Every field and expansion the SDK names, in each dialect, is accepted by the server and
+/// answered in that dialect's spelling.
+#[tokio::test]
+async fn every_field_and_expansion_is_accepted_in_both_dialects() {
+    let emu = small_world().await;
+    for (dialect, includes_key) in [
+        (xdm_core::Dialect::Legacy, "tweets"),
+        (xdm_core::Dialect::Post, "posts"),
+    ] {
+        let api = crate::support::builder(&emu, Scheme::OAuth1)
+            .config(crate::support::config(&emu, Scheme::OAuth1).with_dialect(dialect))
+            .build()
+            .unwrap();
+        let params = ListParams::new()
+            .with_max_results(100)
+            .unwrap()
+            .with_fields(FieldSet::everything());
+        let page = api
+            .list_page(&xdm_core::endpoints::ListEvents::new().with_params(params))
+            .await
+            .unwrap_or_else(|e| panic!("{dialect:?}: {e}"));
+        assert!(!page.items().is_empty(), "{dialect:?}");
+        let body: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
+        let other = if includes_key == "tweets" { "posts" } else { "tweets" };
+        assert!(
+            body["includes"].get(other).is_none(),
+            "{dialect:?} answered with includes.{other}"
+        );
+    }
+}

@@ -44,9 +44,12 @@ const USER_FIELDS: &[&str] = &[
     "is_identity_verified",
     "location",
     "most_recent_tweet_id",
+    // The post-dialect spellings, present on 2.167's User schema though not in its enum.
+    "most_recent_post_id",
     "name",
     "parody",
     "pinned_tweet_id",
+    "pinned_post_id",
     "profile_banner_url",
     "profile_image_url",
     "protected",
@@ -62,8 +65,11 @@ const USER_FIELDS: &[&str] = &[
     "verified_type",
     "withheld",
 ];
+// A current server knows the fields added after the rename under either parameter name: the
+// legacy dialect renames, it does not hide newer fields (hence `article_title` here).
 const TWEET_FIELDS: &[&str] = &[
     "article",
+    "article_title",
     "attachments",
     "author_id",
     "card_uri",
@@ -98,10 +104,13 @@ const TWEET_FIELDS: &[&str] = &[
     "text",
     "withheld",
 ];
+// 2.167's enum dropped `author_id`, `edit_history_post_ids`, `in_reply_to_user_id` and
+// `referenced_posts`, though its Post schema still has them; the API still returns them.
 const POST_FIELDS: &[&str] = &[
     "article",
     "article_title",
     "attachments",
+    "author_id",
     "card_uri",
     "community_id",
     "context_annotations",
@@ -109,9 +118,11 @@ const POST_FIELDS: &[&str] = &[
     "created_at",
     "display_text_range",
     "edit_controls",
+    "edit_history_post_ids",
     "entities",
     "geo",
     "id",
+    "in_reply_to_user_id",
     "lang",
     "matched_media_notes",
     "media_metadata",
@@ -123,6 +134,7 @@ const POST_FIELDS: &[&str] = &[
     "possibly_sensitive",
     "promoted_metrics",
     "public_metrics",
+    "referenced_posts",
     "reply_settings",
     "scopes",
     "source",

@@ -1,0 +1,20 @@
+//! Reliability and security matrices of xdm.
+//!
+//! Each module is one matrix of `RELIABILITY.md`. Every matrix is data (a table of cases with
+//! their expected outcomes) driving one test, which prints a `matrix <name>: N cases, N passed`
+//! line so that the report's counts come from real runs (`cargo test -p xdm-reliability --
+//! --nocapture`).
+
+mod bad_input_client;
+mod bad_input_core;
+mod capture;
+mod cli;
+mod export;
+mod faults;
+mod hostile;
+mod known_bugs;
+mod load;
+mod secrets_auth;
+mod secrets_client;
+mod support;
+mod world;
