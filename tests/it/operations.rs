@@ -218,7 +218,11 @@ async fn every_field_and_expansion_is_accepted_in_both_dialects() {
             .unwrap_or_else(|e| panic!("{dialect:?}: {e}"));
         assert!(!page.items().is_empty(), "{dialect:?}");
         let body: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
-        let other = if includes_key == "tweets" { "posts" } else { "tweets" };
+        let other = if includes_key == "tweets" {
+            "posts"
+        } else {
+            "tweets"
+        };
         assert!(
             body["includes"].get(other).is_none(),
             "{dialect:?} answered with includes.{other}"
