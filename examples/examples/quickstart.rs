@@ -78,12 +78,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .and_then(|u| u.username.clone())
             .or(item.event.sender_id.clone())
             .unwrap_or_default();
+        // A join or leave has no text; name who joined or left instead.
+        let what = match (&item.event.text, item.event.participant_ids.as_deref()) {
+            (Some(text), _) => text.clone(),
+            (None, Some(ids)) if !ids.is_empty() => format!("participants: {}", ids.join(", ")),
+            _ => String::new(),
+        };
         println!(
-            "   {} {:?} @{} {}",
+            "   {} {} @{} {}",
             item.event.created_at.as_deref().unwrap_or("-"),
-            item.event.event_type,
+            item.event.event_type.as_ref().map_or("-", |t| t.as_str()),
             who,
-            item.event.text.as_deref().unwrap_or("")
+            what
         );
     }
     if let Some(emulator) = connection.emulator {
