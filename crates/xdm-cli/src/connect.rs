@@ -72,7 +72,9 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
         .config(config)
         .rate_limit_policy(RateLimitPolicy::FailFast);
     if let Some(store) = store {
-        builder = builder.token_store(store);
+        // Refreshes after a 401 mid-run then happen under the file's lock too, so that two
+        // `xdm` processes sharing the saved login never both spend the refresh token.
+        builder = builder.token_file(store);
     }
     let api = builder.build().map_err(|e| match e {
         SetupError::Config(c) => Failure::new(Kind::Auth, c.to_string()),
@@ -132,8 +134,9 @@ async fn saved_login(base: BaseUrl) -> Result<(Config, Option<FileTokenStore>), 
 ///
 /// X's refresh tokens are single-use: two `xdm` processes refreshing the same token would
 /// lock one of them out. Under the lock, the file is read again first, so a process that
-/// finds the token already rotated by another takes that one instead of refreshing. This
-/// runs before the client installs its own save-on-rotate hook, which takes the same lock.
+/// finds the token already rotated by another takes that one instead of refreshing. Later
+/// refreshes (a 401 mid-run) follow the same protocol inside the client
+/// (`ClientBuilder::token_file`).
 async fn refresh_if_due(manager: &TokenManager, store: &FileTokenStore) -> Result<(), Failure> {
     let now = SystemTime::now();
     let TokenAction::Refresh(ticket) = manager.poll_token(now) else {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 use xdm_auth::oauth1::Oauth1Authorizer;
-use xdm_auth::oauth2::{TokenManager, TokenStore};
+use xdm_auth::oauth2::{FileTokenStore, TokenManager, TokenStore};
 use xdm_core::ids::UserId;
 use xdm_core::rate_limit::{LimiterConfig, RateLimiter};
 use xdm_core::retry::RetryPolicy;
@@ -71,6 +71,8 @@ pub(crate) struct Inner<T, C> {
     pub(crate) rate_limit_policy: RateLimitPolicy,
     pub(crate) reconcile: ReconcilePolicy,
     pub(crate) upload_chunk_size: Option<usize>,
+    /// The file whose lock OAuth 2.0 refreshes take; see [`ClientBuilder::token_file`].
+    pub(crate) token_file: Option<FileTokenStore>,
 }
 
 fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -110,6 +112,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
             reconcile: ReconcilePolicy::default(),
             limiter: LimiterConfig::default(),
             upload_chunk_size: None,
+            token_file: None,
         }
     }
 
@@ -153,6 +156,7 @@ pub struct ClientBuilder<T, C> {
     reconcile: ReconcilePolicy,
     limiter: LimiterConfig,
     upload_chunk_size: Option<usize>,
+    token_file: Option<FileTokenStore>,
 }
 
 impl<T, C> fmt::Debug for ClientBuilder<T, C> {
@@ -213,6 +217,38 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
         self
     }
 
+    /// Refreshes OAuth 2.0 tokens under the lock of the token file `store` (ignored for
+    /// OAuth 1.0a), so that processes sharing a saved login never spend the same single-use
+    /// refresh token twice.
+    ///
+    /// Before each refresh, whether the token was due or rejected with a 401, the client
+    /// takes the file's lock and re-reads the file: if another process has already rotated
+    /// the token, the client adopts that one and sends no refresh. Otherwise it refreshes
+    /// and saves the new token to the file before releasing the lock. Clones and tasks of one
+    /// client still refresh once between them.
+    ///
+    /// The lock is taken without blocking the async runtime: the client tries it, and while
+    /// another process holds it, sleeps 20 ms through its [`Timer`] and tries again, for up to
+    /// a minute (the holder keeps it only for one refresh request), after which the call fails
+    /// with [`AuthorizationError::TokenStore`](crate::AuthorizationError::TokenStore). A
+    /// failure to save the new token is logged, without the token, and the client goes on
+    /// with it.
+    ///
+    /// ```no_run
+    /// # fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
+    /// #     transport: T, timer: C, config: xdm_client::Config) {
+    /// use xdm_auth::oauth2::FileTokenStore;
+    ///
+    /// let client = xdm_client::Client::builder(transport, timer, config)
+    ///     .token_file(FileTokenStore::new("/home/me/.config/xdm/token.json"))
+    ///     .build();
+    /// # }
+    /// ```
+    pub fn token_file(mut self, store: FileTokenStore) -> Self {
+        self.token_file = Some(store);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Client<T, C> {
         let Config {
@@ -244,6 +280,7 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
                 rate_limit_policy: self.rate_limit_policy,
                 reconcile: self.reconcile,
                 upload_chunk_size: self.upload_chunk_size,
+                token_file: self.token_file,
             }),
         }
     }

@@ -75,6 +75,10 @@ pub enum AuthorizationError {
     /// The token is expired or was rejected and cannot be refreshed: the user must authorize
     /// the app again.
     ReauthorizationRequired,
+    /// The token file set with
+    /// [`ClientBuilder::token_file`](crate::ClientBuilder::token_file) could not be locked or
+    /// read before a refresh, or the refreshed token could not be saved to it.
+    TokenStore(xdm_auth::oauth2::StoreError),
 }
 
 impl fmt::Display for AuthorizationError {
@@ -89,6 +93,9 @@ impl fmt::Display for AuthorizationError {
                 "the access token was rejected and cannot be refreshed; the user must authorize \
                  the app again",
             ),
+            AuthorizationError::TokenStore(e) => {
+                write!(f, "refreshing the access token failed: {e}")
+            }
         }
     }
 }
@@ -100,6 +107,7 @@ impl std::error::Error for AuthorizationError {
             AuthorizationError::Refresh(e) => Some(e),
             AuthorizationError::RefreshTransport(e) => Some(e),
             AuthorizationError::ReauthorizationRequired => None,
+            AuthorizationError::TokenStore(e) => Some(e),
         }
     }
 }

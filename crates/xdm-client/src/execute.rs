@@ -4,10 +4,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tracing::Instrument;
-use xdm_auth::oauth2::{Bearer, RefreshOutcome, TokenAction};
+use xdm_auth::oauth2::{
+    Bearer, FileTokenStore, LockedRefresh, LockedRefreshError, RefreshOutcome, RefreshTicket,
+    StoreError, StoreLock, TokenAction,
+};
 use xdm_core::error::ApiError;
 use xdm_core::rate_limit::{Admit, RateLimitSnapshot};
-use xdm_core::retry::{Failure, GiveUpReason, RetryDecision};
+use xdm_core::retry::{Failure, GiveUpReason, ReachedServer, RetryDecision};
 use xdm_core::{Authorize, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
 
 use crate::client::{Auth, Client};
@@ -30,6 +33,27 @@ impl From<Error> for CallError {
 }
 
 type Build<'a> = &'a (dyn Fn(&RequestContext) -> Result<http::Request<Bytes>, InvalidInput> + Sync);
+
+/// The output to report when a request is answered 404 after an earlier attempt may have
+/// reached the server: for a deletion, the earlier attempt did what was asked.
+pub(crate) type GoneAfterRetry<'a, O> = Option<&'a (dyn Fn() -> O + Sync)>;
+
+impl CallError {
+    /// The caller-facing error, naming `path` as the recipient of an unknown outcome.
+    pub(crate) fn into_error(self, path: &'static str, started_at: std::time::SystemTime) -> Error {
+        match self {
+            CallError::Failed(e) => e,
+            CallError::OutcomeUnknown(cause) => {
+                Error::OutcomeUnknown(Box::new(crate::error::UnknownOutcome {
+                    recipient: crate::error::Recipient::Endpoint(path),
+                    message: None,
+                    started_at,
+                    cause,
+                }))
+            }
+        }
+    }
+}
 
 impl<T: Transport, C: Timer> Client<T, C> {
     /// Sends any endpoint of the core through the full pipeline (rate limits, authorization,
@@ -59,21 +83,9 @@ impl<T: Transport, C: Timer> Client<T, C> {
         let started_at = self.inner.timer.now();
         let path = info.path_template;
         let build = |ctx: &RequestContext| endpoint.build_request(ctx);
-        match self
-            .exchange(info, &build, |r| endpoint.decode_response(r))
+        self.exchange(info, &build, |r| endpoint.decode_response(r))
             .await
-        {
-            Ok(output) => Ok(output),
-            Err(CallError::Failed(e)) => Err(e),
-            Err(CallError::OutcomeUnknown(cause)) => Err(Error::OutcomeUnknown(Box::new(
-                crate::error::UnknownOutcome {
-                    recipient: crate::error::Recipient::Endpoint(path),
-                    message: None,
-                    started_at,
-                    cause,
-                },
-            ))),
-        }
+            .map_err(|e| e.into_error(path, started_at))
     }
 
     /// Runs one logical request to completion: the retry loop around [`Self::attempt`].
@@ -83,6 +95,18 @@ impl<T: Transport, C: Timer> Client<T, C> {
         build: Build<'_>,
         decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
     ) -> Result<O, CallError> {
+        self.exchange_with(info, build, decode, None).await
+    }
+
+    /// [`Self::exchange`], with `gone` as the output of a 404 that answers a retry after an
+    /// attempt that may have reached the server (see [`GoneAfterRetry`]).
+    pub(crate) async fn exchange_with<O>(
+        &self,
+        info: EndpointInfo,
+        build: Build<'_>,
+        decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
+        gone: GoneAfterRetry<'_, O>,
+    ) -> Result<O, CallError> {
         let span = tracing::info_span!(
             "xdm.call",
             method = %info.method,
@@ -91,7 +115,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
             attempts = tracing::field::Empty,
             waited_ms = tracing::field::Empty,
         );
-        self.exchange_in_span(info, build, decode)
+        self.exchange_in_span(info, build, decode, gone)
             .instrument(span)
             .await
     }
@@ -101,10 +125,13 @@ impl<T: Transport, C: Timer> Client<T, C> {
         info: EndpointInfo,
         build: Build<'_>,
         decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
+        gone: GoneAfterRetry<'_, O>,
     ) -> Result<O, CallError> {
         let mut budget = WaitBudget::new(self.inner.rate_limit_policy);
         let mut attempt = 0u32;
         let mut refreshed_after_401 = false;
+        // Whether an earlier attempt may have been acted on although its answer was lost.
+        let mut maybe_processed = false;
         let span = tracing::Span::current();
         let outcome = loop {
             attempt += 1;
@@ -134,6 +161,11 @@ impl<T: Transport, C: Timer> Client<T, C> {
                     error,
                 } => (status, failure, error),
             };
+            if let (Some(gone), true, Some(404)) = (gone, maybe_processed, status) {
+                tracing::info!("not found after a retry: an earlier attempt took effect");
+                break Ok(gone());
+            }
+            maybe_processed |= may_have_been_processed(&failure);
             if let Some(status) = status {
                 span.record("status", status);
             }
@@ -334,6 +366,14 @@ impl<T: Transport, C: Timer> Client<T, C> {
                         .map_err(|e| Error::Authorization(AuthorizationError::Refused(e)))?;
                     return Ok(Some(bearer));
                 }
+                TokenAction::Refresh(ticket) if self.inner.token_file.is_some() => {
+                    let store = self
+                        .inner
+                        .token_file
+                        .as_ref()
+                        .expect("checked by the guard");
+                    self.refresh_under_lock(store, ticket).await?;
+                }
                 TokenAction::Refresh(ticket) => {
                     let refresh = ticket.request();
                     let span = tracing::info_span!("xdm.refresh", path = "/2/oauth2/token");
@@ -368,6 +408,91 @@ impl<T: Transport, C: Timer> Client<T, C> {
                     ));
                 }
             }
+        }
+    }
+}
+
+/// Whether a failed attempt may have been carried out by the server: a transport failure
+/// after (part of) the request may have been written, or a server error, which a gateway can
+/// send after the server behind it acted.
+fn may_have_been_processed(failure: &Failure) -> bool {
+    match failure {
+        Failure::Transport(t) => t.reached_server == ReachedServer::Maybe,
+        Failure::Response { status, .. } => status.is_server_error(),
+        _ => true,
+    }
+}
+
+/// How long to wait between tries of a token file's lock, and how long in all.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+const LOCK_PATIENCE: Duration = Duration::from_secs(60);
+
+impl<T: Transport, C: Timer> Client<T, C> {
+    /// Refreshes under `store`'s lock: adopts a token another process saved, or sends the
+    /// refresh and saves its result before releasing the lock.
+    async fn refresh_under_lock(
+        &self,
+        store: &FileTokenStore,
+        ticket: RefreshTicket,
+    ) -> Result<(), Error> {
+        let store_error = |e| Error::Authorization(AuthorizationError::TokenStore(e));
+        let lock = self.lock_token_file(store).await.map_err(store_error)?;
+        let ticket = match lock
+            .begin_refresh(ticket, self.inner.timer.now())
+            .map_err(store_error)?
+        {
+            LockedRefresh::Send(ticket) => ticket,
+            // Another process rotated the token; the manager holds it now.
+            _ => {
+                tracing::info!("adopted the token another process refreshed");
+                return Ok(());
+            }
+        };
+        let span = tracing::info_span!("xdm.refresh", path = "/2/oauth2/token");
+        // The lock stays held across the send: releasing it before the new token is saved
+        // would let another process spend the same refresh token.
+        let response = self
+            .inner
+            .transport
+            .send(ticket.request())
+            .instrument(span)
+            .await
+            .map_err(|e| Error::Authorization(AuthorizationError::RefreshTransport(e)))?;
+        match lock.finish_refresh(ticket, &response, self.inner.timer.now()) {
+            Ok(_) => tracing::info!("access token refreshed and saved"),
+            Err(LockedRefreshError::Save(error)) => {
+                tracing::warn!(%error, "could not save the refreshed OAuth 2.0 token");
+            }
+            Err(LockedRefreshError::Refresh(e)) => {
+                return Err(Error::Authorization(AuthorizationError::Refresh(e)));
+            }
+            // A kind of failure this version does not know: the manager's state says what
+            // comes next (a token to use, another refresh, or a new authorization).
+            Err(other) => tracing::warn!(error = %other, "refreshing the token failed"),
+        }
+        Ok(())
+    }
+
+    /// Takes `store`'s lock without blocking the runtime: tries it, and sleeps through the
+    /// timer while another process holds it.
+    async fn lock_token_file(&self, store: &FileTokenStore) -> Result<StoreLock, StoreError> {
+        let mut waited = Duration::ZERO;
+        loop {
+            if let Some(lock) = store.try_lock()? {
+                return Ok(lock);
+            }
+            if waited >= LOCK_PATIENCE {
+                return Err(StoreError::Io {
+                    action: "lock",
+                    path: store.path().to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "another process held the token file's lock for a minute",
+                    ),
+                });
+            }
+            self.inner.timer.sleep(LOCK_POLL).await;
+            waited += LOCK_POLL;
         }
     }
 }

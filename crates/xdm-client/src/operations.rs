@@ -8,6 +8,7 @@ use xdm_core::ids::{EventId, UserId};
 use xdm_core::models::DmEvent;
 use xdm_core::pagination::PagedEndpoint;
 use xdm_core::response::{ApiResponse, EventPage};
+use xdm_core::{Endpoint, RequestContext};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -38,6 +39,12 @@ impl<T: Transport, C: Timer> Client<T, C> {
     /// Deletes one of the user's message events: `DELETE /2/dm_events/{event_id}`. Returns
     /// whether X reports it deleted.
     ///
+    /// A deletion is retried like a read. When an attempt may have reached X but its answer was
+    /// lost (the connection dropped or timed out after sending, or a 5xx), a retry can find the
+    /// event already gone: that 404 means the earlier attempt deleted it, so the call returns
+    /// `Ok(true)`. A 404 to the first attempt, or after failures that certainly did not reach X,
+    /// is still an error: the event did not exist, or is not the user's to delete.
+    ///
     /// ```no_run
     /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
     /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
@@ -45,8 +52,24 @@ impl<T: Transport, C: Timer> Client<T, C> {
     /// # Ok(()) }
     /// ```
     pub async fn delete_event(&self, event_id: &EventId) -> Result<bool, Error> {
-        let response = self.execute(&DeleteEvent::new(event_id.clone())).await?;
-        Ok(response.into_data()?.deleted)
+        let endpoint = DeleteEvent::new(event_id.clone());
+        let info = endpoint.info();
+        let path = info.path_template;
+        let started_at = self.inner.timer.now();
+        let build = |ctx: &RequestContext| endpoint.build_request(ctx);
+        let response = self
+            .exchange_with(
+                info,
+                &build,
+                |r| endpoint.decode_response(r).map(Some),
+                Some(&|| None),
+            )
+            .await
+            .map_err(|e| e.into_error(path, started_at))?;
+        match response {
+            Some(response) => Ok(response.into_data()?.deleted),
+            None => Ok(true),
+        }
     }
 
     /// Blocks DMs from `user`: `POST /2/users/{id}/dm/block`. Returns whether X reports the

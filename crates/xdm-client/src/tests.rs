@@ -242,6 +242,56 @@ fn retries_are_bounded() {
     assert_eq!(script.requests(), 4);
 }
 
+const NOT_FOUND: &str = r#"{"title":"Not Found Error","type":"https://api.twitter.com/2/problems/resource-not-found","detail":"Could not find the event."}"#;
+
+fn event() -> xdm_core::ids::EventId {
+    "1585800613253812228".parse().unwrap()
+}
+
+#[test]
+fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_it_gone() {
+    for first in [
+        transport_error(ReachedServer::Maybe),
+        Ok(response(502, SERVER_ERROR, &[])),
+    ] {
+        let script = Script::default().then(first).json(404, NOT_FOUND);
+        let clock = FakeClock::new();
+        let client = client(&script, &clock);
+        assert!(block_on(client.delete_event(&event())).unwrap());
+        assert_eq!(script.requests(), 2);
+    }
+}
+
+#[test]
+fn a_delete_answered_404_without_a_lost_attempt_is_an_error() {
+    // On the first attempt.
+    let script = Script::default().json(404, NOT_FOUND);
+    let clock = FakeClock::new();
+    let error = block_on(client(&script, &clock).delete_event(&event())).unwrap_err();
+    assert_eq!(error.api_error().unwrap().status(), 404);
+    // After a failure that certainly did not reach the server.
+    let script = Script::default()
+        .then(transport_error(ReachedServer::No))
+        .json(404, NOT_FOUND);
+    let error = block_on(client(&script, &clock).delete_event(&event())).unwrap_err();
+    assert_eq!(error.api_error().unwrap().status(), 404);
+    assert_eq!(script.requests(), 2);
+}
+
+#[test]
+fn a_send_whose_answer_is_unreadable_after_reaching_the_server_is_an_unknown_outcome() {
+    // What a transport reports for a response over its size cap.
+    let script = Script::default().then(Err(TransportError::new(
+        TransportFailure::new(TransportErrorKind::Other, ReachedServer::Maybe),
+        "response body over the size cap",
+    )));
+    let clock = FakeClock::new();
+    let error =
+        block_on(client(&script, &clock).send_to_participant(&peer(), hello())).unwrap_err();
+    assert!(error.is_outcome_unknown(), "{error:?}");
+    assert_eq!(script.requests(), 1);
+}
+
 #[test]
 fn a_send_that_may_have_arrived_is_not_retried_and_says_what_was_sent() {
     let script = Script::default().then(transport_error(ReachedServer::Maybe));

@@ -137,11 +137,14 @@ macro_rules! numeric_id {
             }
         }
 
-        impl From<u64> for $name {
-            /// Every `u64` has at most 20 digits, and those above 9999999999999999999 are not
-            /// ids X hands out; the conversion writes the number in decimal.
-            fn from(n: u64) -> Self {
-                Self(n.to_string())
+        impl TryFrom<u64> for $name {
+            type Error = InvalidInput;
+
+            /// Writes the number in decimal. A `u64` can have 20 digits, which the spec's
+            /// pattern (and so [`parse`](Self::parse)) refuses: numbers above
+            /// 9999999999999999999 fail with an error naming the parameter.
+            fn try_from(n: u64) -> Result<Self, Self::Error> {
+                Self::parse(&n.to_string())
             }
         }
 
@@ -156,7 +159,8 @@ numeric_id!(
     /// use xdm_core::ids::UserId;
     /// let id: UserId = "2244994945".parse().unwrap();
     /// assert_eq!(id.as_u64(), 2244994945);
-    /// assert_eq!(UserId::from(12u64).as_str(), "12");
+    /// assert_eq!(UserId::try_from(12u64).unwrap().as_str(), "12");
+    /// assert_eq!(UserId::try_from(u64::MAX).unwrap_err().parameter, "user_id");
     /// let err = UserId::parse("@jack").unwrap_err();
     /// assert_eq!(err.parameter, "user_id");
     /// ```
@@ -190,8 +194,8 @@ pub enum ConversationKind {
 ///
 /// ```
 /// use xdm_core::ids::{ConversationId, ConversationKind, UserId};
-/// let a = UserId::from(9u64);
-/// let b = UserId::from(10u64);
+/// let a = UserId::try_from(9u64).unwrap();
+/// let b = UserId::try_from(10u64).unwrap();
 /// let id = ConversationId::one_to_one(&b, &a);
 /// assert_eq!(id.as_str(), "9-10");
 /// assert_eq!(id.kind(), ConversationKind::OneToOne);
@@ -404,8 +408,26 @@ mod tests {
         let c: UserId = "42".parse().unwrap();
         assert_eq!(a, b);
         assert_eq!(b, c);
-        assert_eq!(UserId::from(42u64), a);
-        assert_eq!(EventId::from(u64::MAX).as_str(), "18446744073709551615");
+        assert_eq!(UserId::try_from(42u64).unwrap(), a);
+        assert_eq!(
+            EventId::try_from(9_999_999_999_999_999_999u64)
+                .unwrap()
+                .as_str(),
+            "9999999999999999999"
+        );
+        let e = EventId::try_from(u64::MAX).unwrap_err();
+        assert_eq!(e.parameter, "event_id");
+        assert!(e.allowed.contains("^[0-9]{1,19}$"));
+        assert_eq!(
+            UserId::try_from(10_000_000_000_000_000_000u64)
+                .unwrap_err()
+                .parameter,
+            "user_id"
+        );
+        assert_eq!(
+            MediaId::try_from(u64::MAX).unwrap_err().parameter,
+            "media_id"
+        );
         assert!(UserId::try_from("x").is_err());
         assert!(UserId::try_from(String::from("x")).is_err());
         assert!("x".parse::<UserId>().is_err());
@@ -460,15 +482,17 @@ mod tests {
         let sorted: Vec<&str> = ids.iter().map(UserId::as_str).collect();
         assert_eq!(sorted, ["07", "7", "9", "10", "100"]);
         assert_eq!(
-            EventId::from(2).partial_cmp(&EventId::from(10)),
+            EventId::try_from(2)
+                .unwrap()
+                .partial_cmp(&EventId::try_from(10).unwrap()),
             Some(std::cmp::Ordering::Less)
         );
     }
 
     #[test]
     fn one_to_one_orders_numerically_not_textually() {
-        let nine = UserId::from(9u64);
-        let ten = UserId::from(10u64);
+        let nine = UserId::try_from(9u64).unwrap();
+        let ten = UserId::try_from(10u64).unwrap();
         assert_eq!(ConversationId::one_to_one(&ten, &nine).as_str(), "9-10");
         assert_eq!(ConversationId::one_to_one(&nine, &ten).as_str(), "9-10");
         assert_eq!(ConversationId::one_to_one(&nine, &nine).as_str(), "9-9");
@@ -477,7 +501,10 @@ mod tests {
     #[test]
     fn media_keys() {
         let key = MediaKey::parse("5_1589472151165317121").unwrap();
-        assert_eq!(key.media_id(), MediaId::from(1589472151165317121u64));
+        assert_eq!(
+            key.media_id(),
+            MediaId::try_from(1589472151165317121u64).unwrap()
+        );
         assert_eq!(key.to_string(), "5_1589472151165317121");
         for bad in [
             "",
@@ -557,11 +584,39 @@ mod tests {
 
         #[test]
         fn valid_numeric_ids_round_trip(n in any::<u64>().prop_map(|n| n % 10_000_000_000_000_000_000)) {
-            let id = UserId::from(n);
+            let id = UserId::try_from(n).unwrap();
             prop_assert_eq!(UserId::parse(id.as_str()).unwrap(), id.clone());
             prop_assert_eq!(id.as_u64(), n);
             let json = serde_json::to_string(&id).unwrap();
             prop_assert_eq!(serde_json::from_str::<UserId>(&json).unwrap(), id);
+        }
+
+        #[test]
+        fn numbers_convert_iff_they_have_at_most_19_digits(n in prop_oneof![
+            any::<u64>(),
+            // The boundary, which uniform draws almost never reach from below.
+            9_999_999_999_999_999_990u64..=10_000_000_000_000_000_010u64,
+            0u64..1_000,
+        ]) {
+            let fits = n.to_string().len() <= 19;
+            // Each type's conversion: the text it wrote, reparsed by its own `parse`.
+            let results = [
+                (UserId::try_from(n).map(|id| UserId::parse(id.as_str()).map(|p| (p.as_u64(), id == p))), "user_id"),
+                (EventId::try_from(n).map(|id| EventId::parse(id.as_str()).map(|p| (p.as_u64(), id == p))), "event_id"),
+                (MediaId::try_from(n).map(|id| MediaId::parse(id.as_str()).map(|p| (p.as_u64(), id == p))), "media_id"),
+            ];
+            for (result, parameter) in results {
+                match result {
+                    Ok(reparsed) => {
+                        prop_assert!(fits, "{} accepted", n);
+                        prop_assert_eq!(reparsed, Ok((n, true)));
+                    }
+                    Err(e) => {
+                        prop_assert!(!fits, "{} refused", n);
+                        prop_assert_eq!(e.parameter.as_ref(), parameter);
+                    }
+                }
+            }
         }
 
         #[test]

@@ -10,9 +10,10 @@
 //!    retried: waiting does not lift them.
 //! 2. A request that is not idempotent ([`Delivery::AtMostOnce`]) is retried only when it
 //!    certainly did not take effect: a transport failure with [`ReachedServer::No`], or a 429
-//!    (the server refused it without acting). Any other failure gives up with
-//!    [`GiveUpReason::OutcomeUnknown`], so the caller can look for the message before sending
-//!    it again.
+//!    (the server refused it without acting). Any other failure, including a transport
+//!    failure of kind [`TransportErrorKind::Other`] with [`ReachedServer::Maybe`], gives up
+//!    with [`GiveUpReason::OutcomeUnknown`], so the caller can look for the message before
+//!    sending it again.
 //! 3. A 429 waits until the reset its headers name ([`RetryDecision::RetryAt`]), unless that is
 //!    further away than [`RetryPolicy::max_rate_limit_wait`]; without a reset it backs off.
 //! 4. 500, 502, 503, 504, and transport failures of kind connect, timeout or I/O back off
@@ -346,13 +347,16 @@ fn classify(delivery: Delivery, failure: &Failure) -> Verdict {
             500 | 502 | 503 | 504 => Verdict::Backoff,
             _ => Verdict::Stop(GiveUpReason::NotRetryable(status)),
         },
-        Failure::Transport(TransportFailure { kind, .. }) if kind == TransportErrorKind::Other => {
-            Verdict::Stop(GiveUpReason::TransportNotRetryable(kind))
-        }
+        // Before the kind: whatever broke, a send that may have been stored must be reported
+        // as unknown, or a caller could send it again (a response over the size cap is an
+        // `Other` failure that arrives after the server acted).
         Failure::Transport(TransportFailure {
             reached_server: ReachedServer::Maybe,
             ..
         }) if at_most_once => Verdict::Stop(GiveUpReason::OutcomeUnknown),
+        Failure::Transport(TransportFailure { kind, .. }) if kind == TransportErrorKind::Other => {
+            Verdict::Stop(GiveUpReason::TransportNotRetryable(kind))
+        }
         Failure::Transport(_) => Verdict::Backoff,
     }
 }
@@ -595,6 +599,22 @@ mod tests {
                 give_up(GiveUpReason::OutcomeUnknown)
             );
         }
+    }
+
+    #[test]
+    fn at_most_once_that_may_have_reached_the_server_is_unknown_whatever_the_kind() {
+        use TransportErrorKind::*;
+        for kind in [Connect, Timeout, Io, Other] {
+            assert_eq!(
+                policy().decide(ONCE, 1, &transport(kind, ReachedServer::Maybe), now(), 1.0),
+                give_up(GiveUpReason::OutcomeUnknown),
+                "{kind:?}"
+            );
+        }
+        assert_eq!(
+            policy().decide(ONCE, 1, &transport(Other, ReachedServer::No), now(), 1.0),
+            give_up(GiveUpReason::TransportNotRetryable(Other))
+        );
     }
 
     #[test]

@@ -165,6 +165,13 @@ impl Builder {
         self.customize(move |b| b.token_store(store))
     }
 
+    /// Refreshes OAuth 2.0 tokens under the lock of the token file `store`, adopting a token
+    /// another process already rotated and saving each new one; see
+    /// [`xdm_client::ClientBuilder::token_file`].
+    pub fn token_file(self, store: xdm_auth::oauth2::FileTokenStore) -> Self {
+        self.customize(move |b| b.token_file(store))
+    }
+
     /// Any other choice of the generic [`xdm_client::ClientBuilder`].
     pub fn customize(
         mut self,

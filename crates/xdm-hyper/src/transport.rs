@@ -10,6 +10,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
+use tokio::sync::Semaphore;
 use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
 
 use xdm_client::transport::{Transport, TransportError};
@@ -39,6 +40,10 @@ pub struct HyperTransport {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     request_timeout: Duration,
     max_response_bytes: usize,
+    /// One permit per request in flight, shared by clones: hyper-util's pool bounds only idle
+    /// connections, so without this an HTTP/1.1 burst opens one connection per request.
+    slots: Arc<Semaphore>,
+    max_concurrent_requests: usize,
 }
 
 impl std::fmt::Debug for HyperTransport {
@@ -46,24 +51,41 @@ impl std::fmt::Debug for HyperTransport {
         f.debug_struct("HyperTransport")
             .field("request_timeout", &self.request_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish_non_exhaustive()
     }
 }
 
 impl HyperTransport {
     /// A builder with the defaults: 10 s to connect, 30 s for a whole request, 90 s idle
-    /// connections kept, 16 MiB largest response, HTTP/2 negotiated through ALPN.
+    /// connections kept, 16 MiB largest response, 64 requests in flight at once, HTTP/2
+    /// negotiated through ALPN.
     pub fn builder() -> HyperTransportBuilder {
         HyperTransportBuilder::default()
     }
 
     /// Sends `request` and reads the whole response, within the request timeout and size cap.
     ///
+    /// When [`max_concurrent_requests`](HyperTransportBuilder::max_concurrent_requests)
+    /// requests are already in flight, this first waits for one of them to finish. The request
+    /// timeout starts once a slot is free: counting the queue against it would leave a request
+    /// at the back of a burst with too little time, and a timeout after writing a send makes
+    /// its outcome unknown. The wait is bounded, since each request ahead holds its slot for
+    /// at most its own timeout.
+    ///
     /// Must run inside a tokio runtime with the time driver enabled.
     pub async fn send(
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, TransportError> {
+        // Held until the body is read: on HTTP/1.1 the connection is busy until then.
+        let _slot = self.slots.acquire().await.map_err(|_| {
+            // The semaphore is never closed; this only keeps the code total.
+            TransportError::new(
+                TransportFailure::new(TransportErrorKind::Other, ReachedServer::No),
+                "the transport's request slots are closed",
+            )
+        })?;
         let request = request.map(Full::new);
         let exchange = async {
             let response = self.client.request(request).await.map_err(classify_send)?;
@@ -96,6 +118,7 @@ pub struct HyperTransportBuilder {
     pool_idle_timeout: Duration,
     pool_max_idle_per_host: usize,
     max_response_bytes: usize,
+    max_concurrent_requests: usize,
     version: HttpVersion,
     extra_roots: Vec<CertificateDer<'static>>,
     tls_config: Option<Arc<rustls::ClientConfig>>,
@@ -109,6 +132,7 @@ impl Default for HyperTransportBuilder {
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
             max_response_bytes: 16 * 1024 * 1024,
+            max_concurrent_requests: 64,
             version: HttpVersion::default(),
             extra_roots: Vec::new(),
             tls_config: None,
@@ -145,6 +169,25 @@ impl HyperTransportBuilder {
     /// allocation of whatever size the server chose.
     pub fn max_response_bytes(mut self, max: usize) -> Self {
         self.max_response_bytes = max;
+        self
+    }
+
+    /// How many requests may be in flight at once across all clones of the transport; more
+    /// wait for a free slot, and their request timeout starts when they get one. Default 64;
+    /// at least 1.
+    ///
+    /// Over HTTP/1.1, where a connection carries one exchange at a time, this bounds the open
+    /// connections, which hyper-util's pool does not: it bounds only the idle ones
+    /// ([`pool_max_idle_per_host`](Self::pool_max_idle_per_host)). A connection goes back to
+    /// the pool just after its response is read, so a request that starts in that instant may
+    /// begin to open a new one; when the returning connection serves it first, the new one
+    /// still completes and joins the idle pool, or is closed when the pool is full. Each slot
+    /// thus holds at most one connection in use and one such late arrival: fewer than
+    /// `2 × max_concurrent_requests + pool_max_idle_per_host` connections are open at once,
+    /// and in steady traffic about `max_concurrent_requests`. Over HTTP/2 it bounds the
+    /// streams in flight on the shared connection.
+    pub fn max_concurrent_requests(mut self, max: usize) -> Self {
+        self.max_concurrent_requests = max;
         self
     }
 
@@ -187,6 +230,13 @@ impl HyperTransportBuilder {
 
     /// Builds the transport. No connection is opened until the first request.
     pub fn build(self) -> Result<HyperTransport, BuildError> {
+        if self.max_concurrent_requests == 0 {
+            // No request could ever be sent.
+            return Err(BuildError::new(
+                "max_concurrent_requests must be at least 1",
+            ));
+        }
+        let max_concurrent_requests = self.max_concurrent_requests.min(Semaphore::MAX_PERMITS);
         let tls = match self.tls_config {
             Some(config) => Arc::unwrap_or_clone(config),
             None => default_tls_config(&self.extra_roots)?,
@@ -216,6 +266,8 @@ impl HyperTransportBuilder {
             client: client.build(connector),
             request_timeout: self.request_timeout,
             max_response_bytes: self.max_response_bytes,
+            slots: Arc::new(Semaphore::new(max_concurrent_requests)),
+            max_concurrent_requests,
         })
     }
 }

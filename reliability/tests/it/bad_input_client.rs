@@ -31,7 +31,11 @@ async fn client_refuses_invalid_input_before_any_request() {
     let world = World::start(20).await;
     let client = world.client(xdm_client::ReconcilePolicy::Off);
     let h = world.emu.handle();
-    let ids = |v: &[u64]| v.iter().map(|n| UserId::from(*n)).collect::<Vec<_>>();
+    let ids = |v: &[u64]| {
+        v.iter()
+            .map(|n| UserId::try_from(*n).unwrap())
+            .collect::<Vec<_>>()
+    };
     let dir = std::env::temp_dir().join(format!("xdm-rel-input-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let empty = dir.join("empty.png");

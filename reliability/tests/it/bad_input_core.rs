@@ -147,23 +147,26 @@ fn id_cases(cases: &mut Vec<Case>) {
         }),
         ("send (attachment)", "media_id", |v| {
             let m = text_message().with_attachment(MediaId::parse(v)?)?;
-            build(&SendToParticipant::new(UserId::from(2u64), m))
+            build(&SendToParticipant::new(UserId::try_from(2u64).unwrap(), m))
         }),
         ("create_group", "participant_ids", |v| {
             let p = UserId::parse_as(v, "participant_ids")?;
-            build(&CreateGroup::new([UserId::from(2u64), p], text_message())?)
+            build(&CreateGroup::new(
+                [UserId::try_from(2u64).unwrap(), p],
+                text_message(),
+            )?)
         }),
         ("download_media", "dm_id", |v| {
             let e = DownloadMedia::new(
                 EventId::parse_as(v, "dm_id")?,
-                MediaId::from(1u64),
+                MediaId::try_from(1u64).unwrap(),
                 ResourceId::parse("a.jpg")?,
             );
             build(&e)
         }),
         ("download_media", "media_id", |v| {
             let e = DownloadMedia::new(
-                EventId::from(1u64),
+                EventId::try_from(1u64).unwrap(),
                 MediaId::parse(v)?,
                 ResourceId::parse("a.jpg")?,
             );
@@ -229,8 +232,8 @@ fn id_cases(cases: &mut Vec<Case>) {
                 let value = value.clone();
                 move || {
                     let e = DownloadMedia::new(
-                        EventId::from(1u64),
-                        MediaId::from(1u64),
+                        EventId::try_from(1u64).unwrap(),
+                        MediaId::try_from(1u64).unwrap(),
                         ResourceId::parse(&value)?,
                     );
                     build(&e)
@@ -272,7 +275,7 @@ fn list_cases(cases: &mut Vec<Case>) {
             build(&ListConversationEvents::new(c).with_max_results(n)?)
         }),
         ("list_participant_events", |n| {
-            build(&ListParticipantEvents::new(UserId::from(2u64)).with_max_results(n)?)
+            build(&ListParticipantEvents::new(UserId::try_from(2u64).unwrap()).with_max_results(n)?)
         }),
         ("list params", |n| {
             build(&ListEvents::new().with_params(ListParams::new().with_max_results(n)?))
@@ -356,10 +359,10 @@ fn field_cases(cases: &mut Vec<Case>) {
             build(&ListConversationEvents::new(c).with_fields(f))
         }),
         ("list_participant_events", |f| {
-            build(&ListParticipantEvents::new(UserId::from(2u64)).with_fields(f))
+            build(&ListParticipantEvents::new(UserId::try_from(2u64).unwrap()).with_fields(f))
         }),
         ("get_event", |f| {
-            build(&GetEvent::new(EventId::from(1u64)).with_fields(f))
+            build(&GetEvent::new(EventId::try_from(1u64).unwrap()).with_fields(f))
         }),
     ];
     for (parameter, parse, smuggle) in params {
@@ -399,7 +402,9 @@ fn field_cases(cases: &mut Vec<Case>) {
             build(&ListConversationEvents::new(c).with_event_types([t]))
         }),
         ("list_participant_events", |t| {
-            build(&ListParticipantEvents::new(UserId::from(2u64)).with_event_types([t]))
+            build(
+                &ListParticipantEvents::new(UserId::try_from(2u64).unwrap()).with_event_types([t]),
+            )
         }),
     ];
     for value in bad_field_names() {
@@ -424,7 +429,7 @@ fn message_cases(cases: &mut Vec<Case>) {
         let ops: [(&str, Op); 4] = [
             ("send_to_participant", |v| {
                 build(&SendToParticipant::new(
-                    UserId::from(2u64),
+                    UserId::try_from(2u64).unwrap(),
                     Message::text(v)?,
                 ))
             }),
@@ -433,7 +438,10 @@ fn message_cases(cases: &mut Vec<Case>) {
                 build(&SendToConversation::new(c, Message::text(v)?))
             }),
             ("create_group", |v| {
-                let p = [UserId::from(2u64), UserId::from(3u64)];
+                let p = [
+                    UserId::try_from(2u64).unwrap(),
+                    UserId::try_from(3u64).unwrap(),
+                ];
                 build(&CreateGroup::new(p, Message::text(v)?)?)
             }),
             ("message (new)", |v| {
@@ -461,7 +469,14 @@ fn message_cases(cases: &mut Vec<Case>) {
         value: "two attachments".into(),
         attempt: Box::new(|| {
             let text = format!("{PRIVATE_TEXT_MARK} secret words");
-            Message::new(Some(text), [MediaId::from(1u64), MediaId::from(2u64)]).map(drop)
+            Message::new(
+                Some(text),
+                [
+                    MediaId::try_from(1u64).unwrap(),
+                    MediaId::try_from(2u64).unwrap(),
+                ],
+            )
+            .map(drop)
         }),
     });
     cases.push(Case {
@@ -469,8 +484,8 @@ fn message_cases(cases: &mut Vec<Case>) {
         parameter: "attachments",
         value: "a second attachment".into(),
         attempt: Box::new(|| {
-            Message::media(MediaId::from(1u64))
-                .with_attachment(MediaId::from(2u64))
+            Message::media(MediaId::try_from(1u64).unwrap())
+                .with_attachment(MediaId::try_from(2u64).unwrap())
                 .map(drop)
         }),
     });
@@ -487,7 +502,7 @@ fn message_cases(cases: &mut Vec<Case>) {
             parameter: "participant_ids",
             value: desc.into(),
             attempt: Box::new(move || {
-                let p = ids.iter().map(|n| UserId::from(*n));
+                let p = ids.iter().map(|n| UserId::try_from(*n).unwrap());
                 build(&CreateGroup::new(p, text_message())?)
             }),
         });
@@ -606,7 +621,7 @@ fn upload_cases(cases: &mut Vec<Case>) {
             value: index.to_string(),
             attempt: Box::new(move || {
                 build(&AppendUpload::new(
-                    MediaId::from(1u64),
+                    MediaId::try_from(1u64).unwrap(),
                     index,
                     Bytes::from_static(b"x"),
                     "b0undary",
@@ -622,7 +637,7 @@ fn upload_cases(cases: &mut Vec<Case>) {
             attempt: Box::new(move || {
                 let chunk = Bytes::from(vec![b'a'; len]);
                 build(&AppendUpload::new(
-                    MediaId::from(1u64),
+                    MediaId::try_from(1u64).unwrap(),
                     0,
                     chunk,
                     "b0undary",
@@ -806,7 +821,10 @@ fn valid_neighbours_are_accepted() {
             "group of 2",
             Box::new(|| {
                 build(&CreateGroup::new(
-                    [UserId::from(2u64), UserId::from(3u64)],
+                    [
+                        UserId::try_from(2u64).unwrap(),
+                        UserId::try_from(3u64).unwrap(),
+                    ],
                     text_message(),
                 )?)
             }),
@@ -815,14 +833,16 @@ fn valid_neighbours_are_accepted() {
             "group of 49",
             Box::new(|| {
                 build(&CreateGroup::new(
-                    (1..=49u64).map(UserId::from),
+                    (1..=49u64).map(|n| UserId::try_from(n).unwrap()),
                     text_message(),
                 )?)
             }),
         ),
         (
             "blank text with attachment",
-            Box::new(|| Message::new(Some(" ".into()), [MediaId::from(1u64)]).map(drop)),
+            Box::new(|| {
+                Message::new(Some(" ".into()), [MediaId::try_from(1u64).unwrap()]).map(drop)
+            }),
         ),
         (
             "conversation 15 digits",

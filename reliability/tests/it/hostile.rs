@@ -56,15 +56,18 @@ fn decoders() -> Vec<(&'static str, Decoder)> {
         ("list_events", endpoint_decoder(ListEvents::new())),
         (
             "get_event",
-            endpoint_decoder(GetEvent::new(EventId::from(1u64))),
+            endpoint_decoder(GetEvent::new(EventId::try_from(1u64).unwrap())),
         ),
         (
             "delete_event",
-            endpoint_decoder(DeleteEvent::new(EventId::from(1u64))),
+            endpoint_decoder(DeleteEvent::new(EventId::try_from(1u64).unwrap())),
         ),
         (
             "send_to_participant",
-            endpoint_decoder(SendToParticipant::new(UserId::from(2u64), text.clone())),
+            endpoint_decoder(SendToParticipant::new(
+                UserId::try_from(2u64).unwrap(),
+                text.clone(),
+            )),
         ),
         (
             "send_to_conversation",
@@ -73,22 +76,29 @@ fn decoders() -> Vec<(&'static str, Decoder)> {
         (
             "create_group",
             endpoint_decoder(
-                CreateGroup::new([UserId::from(2u64), UserId::from(3u64)], text).expect("valid"),
+                CreateGroup::new(
+                    [
+                        UserId::try_from(2u64).unwrap(),
+                        UserId::try_from(3u64).unwrap(),
+                    ],
+                    text,
+                )
+                .expect("valid"),
             ),
         ),
         (
             "block",
-            endpoint_decoder(BlockUser::new(UserId::from(2u64))),
+            endpoint_decoder(BlockUser::new(UserId::try_from(2u64).unwrap())),
         ),
         (
             "unblock",
-            endpoint_decoder(UnblockUser::new(UserId::from(2u64))),
+            endpoint_decoder(UnblockUser::new(UserId::try_from(2u64).unwrap())),
         ),
         (
             "download_media",
             endpoint_decoder(DownloadMedia::new(
-                EventId::from(1u64),
-                MediaId::from(2u64),
+                EventId::try_from(1u64).unwrap(),
+                MediaId::try_from(2u64).unwrap(),
                 ResourceId::parse("a.jpg").expect("valid"),
             )),
         ),
@@ -108,17 +118,22 @@ fn decoders() -> Vec<(&'static str, Decoder)> {
         (
             "upload_append",
             endpoint_decoder(
-                AppendUpload::new(MediaId::from(1u64), 0, Bytes::from_static(b"x"), "b0undary")
-                    .expect("valid"),
+                AppendUpload::new(
+                    MediaId::try_from(1u64).unwrap(),
+                    0,
+                    Bytes::from_static(b"x"),
+                    "b0undary",
+                )
+                .expect("valid"),
             ),
         ),
         (
             "upload_finalize",
-            endpoint_decoder(FinalizeUpload::new(MediaId::from(1u64))),
+            endpoint_decoder(FinalizeUpload::new(MediaId::try_from(1u64).unwrap())),
         ),
         (
             "upload_status",
-            endpoint_decoder(UploadStatus::new(MediaId::from(1u64))),
+            endpoint_decoder(UploadStatus::new(MediaId::try_from(1u64).unwrap())),
         ),
         (
             "decode_error",

@@ -8,25 +8,11 @@
 use std::time::{Duration, SystemTime};
 
 use http::StatusCode;
-use xdm_client::{Error, ReconcilePolicy};
 use xdm_core::EndpointGroup;
-use xdm_core::endpoints::Message;
 use xdm_core::rate_limit::{Admit, LimiterConfig, RateLimitSnapshot, RateLimitWindow, RateLimiter};
-use xdm_emulator::{Fault, FaultKind};
-
-use crate::world::{MAX_RESPONSE, World};
-
-/// See [`bug_send_with_oversized_response_is_not_outcome_unknown`].
-pub(crate) const BUG_OVERSIZED_SEND: &str = "xdm-core retry::classify: a send whose response exceeds the size cap (TransportErrorKind::Other, ReachedServer::Maybe) gives up as TransportNotRetryable, so the caller gets Error::Transport instead of Error::OutcomeUnknown (and no reconciliation) although the message was stored";
-
-/// See [`bug_delete_retried_after_lost_response_reports_not_found`].
-pub(crate) const BUG_DELETE_RETRY_404: &str = "xdm-client: a delete whose first attempt was processed but whose response was lost is retried, and the retry's 404 is reported as Error::Api(NotFound) although the event is deleted as asked";
 
 /// See [`bug_limiter_ignores_an_earlier_server_reset_after_rolling_over`].
 pub(crate) const BUG_LIMITER_IGNORES_EARLIER_RESET: &str = "xdm-core RateLimiter: once a learned window rolls over, its reset is guessed as old reset + 15 min, and a server report naming an earlier reset is dropped as stale; after a 429 the client then waits for the guessed reset (up to 15 min) instead of the server's";
-
-/// Found by `load::a_thousand_concurrent_calls_through_one_client`.
-pub(crate) const BUG_HTTP1_UNBOUNDED_CONNECTIONS: &str = "xdm-hyper: over HTTP/1.1 the transport opens one connection per concurrent request (hundreds for a burst of 1,000 calls); hyper-util's pool caps only idle connections and the builder offers no cap on open ones";
 
 fn at(ms: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + ms)
@@ -65,48 +51,4 @@ fn bug_limiter_ignores_an_earlier_server_reset_after_rolling_over() {
     // t=3.5s: the server said its window ended at t=3s, so a request may go out.
     let admit = l.poll_admit(&1, read, at(3500));
     assert_eq!(admit, Admit::Send, "{BUG_LIMITER_IGNORES_EARLIER_RESET}");
-}
-
-/// A send whose 201 answer is larger than the client accepts: the message is stored, so the
-/// caller must learn that the outcome is unknown.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug in xdm-core's retry classification"]
-async fn bug_send_with_oversized_response_is_not_outcome_unknown() {
-    let world = World::start(20).await;
-    let client = world.client(ReconcilePolicy::Off);
-    world.emu.handle().inject(Fault::once(
-        "POST",
-        "/2/dm_conversations/with/{participant_id}/messages",
-        FaultKind::OversizedBody(MAX_RESPONSE * 2),
-    ));
-    let text = "oversized answer";
-    let result = client
-        .send_to_participant(&world.alice, Message::text(text).expect("valid"))
-        .await;
-    assert_eq!(world.stored(text), 1, "the message is stored");
-    let err = result.expect_err("the answer was too large");
-    assert!(err.is_outcome_unknown(), "{BUG_OVERSIZED_SEND}: got {err}");
-}
-
-/// A delete whose answer is lost after the emulator processed it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug in xdm-client's delete"]
-async fn bug_delete_retried_after_lost_response_reports_not_found() {
-    let world = World::start(20).await;
-    let client = world.client(ReconcilePolicy::Off);
-    world.emu.handle().inject(Fault::once(
-        "DELETE",
-        "/2/dm_events/{event_id}",
-        FaultKind::CloseAfterProcessing,
-    ));
-    let result = client.delete_event(&world.my_event).await;
-    assert!(
-        world.emu.handle().event(world.my_event.as_str()).is_none(),
-        "deleted"
-    );
-    match result {
-        Ok(deleted) => assert!(deleted),
-        Err(Error::Api(e)) => panic!("{BUG_DELETE_RETRY_404}: got {e}"),
-        Err(e) => panic!("unexpected: {e}"),
-    }
 }

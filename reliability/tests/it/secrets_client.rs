@@ -167,7 +167,7 @@ async fn no_secret_leaks_from_client_operations_or_errors() {
         "not found",
         show(
             &client
-                .delete_event(&xdm_core::ids::EventId::from(42u64))
+                .delete_event(&xdm_core::ids::EventId::try_from(42u64).unwrap())
                 .await,
         ),
     );

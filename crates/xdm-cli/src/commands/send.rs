@@ -43,6 +43,12 @@ pub struct Plan {
     attachment: Attachment,
 }
 
+/// A media id that stands in for a file not uploaded yet, so that a message can be checked
+/// (text, attachment count) before any upload; it is never sent.
+fn stand_in_media() -> MediaId {
+    MediaId::try_from(1).expect("1 has fewer than 20 digits")
+}
+
 impl Plan {
     /// Validates the arguments (reading the text from standard input when it is `-`).
     pub fn from_args(args: SendArgs) -> Result<Plan, Failure> {
@@ -91,7 +97,7 @@ impl Plan {
         };
         // Checks the message and the group with a stand-in for media not uploaded yet, so
         // that an upload never happens for a send that would be refused.
-        let message = plan.message(MediaId::from(1))?;
+        let message = plan.message(stand_in_media())?;
         if let Target::Group(ids) = &plan.target {
             CreateGroup::new(ids.clone(), message)?;
         }
@@ -117,7 +123,7 @@ impl Plan {
                 }
                 uploaded.id
             }
-            _ => MediaId::from(1),
+            _ => stand_in_media(),
         };
         let message = self.message(media_id)?;
         let recipient = match self.target {
@@ -193,7 +199,7 @@ mod tests {
         a.media_id = Some("77".into());
         let plan = Plan::from_args(a).unwrap();
         assert_eq!(
-            plan.message(MediaId::from(1))
+            plan.message(MediaId::try_from(1).unwrap())
                 .unwrap()
                 .attachment()
                 .unwrap()

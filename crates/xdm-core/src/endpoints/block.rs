@@ -42,12 +42,12 @@ fn build_block(
 /// use xdm_core::ids::UserId;
 /// use xdm_core::{Endpoint, RequestContext};
 ///
-/// let request = BlockUser::new(UserId::from(2244994945)).build_request(&RequestContext::default())?;
+/// let request = BlockUser::new(UserId::try_from(2244994945).unwrap()).build_request(&RequestContext::default())?;
 /// assert_eq!(request.method(), "POST");
 /// assert_eq!(request.uri(), "https://api.x.com/2/users/2244994945/dm/block");
 /// assert!(request.body().is_empty());
 ///
-/// let request = UnblockUser::new(UserId::from(2244994945)).build_request(&RequestContext::default())?;
+/// let request = UnblockUser::new(UserId::try_from(2244994945).unwrap()).build_request(&RequestContext::default())?;
 /// assert_eq!(request.uri(), "https://api.x.com/2/users/2244994945/dm/unblock");
 /// # Ok::<(), xdm_core::InvalidInput>(())
 /// ```
@@ -137,8 +137,8 @@ mod tests {
 
     #[test]
     fn block_and_unblock_are_idempotent_bodiless_posts() {
-        let block = BlockUser::new(UserId::from(3));
-        let unblock = UnblockUser::new(UserId::from(3));
+        let block = BlockUser::new(UserId::try_from(3).unwrap());
+        let unblock = UnblockUser::new(UserId::try_from(3).unwrap());
         assert_eq!(block.user(), unblock.user());
         for (request, info) in [
             (build(&block), block.info()),
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn statuses_decode() {
-        let blocked = BlockUser::new(UserId::from(3))
+        let blocked = BlockUser::new(UserId::try_from(3).unwrap())
             .decode_response(response(
                 200,
                 "application/json",
@@ -168,7 +168,7 @@ mod tests {
             ))
             .unwrap();
         assert!(blocked.data.unwrap().blocked);
-        let unblocked = UnblockUser::new(UserId::from(3))
+        let unblocked = UnblockUser::new(UserId::try_from(3).unwrap())
             .decode_response(response(
                 200,
                 "application/json",

@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn get_builds_with_fields_only() {
-        let get = GetEvent::new(EventId::from(7)).with_fields(
+        let get = GetEvent::new(EventId::try_from(7).unwrap()).with_fields(
             FieldSet::new()
                 .with_expansions([Expansion::AttachmentsMediaKeys])
                 .with_media_fields([MediaField::Url, MediaField::Type]),
@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn get_refuses_malformed_other_fields() {
-        let get = GetEvent::new(EventId::from(7))
+        let get = GetEvent::new(EventId::try_from(7).unwrap())
             .with_fields(FieldSet::new().with_media_fields([MediaField::Other("a b".into())]));
         let e = get.build_request(&RequestContext::default()).unwrap_err();
         assert_eq!(e.parameter, "media.fields");
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn delete_is_an_idempotent_delete() {
-        let delete = DeleteEvent::new(EventId::from(8));
+        let delete = DeleteEvent::new(EventId::try_from(8).unwrap());
         assert_eq!(delete.event_id().as_str(), "8");
         let request = build(&delete);
         assert_eq!(request.method(), Method::DELETE);
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn responses_decode() {
-        let event = GetEvent::new(EventId::from(1))
+        let event = GetEvent::new(EventId::try_from(1).unwrap())
             .decode_response(response(
                 200,
                 "application/json",
@@ -210,7 +210,7 @@ mod tests {
             ))
             .unwrap();
         assert!(event.data.is_some());
-        let deleted = DeleteEvent::new(EventId::from(1))
+        let deleted = DeleteEvent::new(EventId::try_from(1).unwrap())
             .decode_response(response(
                 200,
                 "application/json",
@@ -218,7 +218,7 @@ mod tests {
             ))
             .unwrap();
         assert!(deleted.data.unwrap().deleted);
-        let missing = DeleteEvent::new(EventId::from(1)).decode_response(response(
+        let missing = DeleteEvent::new(EventId::try_from(1).unwrap()).decode_response(response(
             404,
             "application/problem+json",
             r#"{"title":"Not Found Error","type":"https://api.twitter.com/2/problems/resource-not-found","detail":"gone"}"#,

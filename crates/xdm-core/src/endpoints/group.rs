@@ -24,7 +24,7 @@ use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, Reque
 /// use xdm_core::{Endpoint, RequestContext};
 ///
 /// let group = CreateGroup::new(
-///     [UserId::from(145336962), UserId::from(750362064426721281)],
+///     [UserId::try_from(145336962).unwrap(), UserId::try_from(750362064426721281).unwrap()],
 ///     Message::text("Testing")?,
 /// )?;
 /// let request = group.build_request(&RequestContext::default())?;
@@ -34,7 +34,7 @@ use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, Reque
 ///     br#"{"conversation_type":"Group","participant_ids":["145336962","750362064426721281"],"message":{"text":"Testing"}}"#
 /// );
 ///
-/// let one = CreateGroup::new([UserId::from(1)], Message::text("x")?);
+/// let one = CreateGroup::new([UserId::try_from(1).unwrap()], Message::text("x")?);
 /// assert_eq!(one.unwrap_err().parameter, "participant_ids");
 /// # Ok::<(), xdm_core::InvalidInput>(())
 /// ```
@@ -147,7 +147,7 @@ mod tests {
     use crate::ids::MediaId;
 
     fn users(n: u64) -> Vec<UserId> {
-        (1..=n).map(UserId::from).collect()
+        (1..=n).map(|i| UserId::try_from(i).unwrap()).collect()
     }
 
     fn text() -> Message {
@@ -170,14 +170,21 @@ mod tests {
 
     #[test]
     fn duplicates_are_refused_even_when_spelled_differently() {
-        let e = CreateGroup::new([UserId::from(7), UserId::from(8), UserId::from(7)], text())
-            .unwrap_err();
+        let e = CreateGroup::new(
+            [
+                UserId::try_from(7).unwrap(),
+                UserId::try_from(8).unwrap(),
+                UserId::try_from(7).unwrap(),
+            ],
+            text(),
+        )
+        .unwrap_err();
         assert_eq!(e.problem, "user 7 is listed more than once");
         let e = CreateGroup::new(
             [
                 UserId::parse("07").unwrap(),
-                UserId::from(7),
-                UserId::from(9),
+                UserId::try_from(7).unwrap(),
+                UserId::try_from(9).unwrap(),
             ],
             text(),
         )
@@ -185,15 +192,18 @@ mod tests {
         assert_eq!(e.parameter, "participant_ids");
         // 49 distinct plus one repeat: the repeat is what the caller needs to hear about.
         let mut many = users(49);
-        many.push(UserId::from(1));
+        many.push(UserId::try_from(1).unwrap());
         let e = CreateGroup::new(many, text()).unwrap_err();
         assert!(e.problem.contains("more than once"));
     }
 
     #[test]
     fn body_and_info() {
-        let g = CreateGroup::new(users(2), Message::media(MediaId::from(3))).unwrap();
-        assert_eq!(g.message().attachment(), Some(&MediaId::from(3)));
+        let g = CreateGroup::new(users(2), Message::media(MediaId::try_from(3).unwrap())).unwrap();
+        assert_eq!(
+            g.message().attachment(),
+            Some(&MediaId::try_from(3).unwrap())
+        );
         let request = build(&g);
         assert_eq!(request.method(), Method::POST);
         assert_eq!(request.headers()["content-type"], "application/json");

@@ -339,7 +339,7 @@ impl Endpoint for ListConversationEvents {
 /// use xdm_core::ids::UserId;
 /// use xdm_core::{Endpoint, RequestContext};
 ///
-/// let request = ListParticipantEvents::new(UserId::from(2244994945))
+/// let request = ListParticipantEvents::new(UserId::try_from(2244994945).unwrap())
 ///     .build_request(&RequestContext::default())?;
 /// assert_eq!(
 ///     request.uri(),
@@ -409,16 +409,14 @@ mod tests {
     fn null_items_in_a_page_are_dropped_by_every_list_endpoint() {
         let body = r#"{"data":[null,{"id":"1","event_type":"MessageCreate"},null],
                        "meta":{"result_count":1}}"#;
-        let pages = [
-            ListEvents::new().decode_response(response(200, "application/json", body)),
-            ListConversationEvents::new(ConversationId::parse("123-456").unwrap())
-                .decode_response(response(200, "application/json", body)),
-            ListParticipantEvents::new(UserId::from(42)).decode_response(response(
-                200,
-                "application/json",
-                body,
-            )),
-        ];
+        let pages =
+            [
+                ListEvents::new().decode_response(response(200, "application/json", body)),
+                ListConversationEvents::new(ConversationId::parse("123-456").unwrap())
+                    .decode_response(response(200, "application/json", body)),
+                ListParticipantEvents::new(UserId::try_from(42).unwrap())
+                    .decode_response(response(200, "application/json", body)),
+            ];
         for page in pages {
             let page = page.unwrap();
             assert_eq!(page.items().len(), 1);
@@ -458,7 +456,7 @@ mod tests {
 
     #[test]
     fn every_parameter_is_encoded() {
-        let list = ListParticipantEvents::new(UserId::from(42))
+        let list = ListParticipantEvents::new(UserId::try_from(42).unwrap())
             .with_max_results(10)
             .unwrap()
             .with_pagination_token(token())
@@ -506,7 +504,7 @@ mod tests {
         );
         assert_eq!(ListEvents::new().info().path_template, "/2/dm_events");
         assert_eq!(
-            ListParticipantEvents::new(UserId::from(1))
+            ListParticipantEvents::new(UserId::try_from(1).unwrap())
                 .participant()
                 .as_str(),
             "1"
@@ -551,7 +549,7 @@ mod tests {
         exercise(ListConversationEvents::new(
             ConversationId::parse("1-2").unwrap(),
         ));
-        exercise(ListParticipantEvents::new(UserId::from(1)));
+        exercise(ListParticipantEvents::new(UserId::try_from(1).unwrap()));
     }
 
     #[test]
@@ -591,7 +589,7 @@ mod tests {
             ))
             .unwrap();
         assert!(empty.data.is_none());
-        let err = ListParticipantEvents::new(UserId::from(1))
+        let err = ListParticipantEvents::new(UserId::try_from(1).unwrap())
             .decode_response(response(
                 401,
                 "application/problem+json",

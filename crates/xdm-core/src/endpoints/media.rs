@@ -263,8 +263,8 @@ mod tests {
     #[test]
     fn request_is_oauth2_only_with_dm_read() {
         let d = DownloadMedia::new(
-            EventId::from(1),
-            MediaId::from(2),
+            EventId::try_from(1).unwrap(),
+            MediaId::try_from(2).unwrap(),
             ResourceId::parse("a.jpg").unwrap(),
         );
         let request = build(&d);

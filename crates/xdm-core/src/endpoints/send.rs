@@ -26,7 +26,7 @@ use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, Reque
 /// use xdm_core::endpoints::Message;
 /// use xdm_core::ids::MediaId;
 ///
-/// let m = Message::text("hi")?.with_attachment(MediaId::from(5))?;
+/// let m = Message::text("hi")?.with_attachment(MediaId::try_from(5).unwrap())?;
 /// assert_eq!(
 ///     serde_json::to_string(&m).unwrap(),
 ///     r#"{"text":"hi","attachments":[{"media_id":"5"}]}"#
@@ -157,7 +157,7 @@ fn send_info(template: &'static str) -> EndpointInfo {
 /// use xdm_core::ids::{ConversationId, UserId};
 /// use xdm_core::{Endpoint, RequestContext};
 ///
-/// let send = SendToParticipant::new(UserId::from(2244994945), Message::text("Hello")?);
+/// let send = SendToParticipant::new(UserId::try_from(2244994945).unwrap(), Message::text("Hello")?);
 /// let request = send.build_request(&RequestContext::default())?;
 /// assert_eq!(request.method(), "POST");
 /// assert_eq!(
@@ -309,12 +309,12 @@ mod tests {
             r#"{"text":"a \"b\""}"#
         );
         assert_eq!(
-            json(&Message::media(MediaId::from(9))),
+            json(&Message::media(MediaId::try_from(9).unwrap())),
             r#"{"attachments":[{"media_id":"9"}]}"#
         );
-        let both = Message::new(Some("x".into()), [MediaId::from(1)]).unwrap();
+        let both = Message::new(Some("x".into()), [MediaId::try_from(1).unwrap()]).unwrap();
         assert_eq!(both.text_content(), Some("x"));
-        assert_eq!(both.attachment(), Some(&MediaId::from(1)));
+        assert_eq!(both.attachment(), Some(&MediaId::try_from(1).unwrap()));
         assert_eq!(
             json(&both),
             r#"{"text":"x","attachments":[{"media_id":"1"}]}"#
@@ -335,33 +335,41 @@ mod tests {
 
     #[test]
     fn blank_text_is_allowed_next_to_media_and_empty_text_dropped() {
-        let m = Message::new(Some(String::new()), [MediaId::from(3)]).unwrap();
+        let m = Message::new(Some(String::new()), [MediaId::try_from(3).unwrap()]).unwrap();
         assert_eq!(m.text_content(), None);
         assert_eq!(json(&m), r#"{"attachments":[{"media_id":"3"}]}"#);
-        let m = Message::new(Some(" ".into()), [MediaId::from(3)]).unwrap();
+        let m = Message::new(Some(" ".into()), [MediaId::try_from(3).unwrap()]).unwrap();
         assert_eq!(m.text_content(), Some(" "));
     }
 
     #[test]
     fn a_second_attachment_is_refused() {
-        let e = Message::new(None, [MediaId::from(1), MediaId::from(2)]).unwrap_err();
+        let e = Message::new(
+            None,
+            [MediaId::try_from(1).unwrap(), MediaId::try_from(2).unwrap()],
+        )
+        .unwrap_err();
         assert_eq!(e.parameter, "attachments");
-        let e = Message::media(MediaId::from(1))
-            .with_attachment(MediaId::from(2))
+        let e = Message::media(MediaId::try_from(1).unwrap())
+            .with_attachment(MediaId::try_from(2).unwrap())
             .unwrap_err();
         assert_eq!(e.parameter, "attachments");
     }
 
     #[test]
     fn refusals_never_quote_the_text() {
-        let e =
-            Message::new(Some("secret".into()), [MediaId::from(1), MediaId::from(2)]).unwrap_err();
+        let e = Message::new(
+            Some("secret".into()),
+            [MediaId::try_from(1).unwrap(), MediaId::try_from(2).unwrap()],
+        )
+        .unwrap_err();
         assert!(!e.to_string().contains("secret"));
     }
 
     #[test]
     fn sends_are_at_most_once_posts() {
-        let send = SendToParticipant::new(UserId::from(5), Message::text("hey").unwrap());
+        let send =
+            SendToParticipant::new(UserId::try_from(5).unwrap(), Message::text("hey").unwrap());
         assert_eq!(send.participant().as_str(), "5");
         assert_eq!(send.message().text_content(), Some("hey"));
         let request = build(&send);
@@ -374,7 +382,7 @@ mod tests {
         assert_eq!(info.scopes, WRITE_SCOPES);
 
         let conv = ConversationId::parse("1-2").unwrap();
-        let send = SendToConversation::new(conv, Message::media(MediaId::from(4)));
+        let send = SendToConversation::new(conv, Message::media(MediaId::try_from(4).unwrap()));
         assert_eq!(send.conversation().as_str(), "1-2");
         assert!(send.message().text_content().is_none());
         let request = build(&send);
@@ -392,9 +400,10 @@ mod tests {
     #[test]
     fn responses_decode() {
         let body = r#"{"data":{"dm_conversation_id":"1-2","dm_event_id":"1585800613253812228"}}"#;
-        let sent = SendToParticipant::new(UserId::from(2), Message::text("x").unwrap())
-            .decode_response(response(201, "application/json", body))
-            .unwrap();
+        let sent =
+            SendToParticipant::new(UserId::try_from(2).unwrap(), Message::text("x").unwrap())
+                .decode_response(response(201, "application/json", body))
+                .unwrap();
         assert!(sent.data.is_some());
         let sent = SendToConversation::new(
             ConversationId::parse("1-2").unwrap(),

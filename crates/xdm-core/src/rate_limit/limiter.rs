@@ -214,6 +214,11 @@ impl Window {
             .and_then(|d| self.reset.checked_add(d))
             .filter(|r| *r > now)
             .unwrap_or_else(|| now.checked_add(period).unwrap_or(now));
+        // The new reset is extrapolated from the assumed period, not reported: the server's
+        // window may be shorter (plans differ, test servers shorten it), and its first report
+        // must replace the guess rather than be ignored as "older", or the client would sit
+        // out the rest of an imagined 15-minute window.
+        self.seeded = true;
     }
 
     /// Counts a request the server may have served without telling how much is left. The
@@ -481,6 +486,19 @@ mod tests {
             assert_eq!(l.poll_admit(&1, READ, at(0)), Admit::Send);
         }
         assert_eq!(l.in_flight(&1, READ), 100);
+    }
+
+    #[test]
+    fn a_window_shorter_than_assumed_is_followed_after_a_roll_over() {
+        let mut l = unseeded();
+        assert_eq!(l.poll_admit(&1, READ, at(1)), Admit::Send);
+        l.handle_response(&1, READ, &snap(15, 0, 5), StatusCode::OK, at(1));
+        assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::WaitUntil(at(5)));
+        // Past the reset the window rolls over to a guess 15 minutes on; the server's next
+        // report (a 6-second window) must replace it, not be ignored as older.
+        assert_eq!(l.poll_admit(&1, READ, at(6)), Admit::Send);
+        l.handle_response(&1, READ, &snap(15, 0, 11), StatusCode::OK, at(6));
+        assert_eq!(l.poll_admit(&1, READ, at(7)), Admit::WaitUntil(at(11)));
     }
 
     #[test]

@@ -711,8 +711,8 @@ fn token() -> PaginationToken {
 fn messages() -> Vec<Message> {
     vec![
         Message::text("Hello, world & more?").unwrap(),
-        Message::media(MediaId::from(1146654567674912769)),
-        Message::new(Some("both".into()), [MediaId::from(1)]).unwrap(),
+        Message::media(MediaId::try_from(1146654567674912769).unwrap()),
+        Message::new(Some("both".into()), [MediaId::try_from(1).unwrap()]).unwrap(),
     ]
 }
 
@@ -721,7 +721,10 @@ fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
     let mut requests = Vec::new();
     let conversations = [
         ConversationId::parse("123123123-456456456").unwrap(),
-        ConversationId::one_to_one(&UserId::from(9), &UserId::from(10)),
+        ConversationId::one_to_one(
+            &UserId::try_from(9).unwrap(),
+            &UserId::try_from(10).unwrap(),
+        ),
         ConversationId::parse("1578900353814519810").unwrap(),
     ];
     let full = |l: ListEvents| {
@@ -748,7 +751,7 @@ fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
             requests.push(send.build_request(ctx).unwrap());
         }
     }
-    let user = UserId::from(2244994945);
+    let user = UserId::try_from(2244994945).unwrap();
     let list = ListParticipantEvents::new(user.clone())
         .with_params(full(ListEvents::new()).params().clone());
     requests.push(list.build_request(ctx).unwrap());
@@ -756,11 +759,12 @@ fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
         let send = SendToParticipant::new(user.clone(), m.clone());
         requests.push(send.build_request(ctx).unwrap());
         for n in [2, 49] {
-            let group = CreateGroup::new((1..=n).map(UserId::from), m.clone()).unwrap();
+            let group =
+                CreateGroup::new((1..=n).map(|i| UserId::try_from(i).unwrap()), m.clone()).unwrap();
             requests.push(group.build_request(ctx).unwrap());
         }
     }
-    let event = EventId::from(1585800613253812228);
+    let event = EventId::try_from(1585800613253812228).unwrap();
     let get = GetEvent::new(event.clone()).with_fields(FieldSet::everything());
     requests.push(get.build_request(ctx).unwrap());
     requests.push(DeleteEvent::new(event.clone()).build_request(ctx).unwrap());
@@ -794,7 +798,7 @@ fn upload_requests(ctx: &RequestContext) -> Vec<http::Request<Bytes>> {
         let init = InitializeUpload::new(1_000, media_type, category).unwrap();
         requests.push(init.build_request(ctx).unwrap());
     }
-    let id = MediaId::from(1146654567674912769);
+    let id = MediaId::try_from(1146654567674912769).unwrap();
     for segment in [0, 7, 999] {
         let append = AppendUpload::new(id.clone(), segment, image.clone(), BOUNDARY).unwrap();
         requests.push(append.build_request(ctx).unwrap());
@@ -999,7 +1003,7 @@ fn an_undeclared_enum_value_fails_the_check() {
 #[test]
 #[should_panic(expected = "does not match")]
 fn a_path_parameter_off_pattern_fails_the_check() {
-    let mut request = BlockUser::new(UserId::from(1))
+    let mut request = BlockUser::new(UserId::try_from(1).unwrap())
         .build_request(&RequestContext::default())
         .unwrap();
     *request.uri_mut() = "https://api.x.com/2/users/abc/dm/block".parse().unwrap();
@@ -1007,10 +1011,15 @@ fn a_path_parameter_off_pattern_fails_the_check() {
 }
 
 fn append_request() -> http::Request<Bytes> {
-    AppendUpload::new(MediaId::from(1), 0, Bytes::from_static(b"abc"), "b0undary")
-        .unwrap()
-        .build_request(&RequestContext::default())
-        .unwrap()
+    AppendUpload::new(
+        MediaId::try_from(1).unwrap(),
+        0,
+        Bytes::from_static(b"abc"),
+        "b0undary",
+    )
+    .unwrap()
+    .build_request(&RequestContext::default())
+    .unwrap()
 }
 
 #[test]

@@ -130,3 +130,127 @@ fn a_malformed_root_certificate_is_refused() {
         .unwrap_err();
     assert!(error.to_string().contains("root certificate"), "{error}");
 }
+
+/// Starts a keep-alive HTTP/1.1 server that answers every request after `delay`, and counts
+/// the connections it accepted and the most requests it was answering at once.
+///
+/// Requests in progress, not open sockets, are what the transport's slots bound: the server
+/// learns of a closed socket only some time after the client dropped it, so a count of open
+/// sockets would charge the client for connections it had already let go.
+async fn counting_server(
+    delay: Duration,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let in_progress = Arc::new(AtomicUsize::new(0));
+    let (a, p) = (accepted.clone(), peak.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            a.fetch_add(1, Ordering::SeqCst);
+            let (in_progress, peak) = (in_progress.clone(), p.clone());
+            tokio::spawn(async move {
+                let mut pending = Vec::new();
+                let mut buf = [0u8; 1024];
+                'conn: loop {
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let now = in_progress.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(delay).await;
+                        // Counted out before the answer leaves: the client frees its slot only
+                        // after reading it, so the count can never run ahead of the slots.
+                        in_progress.fetch_sub(1, Ordering::SeqCst);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                        if socket.write_all(answer).await.is_err() {
+                            break 'conn;
+                        }
+                    }
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/2/dm_events"), accepted, peak)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_requests_in_flight_are_bounded_by_max_concurrent_requests() {
+    use std::sync::atomic::Ordering;
+    const CAP: usize = 4;
+    const REQUESTS: usize = 100;
+    let (url, accepted, peak) = counting_server(Duration::from_millis(20)).await;
+    let transport = HyperTransport::builder()
+        .http_version(HttpVersion::Http1Only)
+        .request_timeout(Duration::from_secs(20))
+        .max_concurrent_requests(CAP)
+        .pool_max_idle_per_host(1)
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..REQUESTS {
+        let transport = transport.clone();
+        let request = get(&url);
+        tasks.spawn(async move { transport.send(request).await.map(|r| r.status()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), 200);
+    }
+    let (accepted, peak) = (accepted.load(Ordering::SeqCst), peak.load(Ordering::SeqCst));
+    assert!(
+        peak <= CAP,
+        "{peak} requests answered at once ({accepted} connections in all), cap {CAP}"
+    );
+    // Without the slots a burst opens a connection per request; with them, connections are
+    // reused, give or take those the one-idle pool drops.
+    assert!(
+        accepted < REQUESTS / 2,
+        "{accepted} connections for {REQUESTS} requests"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_request_gets_its_whole_timeout_once_a_slot_is_free() {
+    // Three 200 ms answers in a row through one slot take 600 ms, twice the timeout.
+    let (url, _, _) = counting_server(Duration::from_millis(200)).await;
+    let transport = HyperTransport::builder()
+        .http_version(HttpVersion::Http1Only)
+        .request_timeout(Duration::from_millis(300))
+        .max_concurrent_requests(1)
+        .build()
+        .unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let transport = transport.clone();
+        let request = get(&url);
+        tasks.spawn(async move { transport.send(request).await.map(|r| r.status()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), 200);
+    }
+}
+
+#[test]
+fn zero_concurrent_requests_is_refused() {
+    let error = HyperTransport::builder()
+        .max_concurrent_requests(0)
+        .build()
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("max_concurrent_requests"),
+        "{error}"
+    );
+}
