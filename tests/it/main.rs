@@ -2,7 +2,10 @@
 
 mod faults;
 mod limits;
+mod me;
+mod media_stream;
 mod operations;
 mod refresh;
 mod support;
+mod upload;
 mod versions;

@@ -206,6 +206,19 @@ impl ResponseError {
     pub fn is_invalid_grant(&self) -> bool {
         matches!(self, Self::OAuth(e) if e.code == OAuthErrorCode::InvalidGrant)
     }
+
+    /// Whether a refresh was refused in a way that sending the same refresh token again
+    /// cannot change: `invalid_grant`, as RFC 6749 says, or `invalid_request`, which is how X
+    /// answers a spent or unknown refresh token ("Value passed for the token was invalid.").
+    /// The refresh requests this crate builds are otherwise well-formed, so an
+    /// `invalid_request` to one says the token is no longer good.
+    pub fn refuses_refresh_token(&self) -> bool {
+        matches!(
+            self,
+            Self::OAuth(e)
+                if matches!(e.code, OAuthErrorCode::InvalidGrant | OAuthErrorCode::InvalidRequest)
+        )
+    }
 }
 
 /// The redirect back from X's authorization page could not be accepted.

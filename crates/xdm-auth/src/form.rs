@@ -37,7 +37,8 @@ pub(crate) fn parse_pairs(input: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         .collect()
 }
 
-fn decode_component(raw: &[u8]) -> Vec<u8> {
+/// Decodes one name or value: `+` is a space, then `%XX` escapes.
+pub(crate) fn decode_component(raw: &[u8]) -> Vec<u8> {
     let spaced: Vec<u8> = raw
         .iter()
         .map(|&b| if b == b'+' { b' ' } else { b })

@@ -27,6 +27,34 @@ pub(crate) fn random_token_with(
     Ok(URL_SAFE_NO_PAD.encode(&buf))
 }
 
+/// A 256-bit nonce in base64url without padding, kept on the stack: signing makes one per
+/// request.
+pub(crate) struct Nonce([u8; 43]);
+
+impl Nonce {
+    pub(crate) fn generate() -> Result<Self, RandomError> {
+        Self::generate_with(getrandom::fill)
+    }
+
+    fn generate_with(
+        fill: impl FnOnce(&mut [u8]) -> Result<(), getrandom::Error>,
+    ) -> Result<Self, RandomError> {
+        let mut raw = [0u8; 32];
+        fill(&mut raw).map_err(|e| RandomError {
+            reason: e.to_string(),
+        })?;
+        let mut out = [0u8; 43];
+        URL_SAFE_NO_PAD
+            .encode_slice(raw, &mut out)
+            .expect("32 bytes are 43 in unpadded base64");
+        Ok(Self(out))
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("base64 is ASCII")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -41,6 +69,25 @@ mod tests {
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
+    }
+
+    #[test]
+    fn nonces_are_tokens_of_32_bytes() {
+        let a = Nonce::generate().unwrap();
+        let b = Nonce::generate().unwrap();
+        assert_ne!(a.as_str(), b.as_str());
+        let fixed = Nonce::generate_with(|buf| {
+            buf.fill(7);
+            Ok(())
+        })
+        .unwrap();
+        let expected = random_token_with(32, |buf| {
+            buf.fill(7);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(fixed.as_str(), expected);
+        assert!(Nonce::generate_with(|_| Err(getrandom::Error::UNSUPPORTED)).is_err());
     }
 
     #[test]

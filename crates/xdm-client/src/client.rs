@@ -4,17 +4,20 @@ use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use xdm_auth::oauth1::Oauth1Authorizer;
 use xdm_auth::oauth2::{FileTokenStore, TokenManager, TokenStore};
+use xdm_core::endpoints::GetMe;
 use xdm_core::ids::UserId;
+use xdm_core::models::User;
 use xdm_core::rate_limit::{LimiterConfig, RateLimiter};
 use xdm_core::retry::RetryPolicy;
 use xdm_core::{EndpointGroup, RequestContext};
 
-use crate::config::{Config, Credentials};
+use crate::config::{Config, ConfigError, Credentials, vars};
+use crate::error::Error;
 use crate::jitter::Jitter;
 use crate::policy::{RateLimitPolicy, ReconcilePolicy};
 use crate::transport::{Timer, Transport};
@@ -66,6 +69,10 @@ pub(crate) struct Inner<T, C> {
     limiter: Mutex<RateLimiter<u64>>,
     /// The last window reset each group reported; see `execute::learn_limits`.
     pub(crate) reported_resets: Mutex<HashMap<EndpointGroup, SystemTime>>,
+    /// The id `GET /2/users/me` named, when `user_id` was not known up front.
+    pub(crate) looked_up_user_id: OnceLock<UserId>,
+    /// Wakes calls waiting on the limiter whenever a reservation is settled.
+    pub(crate) limits_changed: crate::execute::LimitsChanged,
     jitter: Mutex<Jitter>,
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit_policy: RateLimitPolicy,
@@ -116,9 +123,52 @@ impl<T: Transport, C: Timer> Client<T, C> {
         }
     }
 
-    /// The authenticated user's id, when configured or implied by the credentials.
+    /// The authenticated user's id, when configured, implied by the credentials (an OAuth 1.0a
+    /// access token names it), or already looked up by [`authenticated_user_id`](Self::authenticated_user_id).
     pub fn user_id(&self) -> Option<&UserId> {
-        self.inner.user_id.as_ref()
+        self.inner
+            .user_id
+            .as_ref()
+            .or_else(|| self.inner.looked_up_user_id.get())
+    }
+
+    /// Looks up the user the credentials act for (`GET /2/users/me`, scopes `tweet.read
+    /// users.read`), and remembers the id for [`user_id`](Self::user_id).
+    ///
+    /// ```no_run
+    /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
+    /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
+    /// let me = client.me().await?;
+    /// println!("signed in as @{}", me.username.as_deref().unwrap_or("?"));
+    /// # Ok(()) }
+    /// ```
+    pub async fn me(&self) -> Result<User, Error> {
+        let me = self.execute(&GetMe::new()).await?.into_data()?;
+        if let Some(id) = me.id.as_deref().and_then(|id| UserId::parse(id).ok()) {
+            // A concurrent lookup may have set it first; both name the same user.
+            let _ = self.inner.looked_up_user_id.set(id);
+        }
+        Ok(me)
+    }
+
+    /// The authenticated user's id: the one [`user_id`](Self::user_id) knows, else looked up
+    /// once with [`me`](Self::me). Reconciling a send to a conversation needs it, to tell the
+    /// user's own messages from the others'.
+    pub async fn authenticated_user_id(&self) -> Result<UserId, Error> {
+        if let Some(id) = self.user_id() {
+            return Ok(id.clone());
+        }
+        let me = self.me().await?;
+        self.user_id().cloned().ok_or_else(|| {
+            Error::Config(ConfigError::Invalid {
+                variable: vars::USER_ID,
+                problem: format!(
+                    "the server's answer to GET /2/users/me named no valid user id ({:?}); set \
+                     the id explicitly",
+                    me.id
+                ),
+            })
+        })
     }
 
     /// Where requests go and in which dialect.
@@ -275,6 +325,8 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
                 credential_key,
                 limiter: Mutex::new(RateLimiter::new(self.limiter)),
                 reported_resets: Mutex::new(HashMap::new()),
+                limits_changed: Default::default(),
+                looked_up_user_id: OnceLock::new(),
                 jitter: Mutex::new(Jitter::from_os()),
                 retry: self.retry,
                 rate_limit_policy: self.rate_limit_policy,

@@ -70,7 +70,10 @@ pub enum AuthorizationError {
     Refused(xdm_auth::AuthorizeError),
     /// Refreshing the OAuth 2.0 token failed.
     Refresh(xdm_auth::ResponseError),
-    /// The refresh request got no response.
+    /// The refresh request got no response. When it may have reached X, its outcome is
+    /// unknown: X rotates refresh tokens, so if it was carried out the stored refresh token is
+    /// spent (the next refresh is then refused and
+    /// [`ReauthorizationRequired`](Self::ReauthorizationRequired) follows).
     RefreshTransport(TransportError),
     /// The token is expired or was rejected and cannot be refreshed: the user must authorize
     /// the app again.
@@ -85,10 +88,26 @@ impl fmt::Display for AuthorizationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuthorizationError::Refused(e) => write!(f, "{e}"),
+            // Only a success status gets as far as reading the token: X granted the refresh,
+            // so the old refresh token is spent, and the new one is in the unreadable body.
+            AuthorizationError::Refresh(e @ xdm_auth::ResponseError::Malformed { .. }) => write!(
+                f,
+                "refreshing the access token failed: X granted it but {e}; the refresh token is \
+                 spent and the app must be authorized again"
+            ),
             AuthorizationError::Refresh(e) => write!(f, "refreshing the access token failed: {e}"),
-            AuthorizationError::RefreshTransport(e) => {
+            AuthorizationError::RefreshTransport(e)
+                if e.failure().reached_server == xdm_core::retry::ReachedServer::No =>
+            {
                 write!(f, "refreshing the access token failed: {e}")
             }
+            // X rotates refresh tokens: a refresh it carried out spent the old one, and the
+            // new one was in the answer that never came.
+            AuthorizationError::RefreshTransport(e) => write!(
+                f,
+                "refreshing the access token got no answer ({e}); if X carried the refresh \
+                 out, the refresh token is spent and the app must be authorized again"
+            ),
             AuthorizationError::ReauthorizationRequired => f.write_str(
                 "the access token was rejected and cannot be refreshed; the user must authorize \
                  the app again",

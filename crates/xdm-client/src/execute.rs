@@ -1,5 +1,12 @@
 //! The call loop: admit, authorize, send, learn, decide, and again if the policy says so.
 
+mod changed;
+
+pub(crate) use changed::LimitsChanged;
+
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +23,7 @@ use xdm_core::{Authorize, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, R
 use crate::client::{Auth, Client};
 use crate::error::{AuthorizationError, Error, OutcomeCause, until};
 use crate::policy::RateLimitPolicy;
-use crate::transport::{Timer, Transport};
+use crate::transport::{Timer, Transport, TransportError};
 
 /// How a call ended when it did not succeed.
 pub(crate) enum CallError {
@@ -107,26 +114,25 @@ impl<T: Transport, C: Timer> Client<T, C> {
         decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
         gone: GoneAfterRetry<'_, O>,
     ) -> Result<O, CallError> {
-        let span = tracing::info_span!(
-            "xdm.call",
-            method = %info.method,
-            path = info.path_template,
-            status = tracing::field::Empty,
-            attempts = tracing::field::Empty,
-            waited_ms = tracing::field::Empty,
-        );
-        self.exchange_in_span(info, build, decode, gone)
-            .instrument(span)
+        self.run_attempts(&info, gone, || self.attempt(&info, build, &decode))
+            .instrument(call_span(&info))
             .await
     }
 
-    async fn exchange_in_span<O>(
+    /// The retry loop of one logical request, around `attempt_once`, which makes one
+    /// attempt: build, authorize, send, settle the limiter, and read the answer. The buffered
+    /// calls pass [`Self::attempt`]; a streamed download passes its own, which leaves the body
+    /// of a success to the caller.
+    pub(crate) async fn run_attempts<O, F, Fut>(
         &self,
-        info: EndpointInfo,
-        build: Build<'_>,
-        decode: impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Send + Sync,
+        info: &EndpointInfo,
         gone: GoneAfterRetry<'_, O>,
-    ) -> Result<O, CallError> {
+        mut attempt_once: F,
+    ) -> Result<O, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Attempt<O>>,
+    {
         let mut budget = WaitBudget::new(self.inner.rate_limit_policy);
         let mut attempt = 0u32;
         let mut refreshed_after_401 = false;
@@ -137,7 +143,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
             attempt += 1;
             span.record("attempts", attempt);
             self.admit(info.group, &mut budget).await?;
-            let (status, failure, error) = match self.attempt(&info, build, &decode).await {
+            let (status, failure, error) = match attempt_once().await {
                 Attempt::Done(output) => break Ok(output),
                 Attempt::Stop(error) => break Err(CallError::Failed(error)),
                 Attempt::Unauthorized(error, bearer) => {
@@ -225,39 +231,16 @@ impl<T: Transport, C: Timer> Client<T, C> {
         build: Build<'_>,
         decode: &(impl Fn(http::Response<Bytes>) -> Result<O, ApiError> + Sync),
     ) -> Attempt<O> {
-        let inner = &self.inner;
-        let key = inner.credential_key;
-        let mut request = match build(&inner.ctx) {
-            Ok(request) => request,
-            Err(e) => {
-                inner.limiter().handle_failure(&key, info.group);
-                return Attempt::Stop(Error::InvalidInput(e));
-            }
-        };
-        let bearer = match self.authorize(&mut request).await {
-            Ok(bearer) => bearer,
-            Err(e) => {
-                inner.limiter().handle_failure(&key, info.group);
-                return Attempt::Stop(e);
-            }
-        };
-        let result = inner.transport.send(request).await;
-        let now = inner.timer.now();
-        let response = match result {
-            Ok(response) => response,
-            Err(error) => {
-                inner.limiter().handle_failure(&key, info.group);
-                tracing::info!(%error, "no response");
-                return Attempt::Failed {
-                    status: None,
-                    failure: Failure::Transport(error.failure()),
-                    error: Error::Transport(error),
-                };
-            }
+        let answered = self
+            .request_once(info, build, |request| self.inner.transport.send(request))
+            .await;
+        let Answered {
+            response, bearer, ..
+        } = match answered {
+            Ok(answered) => answered,
+            Err(no_answer) => return no_answer.into(),
         };
         let status = response.status();
-        let snapshot = RateLimitSnapshot::from_headers(response.headers());
-        self.learn_limits(info.group, &snapshot, status, now);
         match decode(response) {
             Ok(output) => {
                 tracing::Span::current().record("status", status.as_u16());
@@ -274,6 +257,47 @@ impl<T: Transport, C: Timer> Client<T, C> {
         }
     }
 
+    /// Builds `build`'s request, authorizes it and hands it to `send`, then settles the
+    /// limiter's reservation: with the answer's rate-limit headers, or as unanswered. What to
+    /// make of the answer is the caller's: a buffered call decodes it, a streamed download
+    /// leaves its body to the user.
+    pub(crate) async fn request_once<B, Fut>(
+        &self,
+        info: &EndpointInfo,
+        build: Build<'_>,
+        send: impl FnOnce(http::Request<Bytes>) -> Fut,
+    ) -> Result<Answered<B>, NoAnswer>
+    where
+        Fut: std::future::Future<Output = Result<http::Response<B>, TransportError>>,
+    {
+        let inner = &self.inner;
+        let mut request = build(&inner.ctx).map_err(|e| {
+            self.settle_without_response(info.group);
+            NoAnswer::Stop(Error::InvalidInput(e))
+        })?;
+        let bearer = match self.authorize(&mut request).await {
+            Ok(bearer) => bearer,
+            Err(e) => {
+                self.settle_without_response(info.group);
+                return Err(NoAnswer::Stop(e));
+            }
+        };
+        let result = send(request).await;
+        let now = inner.timer.now();
+        let response = result.map_err(|error| {
+            self.settle_without_response(info.group);
+            tracing::info!(%error, "no response");
+            NoAnswer::Failed(error)
+        })?;
+        let rate_limit = RateLimitSnapshot::from_headers(response.headers());
+        self.learn_limits(info.group, &rate_limit, response.status(), now);
+        Ok(Answered {
+            response,
+            bearer,
+            rate_limit,
+        })
+    }
+
     /// Hands a response's rate-limit headers to the limiter.
     ///
     /// The limiter guesses the next window of a group that rolled over from X's documented
@@ -281,7 +305,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
     /// with shorter windows (a test server, another plan) would then be misjudged for the rest
     /// of the guessed period, so when a group reports a new window the credential's state is
     /// dropped and learned again from this response.
-    fn learn_limits(
+    pub(crate) fn learn_limits(
         &self,
         group: EndpointGroup,
         snapshot: &RateLimitSnapshot,
@@ -303,6 +327,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 EndpointGroup::Block,
                 EndpointGroup::MediaDownload,
                 EndpointGroup::MediaUpload,
+                EndpointGroup::LookupSelf,
             ];
             let in_flight: Vec<usize> =
                 groups.iter().map(|g| limiter.in_flight(&key, *g)).collect();
@@ -314,16 +339,28 @@ impl<T: Transport, C: Timer> Client<T, C> {
             }
         }
         limiter.handle_response(&key, group, snapshot, status, now);
+        drop(limiter);
+        self.inner.limits_changed.notify();
     }
 
     /// Waits until the limiter admits a request for `group`, within the policy's budget.
+    ///
+    /// While requests of the group are in flight, a refusal is provisional: their answers
+    /// carry the server's own count, which may be far above the documented limits the limiter
+    /// starts from (or the window may have rolled over). So the call waits for the next settled
+    /// reservation and asks again, without spending its wait budget; only a refusal with
+    /// nothing in flight to correct it is waited out or, past the budget, returned.
     async fn admit(&self, group: EndpointGroup, budget: &mut WaitBudget) -> Result<(), Error> {
+        let key = &self.inner.credential_key;
         loop {
+            // Read before the limiter, so a settlement in between is not missed.
+            let seen = self.inner.limits_changed.generation();
             let now = self.inner.timer.now();
-            let admit = self
-                .inner
-                .limiter()
-                .poll_admit(&self.inner.credential_key, group, now);
+            let (admit, in_flight) = {
+                let mut limiter = self.inner.limiter();
+                let admit = limiter.poll_admit(key, group, now);
+                (admit, limiter.in_flight(key, group))
+            };
             let reset = match admit {
                 Admit::Send => return Ok(()),
                 Admit::WaitUntil(reset) => reset,
@@ -331,6 +368,23 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 _ => return Ok(()),
             };
             let wait = until(reset, now);
+            if in_flight > 0 {
+                // Bounded by the reservation timeout too: a reservation whose caller vanished
+                // is dropped by the limiter then, and nothing else would wake this call.
+                let guard = self
+                    .inner
+                    .limiter()
+                    .config()
+                    .reservation_timeout
+                    .map_or(wait, |t| wait.min(t));
+                tracing::debug!(in_flight, "limit reached; waiting for answers in flight");
+                changed::either(
+                    self.inner.limits_changed.wait_past(seen),
+                    self.inner.timer.sleep(guard),
+                )
+                .await;
+                continue;
+            }
             if !budget.take(wait) {
                 return Err(Error::RateLimited { group, reset });
             }
@@ -497,17 +551,49 @@ impl<T: Transport, C: Timer> Client<T, C> {
     }
 }
 
-enum Attempt<O> {
+/// How one attempt of a call ended.
+pub(crate) enum Attempt<O> {
+    /// The answer, read.
     Done(O),
     /// Stop without retrying: the request could not even be made.
     Stop(Error),
     /// A 401, with the bearer that was refused (OAuth 2.0).
     Unauthorized(ApiError, Option<Bearer>),
+    /// A failure for the retry policy to judge: the status when there was an answer.
     Failed {
         status: Option<u16>,
         failure: Failure,
         error: Error,
     },
+}
+
+/// An HTTP answer to one attempt, with what the attempt needs to judge it.
+pub(crate) struct Answered<B> {
+    pub(crate) response: http::Response<B>,
+    /// The bearer token the request carried (OAuth 2.0), to report if it is refused.
+    pub(crate) bearer: Option<Bearer>,
+    pub(crate) rate_limit: RateLimitSnapshot,
+}
+
+/// Why an attempt got no HTTP answer.
+pub(crate) enum NoAnswer {
+    /// The request could not be made: bad input or no authorization.
+    Stop(Error),
+    /// The transport failed.
+    Failed(TransportError),
+}
+
+impl<O> From<NoAnswer> for Attempt<O> {
+    fn from(no_answer: NoAnswer) -> Self {
+        match no_answer {
+            NoAnswer::Stop(error) => Attempt::Stop(error),
+            NoAnswer::Failed(error) => Attempt::Failed {
+                status: None,
+                failure: Failure::Transport(error.failure()),
+                error: Error::Transport(error),
+            },
+        }
+    }
 }
 
 /// What is left of one call's allowance for rate-limit waits.
@@ -533,5 +619,29 @@ impl WaitBudget {
             }
             _ => false,
         }
+    }
+}
+
+/// The span of one logical call: method, path template, and as it goes the status, the
+/// attempts made and the time waited on rate limits. Never a header, query or body.
+pub(crate) fn call_span(info: &EndpointInfo) -> tracing::Span {
+    tracing::info_span!(
+        "xdm.call",
+        method = %info.method,
+        path = info.path_template,
+        status = tracing::field::Empty,
+        attempts = tracing::field::Empty,
+        waited_ms = tracing::field::Empty,
+    )
+}
+
+impl<T: Transport, C: Timer> Client<T, C> {
+    /// Gives back the limiter's reservation for a request that got no response, and wakes
+    /// the calls waiting on the limiter.
+    pub(crate) fn settle_without_response(&self, group: EndpointGroup) {
+        self.inner
+            .limiter()
+            .handle_failure(&self.inner.credential_key, group);
+        self.inner.limits_changed.notify();
     }
 }

@@ -59,6 +59,7 @@
 
 mod client;
 pub mod config;
+mod download;
 mod error;
 mod execute;
 mod jitter;
@@ -72,6 +73,7 @@ mod upload;
 
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigError, Credentials, vars};
+pub use download::MediaStream;
 pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutcome};
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};

@@ -98,6 +98,11 @@ impl<T: Transport, C: Timer> Client<T, C> {
     /// Downloads media attached to a message:
     /// `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` (OAuth 2.0 only).
     ///
+    /// The whole file is held in memory, and the transport's response cap bounds its size.
+    /// For videos and other large files, use
+    /// [`download_media_stream`](Client::download_media_stream), which needs a
+    /// [`StreamingTransport`](crate::transport::StreamingTransport).
+    ///
     /// ```no_run
     /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
     /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {

@@ -8,7 +8,6 @@ use xdm_core::ids::UserId;
 use xdm_core::models::DmEvent;
 
 use crate::client::Client;
-use crate::config::{ConfigError, vars};
 use crate::error::{Error, Recipient, UnknownOutcome};
 use crate::execute::CallError;
 use crate::policy::ReconcilePolicy;
@@ -80,18 +79,16 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 DmEventField::DmConversationId,
                 DmEventField::Attachments,
             ]));
-        let sender = match (&self.inner.user_id, recipient) {
+        if matches!(recipient, Recipient::NewGroup(_) | Recipient::Endpoint(_)) {
+            // No conversation to look in.
+            return Ok(None);
+        }
+        let sender = match (self.user_id(), recipient) {
             (Some(me), _) => SenderRule::Is(me.clone()),
             // In a one-to-one conversation, whoever is not the participant is the user.
             (None, Recipient::Participant(other)) => SenderRule::IsNot(other.clone()),
-            (None, _) => {
-                return Err(Error::Config(ConfigError::Invalid {
-                    variable: vars::USER_ID,
-                    problem: "reconciling a send to a conversation needs the authenticated \
-                              user's id"
-                        .to_owned(),
-                }));
-            }
+            // An OAuth 2.0 token does not name its user: ask the server once.
+            (None, _) => SenderRule::Is(self.authenticated_user_id().await?),
         };
         let page = match recipient {
             Recipient::Conversation(id) => {

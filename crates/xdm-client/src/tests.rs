@@ -65,22 +65,22 @@ impl Transport for Script {
     }
 }
 
-/// A clock that moves only when slept on.
+/// A clock that moves only when slept on; it starts at `START`.
 #[derive(Clone)]
-struct FakeClock {
+pub(crate) struct FakeClock {
     now: Arc<Mutex<SystemTime>>,
     sleeps: Arc<Mutex<Vec<Duration>>>,
 }
 
 impl FakeClock {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         FakeClock {
             now: Arc::new(Mutex::new(UNIX_EPOCH + Duration::from_secs(START))),
             sleeps: Arc::default(),
         }
     }
 
-    fn sleeps(&self) -> Vec<Duration> {
+    pub(crate) fn sleeps(&self) -> Vec<Duration> {
         self.sleeps.lock().unwrap().clone()
     }
 }
@@ -527,6 +527,45 @@ fn the_refresh_request_getting_no_answer_is_reported() {
         ),
         "{error:?}"
     );
+    assert!(!error.to_string().contains("spent"), "{error}");
+}
+
+#[test]
+fn a_refresh_whose_answer_was_lost_says_the_refresh_token_may_be_spent() {
+    // X may have rotated the token: the user must learn that authorizing again may be needed,
+    // and the next call, refused the spent token, says so plainly.
+    let spent = r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#;
+    let script = Script::default()
+        .json(401, UNAUTHORIZED)
+        .then(transport_error(ReachedServer::Maybe))
+        .json(400, spent);
+    let clock = FakeClock::new();
+    let client = oauth2(&script, &clock, true);
+    let list = xdm_core::endpoints::ListEvents::new();
+    let error = block_on(client.list_page(&list)).unwrap_err();
+    assert!(
+        error.to_string().contains("the refresh token is spent"),
+        "{error}"
+    );
+    // The next call tries the refresh token once more, and X refuses it as spent.
+    let error = block_on(client.list_page(&list)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Authorization(crate::AuthorizationError::Refresh(_))
+        ),
+        "{error:?}"
+    );
+    // From then on nothing is sent: only a new authorization helps.
+    let error = block_on(client.list_page(&list)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::Authorization(crate::AuthorizationError::ReauthorizationRequired)
+        ),
+        "{error:?}"
+    );
+    assert_eq!(script.requests(), 3);
 }
 
 #[test]
@@ -702,23 +741,94 @@ fn a_group_of_unknown_outcome_is_never_created_again() {
     assert_eq!(script.requests(), 1);
 }
 
-#[test]
-fn reconciling_a_conversation_send_needs_the_user_id() {
-    let script = Script::default().then(transport_error(ReachedServer::Maybe));
-    let clock = FakeClock::new();
+fn oauth2_reconciling(script: &Script, clock: &FakeClock) -> Client<Script, FakeClock> {
     let token = UserToken::new("token", clock.now());
     let config = Config::new(Credentials::oauth2(TokenManager::new(
         OAuth2Client::public("id", ""),
         token,
     )))
     .with_base_url(BaseUrl::parse("http://127.0.0.1:9").unwrap());
-    let client = Client::builder(script.clone(), clock.clone(), config)
+    Client::builder(script.clone(), clock.clone(), config)
         .reconcile(ReconcilePolicy::look_before_resend())
-        .build();
+        .build()
+}
+
+#[test]
+fn reconciling_a_conversation_send_under_oauth2_looks_up_the_user_once() {
+    // An OAuth 2.0 token does not name its user: the client asks /2/users/me, then knows.
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, r#"{"data":{"id":"1000","name":"Me","username":"me"}}"#)
+        .json(200, &listing_with("hello there", ME, START_RFC3339));
+    let clock = FakeClock::new();
+    let client = oauth2_reconciling(&script, &clock);
+    assert!(client.user_id().is_none());
+    let conversation = ConversationId::parse("1000-2000").unwrap();
+    let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
+    assert!(sent.reconciled);
+    assert_eq!(sent.event_id, "88");
+    let paths: Vec<String> = script.seen().into_iter().map(|(_, p)| p).collect();
+    assert_eq!(
+        paths,
+        [
+            "/2/dm_conversations/1000-2000/messages",
+            "/2/users/me",
+            "/2/dm_conversations/1000-2000/dm_events"
+        ]
+    );
+    assert_eq!(client.user_id().map(UserId::as_str), Some(ME));
+    // Known from now on: no second lookup.
+    assert_eq!(
+        block_on(client.authenticated_user_id()).unwrap().as_str(),
+        ME
+    );
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn a_message_from_someone_else_is_not_taken_for_the_users_own() {
+    // The same text in the conversation, sent by the peer: not ours, so the send is
+    // repeated once.
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(200, r#"{"data":{"id":"1000","name":"Me","username":"me"}}"#)
+        .json(200, &listing_with("hello there", PEER, START_RFC3339))
+        .json(201, SENT);
+    let clock = FakeClock::new();
+    let client = oauth2_reconciling(&script, &clock);
+    let conversation = ConversationId::parse("1000-2000").unwrap();
+    let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
+    assert!(!sent.reconciled);
+    assert_eq!(sent.event_id, "77");
+    assert_eq!(script.requests(), 4);
+}
+
+#[test]
+fn a_failed_user_lookup_leaves_the_outcome_unknown_and_sends_nothing_more() {
+    // Without the users.read scope X answers 403: the client cannot tell which messages are
+    // the user's, so it must not send again.
+    let script = Script::default()
+        .then(transport_error(ReachedServer::Maybe))
+        .json(
+            403,
+            r#"{"title":"Forbidden","type":"about:blank","status":403,"detail":"Forbidden"}"#,
+        );
+    let clock = FakeClock::new();
+    let client = oauth2_reconciling(&script, &clock);
     let conversation = ConversationId::parse("1000-2000").unwrap();
     let error = block_on(client.send_to_conversation(&conversation, hello())).unwrap_err();
     assert!(matches!(error, Error::Reconciliation { .. }), "{error:?}");
-    assert!(error.to_string().contains("X_USER_ID"), "{error}");
+    assert_eq!(script.requests(), 2);
+}
+
+#[test]
+fn a_user_lookup_without_an_id_is_a_clear_error() {
+    let script = Script::default().json(200, r#"{"data":{"name":"Me","username":"me"}}"#);
+    let clock = FakeClock::new();
+    let client = oauth2_reconciling(&script, &clock);
+    let error = block_on(client.authenticated_user_id()).unwrap_err();
+    assert!(matches!(error, Error::Config(_)), "{error:?}");
+    assert!(error.to_string().contains("users/me"), "{error}");
 }
 
 #[test]

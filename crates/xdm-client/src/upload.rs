@@ -4,9 +4,14 @@ use std::fmt;
 use std::path::Path;
 
 use bytes::Bytes;
+use xdm_core::Endpoint;
 use xdm_core::endpoints::Message;
+use xdm_core::error::{ApiError, ApiErrorKind};
+use xdm_core::ids::MediaId;
 use xdm_core::response::decode_error;
-use xdm_core::upload::{ChunkedUpload, MediaType, UploadAction, UploadedMedia};
+use xdm_core::upload::{
+    ChunkedUpload, MediaType, UploadAction, UploadStatus, UploadStep, UploadedMedia,
+};
 
 use crate::client::Client;
 use crate::error::{Error, Recipient, UnknownOutcome};
@@ -119,19 +124,30 @@ impl<T: Transport, C: Timer> Client<T, C> {
             let info = step.info();
             let path = info.path_template;
             let build = |ctx: &xdm_core::RequestContext| step.build_request(ctx);
-            let result = self
-                .exchange(info, &build, |response| {
-                    if response.status().is_success() {
-                        Ok(response)
-                    } else {
-                        Err(decode_error(response))
-                    }
-                })
-                .await;
+            let result = self.exchange(info, &build, raw_success).await;
             match result {
                 Ok(response) => {
                     let now = self.inner.timer.now();
                     upload.handle_response(response, now)?;
+                }
+                Err(CallError::Failed(Error::Api(refused)))
+                    if matches!(step, UploadStep::Finalize(_))
+                        && matches!(refused.kind(), ApiErrorKind::InvalidRequest { .. }) =>
+                {
+                    // X refuses to finalize an upload twice, so a finalize retried after its
+                    // first answer was lost is refused although the media is ready. The
+                    // status tells a refusal of that kind from a real one.
+                    let finalized = match upload.media_id() {
+                        Some(id) => self.finalized_status(id.clone()).await,
+                        None => None,
+                    };
+                    let Some(status) = finalized else {
+                        upload.handle_failure();
+                        return Err(Error::Api(refused));
+                    };
+                    tracing::info!("finalize refused, but the upload was finalized already");
+                    let now = self.inner.timer.now();
+                    upload.handle_response(status, now)?;
                 }
                 Err(error) => {
                     upload.handle_failure();
@@ -149,6 +165,23 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 }
             }
         }
+    }
+
+    /// The status of upload `id`, when it shows the upload finalized (its size known, or
+    /// processing under way or over); `None` when it does not or cannot be had.
+    async fn finalized_status(&self, id: MediaId) -> Option<http::Response<Bytes>> {
+        let status = UploadStatus::new(id);
+        let build = |ctx: &xdm_core::RequestContext| status.build_request(ctx);
+        let response = self
+            .exchange(status.info(), &build, raw_success)
+            .await
+            .ok()?;
+        let copy = http::Response::builder()
+            .status(response.status())
+            .body(response.body().clone())
+            .ok()?;
+        let media = status.decode_response(copy).ok()?;
+        (media.size.is_some() || media.processing_info.is_some()).then_some(response)
     }
 
     /// Uploads `media`, then sends it with `text` (if any) to `recipient`.
@@ -183,5 +216,14 @@ impl<T: Transport, C: Timer> Client<T, C> {
 
     fn random(&self) -> u64 {
         self.inner.jitter().next_u64()
+    }
+}
+
+/// Hands a successful response on whole: the upload's state machine reads it.
+fn raw_success(response: http::Response<Bytes>) -> Result<http::Response<Bytes>, ApiError> {
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(decode_error(response))
     }
 }

@@ -57,6 +57,8 @@ pub enum EndpointGroup {
     MediaDownload,
     /// `/2/media/upload` and its chunked steps.
     MediaUpload,
+    /// `GET /2/users/me`, which names the user behind the credentials.
+    LookupSelf,
 }
 
 /// Whether sending a request twice is harmless.

@@ -127,7 +127,16 @@ pub fn decode_json<T: DeserializeOwned>(
     // decode, and is only needed to describe a failure. Decode without it first; on failure,
     // decode again with it: the input and the visitors are the same, so the second pass fails
     // at the same place with the same error, and now knows its path.
-    let decoded = match serde_json::from_slice::<Envelope<T>>(&body) {
+    //
+    // The body is checked as UTF-8 once, as a whole, and then parsed as a `str`: parsed as
+    // bytes, serde_json checks every string on its own, which costs more than the parse of the
+    // string itself. Both readers accept the same documents and fail at the same places, and a
+    // body that is not UTF-8 is left to the byte reader, which says where.
+    let fast = match std::str::from_utf8(&body) {
+        Ok(text) => serde_json::from_str::<Envelope<T>>(text),
+        Err(_) => serde_json::from_slice::<Envelope<T>>(&body),
+    };
+    let decoded = match fast {
         Ok(envelope) => Ok(envelope),
         Err(_) => decode_tracked::<T>(&body),
     };

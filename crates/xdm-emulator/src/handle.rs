@@ -88,6 +88,9 @@ pub struct EmulatorBuilder {
     max_body: usize,
     #[cfg(feature = "tls")]
     tls: bool,
+    /// The names the certificate carries; empty means `localhost` and `127.0.0.1`.
+    #[cfg(feature = "tls")]
+    tls_names: Vec<String>,
 }
 
 impl std::fmt::Debug for EmulatorBuilder {
@@ -115,6 +118,8 @@ impl Default for EmulatorBuilder {
             max_body: 64 * 1024 * 1024,
             #[cfg(feature = "tls")]
             tls: false,
+            #[cfg(feature = "tls")]
+            tls_names: Vec::new(),
         }
     }
 }
@@ -189,6 +194,34 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The names the certificate of [`tls`](Self::tls) carries instead of `localhost` and
+    /// `127.0.0.1`: DNS names, or IP addresses written out. Only these are in it, so a client
+    /// that connects by any other name (`localhost` included, unless listed) must refuse the
+    /// certificate even when it trusts it; that is what this option is for. It does not turn
+    /// TLS on, and an empty list keeps the default names.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let emu = xdm_emulator::Emulator::builder()
+    ///     .tls(true)
+    ///     .tls_names(["api.example.test"])
+    ///     .start()
+    ///     .await?;
+    /// // A client trusting `emu.certificate_pem()` refuses `https://localhost:<port>`.
+    /// # drop(emu);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls_names<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tls_names = names.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Builds the world, binds the socket and starts serving.
     pub async fn start(self) -> std::io::Result<Emulator> {
         let now = self.clock.now_millis();
@@ -245,7 +278,11 @@ impl EmulatorBuilder {
         let local = listener.local_addr()?;
         #[cfg(feature = "tls")]
         let (acceptor, cert_pem, scheme) = if self.tls {
-            let (a, pem) = crate::tls::acceptor()?;
+            let (a, pem) = if self.tls_names.is_empty() {
+                crate::tls::acceptor()?
+            } else {
+                crate::tls::acceptor_for(&self.tls_names)?
+            };
             (Some(a), Some(pem), "https")
         } else {
             (None, None, "http")
@@ -376,7 +413,11 @@ impl EmulatorHandle {
             .collect()
     }
 
-    /// Every event not deleted, oldest first.
+    /// Every event its sender has not deleted, oldest first.
+    ///
+    /// A delete at X is "delete for you": the API hides the event from its sender only, and
+    /// the other participants still see it (see [`EmulatorHandle::event_as`]). The handle's
+    /// views count such an event as deleted.
     pub fn events(&self) -> Vec<EventView> {
         let g = self.0.lock();
         g.world
@@ -398,13 +439,24 @@ impl EmulatorHandle {
             .count()
     }
 
-    /// One event by id, if it exists and is not deleted.
+    /// One event by id, if it exists and its sender has not deleted it.
     pub fn event(&self, id: &str) -> Option<EventView> {
         let g = self.0.lock();
         let id: u64 = id.parse().ok()?;
         g.world
             .event_pos(id)
-            .map(|p| g.world.view(&g.world.events[p]))
+            .map(|p| &g.world.events[p])
+            .filter(|e| !e.deleted)
+            .map(|e| g.world.view(e))
+    }
+
+    /// One event as user `user_id` sees it through the API: `None` when they are not in its
+    /// conversation, have deleted it, or either id is unknown.
+    pub fn event_as(&self, user_id: &str, id: &str) -> Option<EventView> {
+        let g = self.0.lock();
+        let user = g.world.user_by_id(user_id.parse().ok()?)?;
+        let pos = g.world.event_seen_by(user, id.parse().ok()?)?;
+        Some(g.world.view(&g.world.events[pos]))
     }
 
     /// Every conversation.
@@ -438,6 +490,18 @@ impl EmulatorHandle {
             (Some(a), Some(b)) => g.world.blocks.contains(&(a, b)),
             _ => false,
         }
+    }
+
+    /// How many TCP connections the server has accepted since it started (with TLS, before
+    /// the handshake). Two requests over one kept-alive connection count once.
+    pub fn connections_accepted(&self) -> u64 {
+        self.0.connections.accepted()
+    }
+
+    /// How many accepted connections are open now. A connection counts until the server has
+    /// seen it close, which may be a moment after the client dropped it.
+    pub fn connections_open(&self) -> u64 {
+        self.0.connections.open()
     }
 
     /// The requests received so far, in order.

@@ -1,10 +1,21 @@
 //! A stateful, in-process emulator of the X API v2 Direct Message endpoints.
 //!
-//! It serves the DM endpoints, media upload and download, and the OAuth 2.0 and OAuth 1.0a
-//! flows on `127.0.0.1`, checks credentials and parameters the way X does, answers with X's
-//! bodies (including its errors and quirks), enforces X's rate limits, and lets a test inject
-//! faults. Any client that can talk to `https://api.x.com` can talk to it by changing the base
-//! URL and credentials.
+//! It serves the DM endpoints, media upload and download, `GET /2/users/me`, and the OAuth 2.0
+//! and OAuth 1.0a flows on `127.0.0.1`, checks credentials and parameters the way X does,
+//! answers with X's bodies (including its errors and quirks), enforces X's rate limits, and
+//! lets a test inject faults. Any client that can talk to `https://api.x.com` can talk to it by
+//! changing the base URL and credentials.
+//!
+//! Behaviour worth knowing:
+//!
+//! - A delete is X's "delete for you": the sender's lookups and listings no longer show the
+//!   event (its lookup answers like an unknown id), the other participants still see it, and a
+//!   second delete is a 404 like that of an unknown id. [`EmulatorHandle::events`] leaves
+//!   deleted events out; [`EmulatorHandle::event_as`] shows what one user sees.
+//! - With [`RateLimits::off`] nothing is refused or counted, and the rate-limit headers stay
+//!   constant at a full budget, so a client that obeys them never waits.
+//! - [`EmulatorHandle::connections_accepted`] and [`EmulatorHandle::connections_open`] count
+//!   TCP connections, to check that a client reuses them.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

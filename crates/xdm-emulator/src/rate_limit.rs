@@ -7,6 +7,7 @@ use crate::reply::Reply;
 
 /// Which budget an endpoint spends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum EndpointGroup {
     /// The four event lookups.
     Read,
@@ -16,6 +17,8 @@ pub enum EndpointGroup {
     Delete,
     /// Blocking and unblocking.
     Block,
+    /// `GET /2/users/me`.
+    UsersMe,
 }
 
 /// The budgets of one endpoint group. `None` means "no such limit".
@@ -34,7 +37,8 @@ pub struct GroupLimits {
 /// Rate-limit settings; [`RateLimits::default`] is X's documented table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Whether limits apply at all (headers are still sent when off).
+    /// Whether limits apply at all. When off, nothing is counted or refused and the headers
+    /// stay constant (see [`RateLimits::off`]).
     pub enabled: bool,
     /// The short window (15 minutes at X).
     pub window: Duration,
@@ -48,6 +52,8 @@ pub struct RateLimits {
     pub delete: GroupLimits,
     /// Block and unblock.
     pub block: GroupLimits,
+    /// The authenticated-user lookup, `GET /2/users/me`.
+    pub users_me: GroupLimits,
 }
 
 impl Default for RateLimits {
@@ -80,12 +86,27 @@ impl Default for RateLimits {
                 app_per_window: Some(25),
                 app_per_day: Some(1000),
             },
+            users_me: GroupLimits {
+                user_per_window: 75,
+                user_per_day: None,
+                app_per_window: None,
+                app_per_day: None,
+            },
         }
     }
 }
 
 impl RateLimits {
-    /// No limits enforced (headers still reflect the configured numbers).
+    /// X's table, but nothing enforced and nothing counted.
+    ///
+    /// Responses still carry every rate-limit header of X's table, and they stay constant:
+    /// `remaining` always equals `limit`, and `reset` is the end of the current window (it
+    /// moves on only when a window rolls over). Sending no headers at all would be worse for a
+    /// client that starts from X's documented limits and charges every header-less answer
+    /// against them (as `xdm-core`'s limiter does): it would run dry after 15 reads and wait
+    /// out a window that the emulator never enforces. A client that reserves one slot per
+    /// request in flight still sends at most `limit` requests of a group at once; raise the
+    /// group's limits for more concurrency than that.
     pub fn off() -> Self {
         Self {
             enabled: false,
@@ -99,6 +120,7 @@ impl RateLimits {
             EndpointGroup::Send => self.send,
             EndpointGroup::Delete => self.delete,
             EndpointGroup::Block => self.block,
+            EndpointGroup::UsersMe => self.users_me,
         }
     }
 }
@@ -203,7 +225,8 @@ impl Limiter {
         let mut headers = Vec::new();
         for (key, len, limit, prefix) in budgets {
             let w = self.window(key, len, now_ms);
-            if allowed {
+            // With limits off nothing is spent, so `remaining` never drifts from `limit`.
+            if allowed && cfg.enabled {
                 w.used = w.used.saturating_add(1);
             }
             let reset = (w.start_ms + len).div_ceil(1000);
@@ -253,5 +276,43 @@ mod tests {
             l.check(&RateLimits::off(), EndpointGroup::Read, 0, 11_000)
                 .allowed
         );
+    }
+
+    fn header<'a>(v: &'a Verdict, name: &str) -> &'a str {
+        v.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[test]
+    fn off_spends_nothing_and_reports_a_full_budget() {
+        let cfg = RateLimits {
+            window: Duration::from_secs(10),
+            ..RateLimits::off()
+        };
+        let mut l = Limiter::default();
+        let first = l.check(&cfg, EndpointGroup::Send, 0, 1000);
+        for _ in 0..100 {
+            let v = l.check(&cfg, EndpointGroup::Send, 0, 2000);
+            assert!(v.allowed);
+            assert_eq!(v.headers, first.headers, "constant within a window");
+        }
+        assert_eq!(header(&first, "x-rate-limit-remaining"), "15");
+        assert_eq!(header(&first, "x-rate-limit-limit"), "15");
+        assert_eq!(header(&first, "x-user-limit-24hour-remaining"), "1440");
+        assert_eq!(header(&first, "x-app-limit-24hour-remaining"), "1440");
+        assert_eq!(header(&first, "x-rate-limit-reset"), "11");
+        let later = l.check(&cfg, EndpointGroup::Send, 0, 11_000);
+        assert_eq!(header(&later, "x-rate-limit-remaining"), "15");
+        assert_eq!(
+            header(&later, "x-rate-limit-reset"),
+            "21",
+            "the reset moves on with the window"
+        );
+        let me = l.check(&RateLimits::default(), EndpointGroup::UsersMe, 0, 0);
+        assert_eq!(header(&me, "x-rate-limit-limit"), "75");
+        assert_eq!(header(&me, "x-rate-limit-remaining"), "74");
     }
 }

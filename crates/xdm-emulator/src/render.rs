@@ -149,7 +149,9 @@ pub(crate) fn event(w: &World, e: &Event, f: &Fields) -> Value {
     Value::Object(o)
 }
 
-fn user(w: &World, u: u32, f: &Fields) -> Value {
+/// One user with `id`, `name`, `username` and the requested `user.fields` the emulator has
+/// values for (X leaves out fields a user has no value for, too).
+pub(crate) fn user(w: &World, u: u32, f: &Fields) -> Value {
     let user = &w.users[u as usize];
     let mut o = json!({"id": user.id.to_string(), "name": user.name, "username": user.username});
     for field in &f.user {

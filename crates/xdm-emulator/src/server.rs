@@ -2,6 +2,7 @@
 //! faults, and logging what was received.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -71,8 +72,43 @@ impl Inner {
     }
 }
 
+/// Connection counts, kept outside the state lock so the accept loop never waits on it.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    accepted: AtomicU64,
+    open: AtomicU64,
+}
+
+impl Connections {
+    pub(crate) fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn open(&self) -> u64 {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Counts a new connection as accepted and open until the guard is dropped.
+    fn opened(self: &Arc<Self>) -> OpenConnection {
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        self.open.fetch_add(1, Ordering::SeqCst);
+        OpenConnection(self.clone())
+    }
+}
+
+/// Held by a connection's task: however the task ends (closed by the client, by a fault, or
+/// by shutdown), dropping it takes the connection off the open count.
+struct OpenConnection(Arc<Connections>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    pub(crate) connections: Arc<Connections>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) scheme: &'static str,
     /// Request bodies past this size are refused with 413.
@@ -88,6 +124,7 @@ impl Shared {
     ) -> Self {
         Self {
             inner: Mutex::new(inner),
+            connections: Arc::default(),
             clock,
             scheme,
             max_body,
@@ -130,10 +167,12 @@ pub(crate) async fn serve(
             },
             _ = stop.changed() => return,
         };
+        let open = shared.connections.opened();
         let shared = shared.clone();
         let mut stop = stop.clone();
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
+            let _open = open;
             let _ = stream.set_nodelay(true);
             tokio::select! {
                 _ = connection(stream, peer, shared, acceptor) => {}

@@ -118,6 +118,9 @@ pub(crate) struct Event {
     pub(crate) conv: u32,
     pub(crate) sender: u32,
     pub(crate) kind: EventType,
+    /// Its sender deleted it. X's delete is "delete for you": the event is gone from the
+    /// sender's lookups only, and only a message's sender may delete it, so one flag is
+    /// enough to say who no longer sees it.
     pub(crate) deleted: bool,
     pub(crate) body: Body,
 }
@@ -256,13 +259,21 @@ impl World {
         }
     }
 
+    /// Where event `id` is, deleted or not.
     pub(crate) fn event_pos(&self, id: u64) -> Option<usize> {
         let p = self.events.partition_point(|e| e.id < id);
-        (p < self.events.len() && self.events[p].id == id && !self.events[p].deleted).then_some(p)
+        (p < self.events.len() && self.events[p].id == id).then_some(p)
     }
 
-    pub(crate) fn can_see(&self, viewer: u32, e: &Event) -> bool {
-        self.convs[e.conv as usize].members.contains(&viewer)
+    /// Where event `id` is, if `viewer` may look it up.
+    pub(crate) fn event_seen_by(&self, viewer: u32, id: u64) -> Option<usize> {
+        self.event_pos(id)
+            .filter(|&p| self.seen_by(viewer, &self.events[p]))
+    }
+
+    /// Whether `viewer` is in the event's conversation and has not deleted it.
+    pub(crate) fn seen_by(&self, viewer: u32, e: &Event) -> bool {
+        !hidden_from(viewer, e) && self.convs[e.conv as usize].members.contains(&viewer)
     }
 
     pub(crate) fn conversation(&mut self, key: ConvKey, members: &[u32]) -> u32 {
@@ -439,9 +450,15 @@ impl World {
             None => Box::new(|i| i),
         };
         let len = conv.map_or(self.events.len(), |c| self.convs[c as usize].events.len());
+        // A conversation's membership was checked by the route; the whole-inbox walk checks it
+        // per event.
         let keep = |p: usize| {
             let e = &self.events[p];
-            !e.deleted && types & e.kind.bit() != 0 && (conv.is_some() || self.can_see(viewer, e))
+            types & e.kind.bit() != 0
+                && match conv {
+                    Some(_) => !hidden_from(viewer, e),
+                    None => self.seen_by(viewer, e),
+                }
         };
         let id_at = |i: usize| self.events[positions(i)].id;
         let mut out = Vec::new();
@@ -503,6 +520,11 @@ impl World {
             created_at: rfc3339_millis(millis_of(e.id)),
         }
     }
+}
+
+/// Whether `viewer` deleted `e` for themselves.
+fn hidden_from(viewer: u32, e: &Event) -> bool {
+    e.deleted && e.sender == viewer
 }
 
 fn partition(len: usize, pred: impl Fn(usize) -> bool) -> usize {
@@ -586,7 +608,7 @@ pub struct ConversationView {
     pub is_group: bool,
     /// Current members' ids.
     pub participant_ids: Vec<String>,
-    /// Number of events (not deleted).
+    /// Number of events its senders have not deleted.
     pub event_count: usize,
 }
 

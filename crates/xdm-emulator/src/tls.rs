@@ -8,12 +8,23 @@ fn io_err(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
+/// The names the certificate carries unless told otherwise.
+const DEFAULT_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+
 /// A TLS acceptor for `localhost` and `127.0.0.1`, and the certificate as PEM for clients
-/// to trust. The ring provider is passed explicitly: a library must not install a default.
+/// to trust.
 pub(crate) fn acceptor() -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
-    let ck =
-        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .map_err(io_err)?;
+    acceptor_for(&DEFAULT_NAMES.map(str::to_owned))
+}
+
+/// A TLS acceptor whose self-signed certificate names exactly `names` (DNS names, or IP
+/// addresses written out), and the certificate as PEM. A certificate that lacks the name a
+/// client connects by is how a test checks that the client refuses it. The ring provider is
+/// passed explicitly: a library must not install a default.
+pub(crate) fn acceptor_for(
+    names: &[String],
+) -> std::io::Result<(tokio_rustls::TlsAcceptor, String)> {
+    let ck = rcgen::generate_simple_self_signed(names.to_vec()).map_err(io_err)?;
     let pem = ck.cert.pem();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
     let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(

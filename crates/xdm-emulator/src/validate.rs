@@ -218,6 +218,83 @@ fn list_values(
     out
 }
 
+/// The parameters of `query` named in `allowed`, each given once and not empty; every other
+/// one becomes an error in X's words.
+fn known_params<'q>(
+    query: &'q [(String, String)],
+    allowed: &[&str],
+    errors: &mut Vec<ParamError>,
+) -> Vec<(&'q str, &'q str)> {
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    for (k, v) in query {
+        if !allowed.contains(&k.as_str()) {
+            let mut names = allowed.to_vec();
+            names.sort_unstable();
+            errors.push(ParamError::new(
+                k,
+                v,
+                format!(
+                    "The query parameter [{k}] is not one of [{}]",
+                    names.join(",")
+                ),
+            ));
+        } else if out.iter().any(|(seen, _)| seen == k) {
+            errors.push(ParamError::new(
+                k,
+                v,
+                format!("The query parameter [{k}] was given more than once"),
+            ));
+        } else if v.is_empty() {
+            // Counted as seen, so a second, non-empty copy is still reported as a repeat.
+            out.push((k, v));
+            errors.push(ParamError::new(
+                k,
+                v,
+                format!("The `{k}` query parameter can not be empty"),
+            ));
+        } else {
+            out.push((k, v));
+        }
+    }
+    out
+}
+
+/// Decides the dialect from the names that belong to each, refusing a mix, and turns the
+/// collected errors into X's 400 (on the problem host of the dialect the request used).
+fn settle(errors: Vec<ParamError>, legacy: &[&str], post: &[&str]) -> Result<Dialect, Reply> {
+    let mut errors = errors;
+    if !legacy.is_empty()
+        && let Some(p) = post.first()
+    {
+        errors.push(ParamError::new(
+            p.split('=').next().unwrap_or("post.fields"),
+            p,
+            format!(
+                "The request mixes legacy names [{}] with post names [{}]; use one or the other",
+                legacy.join(","),
+                post.join(",")
+            ),
+        ));
+    }
+    match (errors.is_empty(), post.is_empty()) {
+        (true, true) => Ok(Dialect::Legacy),
+        (true, false) => Ok(Dialect::Post),
+        (false, true) => Err(problem::invalid_request(errors)),
+        (false, false) => Err(problem::invalid_request_post(errors)),
+    }
+}
+
+fn no_fields() -> Fields {
+    Fields {
+        event: Vec::new(),
+        expansions: Vec::new(),
+        user: Vec::new(),
+        media: Vec::new(),
+        post: Vec::new(),
+        dialect: Dialect::Legacy,
+    }
+}
+
 /// Checks a lookup's query: known names only, each once, valid values, one dialect.
 pub(crate) fn lookup_params(
     query: &[(String, String)],
@@ -240,49 +317,14 @@ pub(crate) fn lookup_params(
         max_results: 100,
         cursor: None,
         types: 7,
-        fields: Fields {
-            event: Vec::new(),
-            expansions: Vec::new(),
-            user: Vec::new(),
-            media: Vec::new(),
-            post: Vec::new(),
-            dialect: Dialect::Legacy,
-        },
+        fields: no_fields(),
     };
     let (mut legacy, mut post): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
-    let mut seen: Vec<&str> = Vec::new();
-    for (k, v) in query {
-        if !allowed.contains(&k.as_str()) {
-            let mut names = allowed.clone();
-            names.sort_unstable();
-            errors.push(ParamError::new(
-                k,
-                v,
-                format!(
-                    "The query parameter [{k}] is not one of [{}]",
-                    names.join(",")
-                ),
-            ));
-            continue;
-        }
-        if seen.contains(&k.as_str()) {
-            errors.push(ParamError::new(
-                k,
-                v,
-                format!("The query parameter [{k}] was given more than once"),
-            ));
-            continue;
-        }
-        seen.push(k);
+    for (k, v) in known_params(query, &allowed, &mut errors) {
         if v.is_empty() {
-            errors.push(ParamError::new(
-                k,
-                v,
-                format!("The `{k}` query parameter can not be empty"),
-            ));
             continue;
         }
-        match k.as_str() {
+        match k {
             "max_results" => match v.parse::<i64>() {
                 Ok(n) if (1..=100).contains(&n) => p.max_results = n as usize,
                 _ => errors.push(ParamError::new(
@@ -339,25 +381,55 @@ pub(crate) fn lookup_params(
             }
         }
     }
-    if !legacy.is_empty() && !post.is_empty() {
-        errors.push(ParamError::new(
-            post[0].split('=').next().unwrap_or("post.fields"),
-            post[0],
-            format!(
-                "The request mixes legacy names [{}] with post names [{}]; use one or the other",
-                legacy.join(","),
-                post.join(",")
-            ),
-        ));
+    p.fields.dialect = settle(errors, &legacy, &post)?;
+    Ok(p)
+}
+
+/// The expansions of a user lookup, in both dialects (2.166 spells the first
+/// `affiliation.user_id`, 2.167 `affiliation`).
+const USER_EXPANSIONS: &[&str] = &[
+    "affiliation",
+    "affiliation.user_id",
+    "most_recent_tweet_id",
+    "most_recent_post_id",
+    "pinned_tweet_id",
+    "pinned_post_id",
+];
+
+/// Checks the query of `GET /2/users/me`: `user.fields`, `expansions`, and the post fields of
+/// either dialect.
+pub(crate) fn user_params(query: &[(String, String)]) -> Result<Fields, Reply> {
+    let allowed = ["expansions", "post.fields", "tweet.fields", "user.fields"];
+    let mut errors = Vec::new();
+    let mut f = no_fields();
+    let (mut legacy, mut post): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    for (k, v) in known_params(query, &allowed, &mut errors) {
+        if v.is_empty() {
+            continue;
+        }
+        match k {
+            "user.fields" => f.user = list_values(k, v, USER_FIELDS, &mut errors),
+            "expansions" => {
+                f.expansions = list_values(k, v, USER_EXPANSIONS, &mut errors);
+                if f.expansions.iter().any(|e| e.ends_with("_tweet_id")) {
+                    legacy.push("expansions");
+                }
+                if f.expansions.iter().any(|e| e.ends_with("_post_id")) {
+                    post.push("expansions");
+                }
+            }
+            "tweet.fields" => {
+                f.post = list_values(k, v, TWEET_FIELDS, &mut errors);
+                legacy.push("tweet.fields");
+            }
+            _ => {
+                f.post = list_values(k, v, POST_FIELDS, &mut errors);
+                post.push("post.fields");
+            }
+        }
     }
-    if !post.is_empty() {
-        p.fields.dialect = Dialect::Post;
-    }
-    match (errors.is_empty(), post.is_empty()) {
-        (true, _) => Ok(p),
-        (false, true) => Err(problem::invalid_request(errors)),
-        (false, false) => Err(problem::invalid_request_post(errors)),
-    }
+    f.dialect = settle(errors, &legacy, &post)?;
+    Ok(f)
 }
 
 /// Checks a path id against `^[0-9]{1,19}$`.

@@ -2,7 +2,9 @@
 //!
 //! [`HyperTransport`] is a pooled HTTP/1.1 and HTTP/2 client (hyper-util) over rustls, with a
 //! connect timeout, a whole-request timeout and a response size cap, whose failures are
-//! classified for the client's retry decisions without exposing any hyper or rustls type.
+//! classified for the client's retry decisions without exposing any hyper or rustls type. It
+//! also streams bodies (for media downloads of any size), with an idle timeout between chunks
+//! in place of the whole-request timeout and the size cap.
 //! [`TokioClock`] is the timer. [`from_env`] and [`builder`] put them together into a
 //! [`Client`].
 //!

@@ -1,19 +1,23 @@
 //! The HTTP transport: hyper-util's pooled client over rustls.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Incoming};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::pki_types::CertificateDer;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
 use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
 
-use xdm_client::transport::{Transport, TransportError};
+use xdm_client::transport::{BodyStream, StreamingTransport, Transport, TransportError};
 
 use crate::error::BuildError;
 
@@ -34,11 +38,14 @@ pub enum HttpVersion {
 
 /// A pooled HTTP/1.1 and HTTP/2 client with timeouts and a response size cap.
 ///
-/// Cloning is cheap and shares the connection pool.
+/// Cloning is cheap and shares the connection pool. As a
+/// [`StreamingTransport`] it also hands over bodies as they arrive, with no size cap and a
+/// timeout between chunks instead of one for the whole body.
 #[derive(Clone)]
 pub struct HyperTransport {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     request_timeout: Duration,
+    body_idle_timeout: Duration,
     max_response_bytes: usize,
     /// One permit per request in flight, shared by clones: hyper-util's pool bounds only idle
     /// connections, so without this an HTTP/1.1 burst opens one connection per request.
@@ -50,6 +57,7 @@ impl std::fmt::Debug for HyperTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HyperTransport")
             .field("request_timeout", &self.request_timeout)
+            .field("body_idle_timeout", &self.body_idle_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .finish_non_exhaustive()
@@ -57,8 +65,9 @@ impl std::fmt::Debug for HyperTransport {
 }
 
 impl HyperTransport {
-    /// A builder with the defaults: 10 s to connect, 30 s for a whole request, 90 s idle
-    /// connections kept, 16 MiB largest response, 64 requests in flight at once, HTTP/2
+    /// A builder with the defaults: 10 s to connect, 30 s for a whole request (for a streamed
+    /// one, until its headers), 30 s at most between the chunks of a streamed body, 90 s idle
+    /// connections kept, 16 MiB largest whole response, 64 requests in flight at once, HTTP/2
     /// negotiated through ALPN.
     pub fn builder() -> HyperTransportBuilder {
         HyperTransportBuilder::default()
@@ -108,6 +117,109 @@ impl HyperTransport {
             )),
         }
     }
+
+    /// Sends `request` and returns the response once its headers are in, with a body that
+    /// arrives as it is read.
+    ///
+    /// The request timeout covers the wait for a slot to be counted from, connecting and the
+    /// headers, as for [`send`](Self::send); after that, each chunk of the body must arrive
+    /// within the [body idle timeout](HyperTransportBuilder::body_idle_timeout), however long
+    /// the whole body takes, and no size cap applies. The request keeps its slot (see
+    /// [`max_concurrent_requests`](HyperTransportBuilder::max_concurrent_requests)) until its
+    /// body has ended, failed, or been dropped.
+    ///
+    /// Must run inside a tokio runtime with the time driver enabled.
+    pub async fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<BodyStream>, TransportError> {
+        let slot = Arc::clone(&self.slots).acquire_owned().await.map_err(|_| {
+            TransportError::new(
+                TransportFailure::new(TransportErrorKind::Other, ReachedServer::No),
+                "the transport's request slots are closed",
+            )
+        })?;
+        let request = request.map(Full::new);
+        let response =
+            match tokio::time::timeout(self.request_timeout, self.client.request(request)).await {
+                Ok(result) => result.map_err(classify_send)?,
+                Err(_) => {
+                    return Err(TransportError::new(
+                        TransportFailure::new(TransportErrorKind::Timeout, ReachedServer::Maybe),
+                        format!(
+                            "no response headers within {} ms",
+                            self.request_timeout.as_millis()
+                        ),
+                    ));
+                }
+            };
+        let (parts, body) = response.into_parts();
+        let mut reader = ChunkReader {
+            body: Some(body),
+            slot: Some(slot),
+            idle_timeout: self.body_idle_timeout,
+            idle: Box::pin(tokio::time::sleep(self.body_idle_timeout)),
+        };
+        let body = BodyStream::from_poll_fn(move |cx| reader.poll_chunk(cx));
+        Ok(http::Response::from_parts(parts, body))
+    }
+}
+
+/// A streamed body being read: the connection's body, the request's slot, and the deadline
+/// for the next chunk. Both the body and the slot are let go the moment the body ends or
+/// fails, not only when the stream is dropped, so a caller that keeps a finished stream
+/// around holds back no other request.
+struct ChunkReader {
+    body: Option<Incoming>,
+    slot: Option<OwnedSemaphorePermit>,
+    idle_timeout: Duration,
+    idle: Pin<Box<Sleep>>,
+}
+
+impl ChunkReader {
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, TransportError>>> {
+        loop {
+            let Some(body) = self.body.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    self.idle.as_mut().reset(Instant::now() + self.idle_timeout);
+                    // Trailers and empty frames carry no bytes of the file.
+                    match frame.into_data() {
+                        Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),
+                        _ => continue,
+                    }
+                }
+                Poll::Ready(Some(Err(error))) => {
+                    self.finish();
+                    return Poll::Ready(Some(Err(body_broke(&error))));
+                }
+                Poll::Ready(None) => {
+                    self.finish();
+                    return Poll::Ready(None);
+                }
+                Poll::Pending => {
+                    if self.idle.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    self.finish();
+                    return Poll::Ready(Some(Err(TransportError::new(
+                        TransportFailure::new(TransportErrorKind::Timeout, ReachedServer::Maybe),
+                        format!(
+                            "the response body stalled: no data for {} ms",
+                            self.idle_timeout.as_millis()
+                        ),
+                    ))));
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.body = None;
+        self.slot = None;
+    }
 }
 
 /// Configures a [`HyperTransport`].
@@ -115,6 +227,7 @@ impl HyperTransport {
 pub struct HyperTransportBuilder {
     connect_timeout: Duration,
     request_timeout: Duration,
+    body_idle_timeout: Duration,
     pool_idle_timeout: Duration,
     pool_max_idle_per_host: usize,
     max_response_bytes: usize,
@@ -129,6 +242,7 @@ impl Default for HyperTransportBuilder {
         Self {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
+            body_idle_timeout: Duration::from_secs(30),
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 32,
             max_response_bytes: 16 * 1024 * 1024,
@@ -148,8 +262,17 @@ impl HyperTransportBuilder {
     }
 
     /// How long a whole exchange may take: connecting, sending, and reading the full body.
+    /// For a [streamed](HyperTransport::send_streaming) response, how long until its headers.
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
+        self
+    }
+
+    /// How long the body of a [streamed](HyperTransport::send_streaming) response may go
+    /// without delivering any data, from the headers to the first chunk and between chunks.
+    /// A large file on a slow link thus finishes as long as it keeps moving. Default 30 s.
+    pub fn body_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.body_idle_timeout = timeout;
         self
     }
 
@@ -165,8 +288,9 @@ impl HyperTransportBuilder {
         self
     }
 
-    /// The largest response body accepted; a larger one fails with an error, not an
-    /// allocation of whatever size the server chose.
+    /// The largest response body [`send`](HyperTransport::send) accepts; a larger one fails
+    /// with an error, not an allocation of whatever size the server chose. Streamed bodies,
+    /// which are never held whole, are not capped.
     pub fn max_response_bytes(mut self, max: usize) -> Self {
         self.max_response_bytes = max;
         self
@@ -265,6 +389,7 @@ impl HyperTransportBuilder {
         Ok(HyperTransport {
             client: client.build(connector),
             request_timeout: self.request_timeout,
+            body_idle_timeout: self.body_idle_timeout,
             max_response_bytes: self.max_response_bytes,
             slots: Arc::new(Semaphore::new(max_concurrent_requests)),
             max_concurrent_requests,
@@ -333,9 +458,13 @@ fn classify_body(error: Box<dyn std::error::Error + Send + Sync>, cap: usize) ->
             format!("the response body is larger than the {cap}-byte limit"),
         );
     }
+    body_broke(&*error)
+}
+
+fn body_broke(error: &(dyn std::error::Error + 'static)) -> TransportError {
     TransportError::new(
         TransportFailure::new(TransportErrorKind::Io, ReachedServer::Maybe),
-        format!("reading the response body: {}", error_chain(&*error)),
+        format!("reading the response body: {}", error_chain(error)),
     )
 }
 
@@ -378,5 +507,15 @@ impl Transport for HyperTransport {
     ) -> impl std::future::Future<Output = Result<http::Response<Bytes>, TransportError>> + Send
     {
         HyperTransport::send(self, request)
+    }
+}
+
+impl StreamingTransport for HyperTransport {
+    fn send_streaming(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> impl std::future::Future<Output = Result<http::Response<BodyStream>, TransportError>> + Send
+    {
+        HyperTransport::send_streaming(self, request)
     }
 }

@@ -44,16 +44,10 @@ async fn client_refuses_invalid_input_before_any_request() {
     std::fs::write(&text_file, b"hello").expect("write");
     let missing = dir.join("missing.jpg");
     let chunkless = {
-        let c = &world.emu.credentials().oauth1;
         xdm_hyper::builder()
             .base_url(world.emu.base_url())
             .expect("loopback")
-            .credentials(xdm_client::Credentials::oauth1(
-                c.consumer_key.clone(),
-                c.consumer_secret.clone(),
-                c.access_token.clone(),
-                c.access_token_secret.clone(),
-            ))
+            .credentials(crate::world::oauth1_credentials(&world.emu))
             .customize(|b| b.upload_chunk_size(0))
             .build()
             .expect("builds")

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use xdm_emulator::{Emulator, Fault, FaultKind};
 
-use crate::support::Tally;
-use crate::world::generous_limits;
+use crate::support::{Tally, run_cells};
+use crate::world::{fault_kinds, generous_limits, oauth1_credentials, requests_to};
 
 /// Finds (or builds) the `xdm` binary.
 fn xdm_bin() -> PathBuf {
@@ -472,72 +472,103 @@ async fn wait_until(what: &str, f: impl Fn() -> bool) -> Result<(), String> {
     Ok(())
 }
 
-async fn watch_cell(
-    kind: Option<FaultKind>,
-    cap: Option<&'static str>,
-    expect: WatchExpect,
-) -> Result<(), String> {
-    use tokio::io::AsyncBufReadExt;
-    let emu = start_emulator(10).await;
-    let h = emu.handle();
-    let c = &emu.credentials().oauth1;
-    let client = xdm_hyper::builder()
-        .base_url(emu.base_url())
-        .map_err(|e| e.to_string())?
-        .credentials(xdm_client::Credentials::oauth1(
-            c.consumer_key.clone(),
-            c.consumer_secret.clone(),
-            c.access_token.clone(),
-            c.access_token_secret.clone(),
-        ))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let alice = xdm_core::ids::UserId::parse(&h.users()[1].id).map_err(|e| e.to_string())?;
-    let mut child = command(&emu, &["--json", "watch", "--interval", "0.2"])
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let reader = {
-        let lines = lines.clone();
-        tokio::spawn(async move {
-            let mut r = tokio::io::BufReader::new(stdout).lines();
-            while let Ok(Some(line)) = r.next_line().await {
-                lines.lock().expect("lock").push(line);
-            }
+/// A running `xdm --json watch` polling every 0.2 s against an emulator of its own, its
+/// output collected line by line, and a client that sends alice the messages it must print.
+struct Watch {
+    emu: Emulator,
+    child: tokio::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: tokio::task::JoinHandle<()>,
+    client: xdm_hyper::Client,
+    alice: xdm_core::ids::UserId,
+}
+
+impl Watch {
+    async fn start() -> Result<Watch, String> {
+        use tokio::io::AsyncBufReadExt;
+        let emu = start_emulator(10).await;
+        let client = xdm_hyper::builder()
+            .base_url(emu.base_url())
+            .map_err(|e| e.to_string())?
+            .credentials(oauth1_credentials(&emu))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let alice =
+            xdm_core::ids::UserId::parse(&emu.handle().users()[1].id).map_err(|e| e.to_string())?;
+        let mut child = command(&emu, &["--json", "watch", "--interval", "0.2"])
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let reader = {
+            let lines = lines.clone();
+            tokio::spawn(async move {
+                let mut r = tokio::io::BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = r.next_line().await {
+                    lines.lock().expect("lock").push(line);
+                }
+            })
+        };
+        Ok(Watch {
+            emu,
+            child,
+            lines,
+            reader,
+            client,
+            alice,
         })
-    };
-    let polls = || {
-        h.requests()
-            .iter()
-            .filter(|r| r.template == "/2/dm_events")
-            .count()
-    };
-    wait_until("the first poll", || polls() > 0).await?;
-    let send = |text: String| {
-        let client = client.clone();
-        let alice = alice.clone();
-        async move {
-            client
-                .send_to_participant(
-                    &alice,
-                    xdm_core::endpoints::Message::text(text).expect("valid"),
-                )
-                .await
-                .map(|s| s.event_id)
-                .map_err(|e| e.to_string())
-        }
-    };
-    let printed = |id: &str| {
-        lines
+    }
+
+    /// How many times the watch has listed the events.
+    fn polls(&self) -> usize {
+        requests_to(&self.emu, "/2/dm_events")
+    }
+
+    /// How many printed lines name the event `id`.
+    fn printed(&self, id: &str) -> usize {
+        self.lines
             .lock()
             .expect("lock")
             .iter()
             .filter(|l| l.contains(&format!("\"{id}\"")))
             .count()
+    }
+
+    /// Sends alice `text`; returns the new event's id.
+    async fn send(&self, text: String) -> Result<String, xdm_client::Error> {
+        self.client
+            .send_to_participant(
+                &self.alice,
+                xdm_core::endpoints::Message::text(text).expect("valid"),
+            )
+            .await
+            .map(|s| s.event_id)
+    }
+
+    /// Stops the process and the emulator; returns every line the watch printed.
+    async fn stop(mut self) -> Vec<String> {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+        self.reader.abort();
+        self.emu.shutdown().await;
+        self.lines.lock().expect("lock").clone()
+    }
+}
+
+async fn watch_cell(
+    kind: Option<FaultKind>,
+    cap: Option<&'static str>,
+    expect: WatchExpect,
+) -> Result<(), String> {
+    let mut watch = Watch::start().await?;
+    let h = watch.emu.handle();
+    wait_until("the first poll", || watch.polls() > 0).await?;
+    let send = |text: &'static str| {
+        let watch = &watch;
+        async move { watch.send(text.into()).await.map_err(|e| e.to_string()) }
     };
-    let a = send("before the fault".into()).await?;
-    wait_until("the first message", || printed(&a) > 0).await?;
+    let a = send("before the fault").await?;
+    wait_until("the first message", || watch.printed(&a) > 0).await?;
     if let Some(kind) = kind {
         h.inject(Fault::once("GET", "/2/dm_events", kind));
     }
@@ -548,12 +579,15 @@ async fn watch_cell(
     }
     let outcome = match expect {
         WatchExpect::PrintsEachOnce => {
-            let b = send("during the fault".into()).await?;
-            let c2 = send("after the fault".into()).await?;
-            wait_until("the later messages", || printed(&b) > 0 && printed(&c2) > 0).await?;
+            let b = send("during the fault").await?;
+            let c2 = send("after the fault").await?;
+            wait_until("the later messages", || {
+                watch.printed(&b) > 0 && watch.printed(&c2) > 0
+            })
+            .await?;
             // A few more polls, to let a duplicate show if there is one.
             tokio::time::sleep(Duration::from_millis(600)).await;
-            let counts = [printed(&a), printed(&b), printed(&c2)];
+            let counts = [watch.printed(&a), watch.printed(&b), watch.printed(&c2)];
             if counts == [1, 1, 1] {
                 Ok(())
             } else {
@@ -561,9 +595,9 @@ async fn watch_cell(
             }
         }
         WatchExpect::Exits5 => {
-            match tokio::time::timeout(Duration::from_secs(8), child.wait()).await {
+            match tokio::time::timeout(Duration::from_secs(8), watch.child.wait()).await {
                 Ok(Ok(status)) if status.code() == Some(5) => {
-                    if printed(&a) == 1 {
+                    if watch.printed(&a) == 1 {
                         Ok(())
                     } else {
                         Err("a message printed twice".into())
@@ -574,10 +608,7 @@ async fn watch_cell(
             }
         }
     };
-    let _ = child.start_kill();
-    let _ = child.wait().await;
-    reader.abort();
-    emu.shutdown().await;
+    watch.stop().await;
     outcome
 }
 
@@ -585,31 +616,18 @@ async fn watch_cell(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_watch_survives_every_fault() {
     let late = Duration::from_millis(600);
-    let mut cells: Vec<(String, Option<FaultKind>, Option<&'static str>, WatchExpect)> = [
-        FaultKind::CloseBeforeResponse,
-        FaultKind::CloseAfterProcessing,
-        FaultKind::CloseAfterHeaders,
-        FaultKind::CloseMidBody,
-        FaultKind::Status(500),
-        FaultKind::Status(502),
-        FaultKind::Status(503),
-        FaultKind::Status(504),
-        FaultKind::DelayHeaders(late),
-        FaultKind::DelayBody(late),
-        FaultKind::TruncatedJson,
-        FaultKind::InvalidJson,
-        FaultKind::OversizedBody(32 * 1024 * 1024),
-    ]
-    .into_iter()
-    .map(|k| {
-        (
-            format!("{k:?}").chars().take(40).collect(),
-            Some(k),
-            None,
-            WatchExpect::PrintsEachOnce,
-        )
-    })
-    .collect();
+    let mut cells: Vec<(String, Option<FaultKind>, Option<&'static str>, WatchExpect)> =
+        fault_kinds(late, late, 32 * 1024 * 1024)
+            .into_iter()
+            .map(|k| {
+                (
+                    format!("{k:?}").chars().take(40).collect(),
+                    Some(k),
+                    None,
+                    WatchExpect::PrintsEachOnce,
+                )
+            })
+            .collect();
     cells.push(("usage cap".into(), None, Some("usage"), WatchExpect::Exits5));
     cells.push((
         "402 credits".into(),
@@ -617,27 +635,150 @@ async fn cli_watch_survives_every_fault() {
         Some("credits"),
         WatchExpect::Exits5,
     ));
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (i, (name, kind, cap, expect)) in cells.into_iter().enumerate() {
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("open");
-            let outcome =
-                tokio::time::timeout(Duration::from_secs(25), watch_cell(kind, cap, expect))
-                    .await
-                    .unwrap_or_else(|_| Err("hung".into()));
-            (i, format!("{name} (expect {expect:?})"), outcome)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        results.push(joined.expect("no cell panics"));
-    }
-    results.sort_by_key(|(i, _, _)| *i);
+    let names: Vec<String> = cells
+        .iter()
+        .map(|(name, _, _, expect)| format!("{name} (expect {expect:?})"))
+        .collect();
+    let results = run_cells(
+        cells,
+        4,
+        Duration::from_secs(25),
+        Err,
+        |(_, kind, cap, expect)| watch_cell(kind, cap, expect),
+    )
+    .await;
     let mut tally = Tally::new("cli_watch_x_faults");
-    for (_, name, outcome) in results {
+    for (name, outcome) in names.into_iter().zip(results) {
         tally.record(name, outcome);
     }
+    tally.finish();
+}
+
+/// One seed of the random watch: faults armed at random on the listing while messages are
+/// sent at random moments. Returns how many faults fired.
+async fn watch_under_random_faults(seed: u64) -> Result<usize, String> {
+    let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut watch = Watch::start().await?;
+    let h = watch.emu.handle();
+    let send = |text: String| {
+        let watch = &watch;
+        async move { watch.send(text).await.map_err(|e| format!("sending: {e}")) }
+    };
+    wait_until("the first poll", || watch.polls() > 0).await?;
+    // The first poll is the baseline; a first message printed means the watch is past it.
+    let mut sent = vec![send(format!("seed {seed} first")).await?];
+    wait_until("the first message", || watch.printed(&sent[0]) > 0).await?;
+    // Faults are short enough (delays of at most 600 ms against the CLI's 30 s timeout) that
+    // the watch's own backoff, doubling from 0.5 s, stays within the cell's budget.
+    let kinds = fault_kinds(
+        Duration::from_millis(100 + next(&mut rng) % 500),
+        Duration::from_millis(100 + next(&mut rng) % 500),
+        32 * 1024 * 1024,
+    );
+    let armed = 2 + next(&mut rng) % 3;
+    for _ in 0..armed {
+        let kind = kinds[(next(&mut rng) % kinds.len() as u64) as usize].clone();
+        let fault = if next(&mut rng).is_multiple_of(2) {
+            Fault::once("GET", "/2/dm_events", kind)
+        } else {
+            Fault::every("GET", "/2/dm_events", 2 + (next(&mut rng) % 3) as u32, kind)
+        };
+        h.inject(fault);
+    }
+    let before = h.requests().len();
+    let messages = 4 + next(&mut rng) % 5;
+    for i in 0..messages {
+        tokio::time::sleep(Duration::from_millis(next(&mut rng) % 400)).await;
+        sent.push(send(format!("seed {seed} message {i}")).await?);
+    }
+    // Let the faults keep firing for a while, then let the watch catch up.
+    tokio::time::sleep(Duration::from_millis(500 + next(&mut rng) % 1000)).await;
+    let fired = h.requests()[before..]
+        .iter()
+        .filter(|r| r.template == "/2/dm_events" && r.status != Some(200))
+        .count();
+    h.clear_faults();
+    let all_printed = wait_until_long("every message", Duration::from_secs(20), || {
+        sent.iter().all(|id| watch.printed(id) > 0)
+    })
+    .await;
+    // A few more polls, so that a duplicate would show.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let alive = matches!(watch.child.try_wait(), Ok(None));
+    let out = watch.stop().await;
+    let mut ids = HashSet::new();
+    for line in &out {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("a printed line is not JSON ({e}): {line:.80}"))?;
+        let id = v["id"]
+            .as_str()
+            .ok_or("a printed line has no id")?
+            .to_owned();
+        if !ids.insert(id.clone()) {
+            return Err(format!(
+                "event {id} printed twice ({fired} faulted answers)"
+            ));
+        }
+    }
+    let want: HashSet<String> = sent.iter().cloned().collect();
+    if !alive {
+        return Err(format!("the watch exited ({fired} faulted answers)"));
+    }
+    all_printed.map_err(|e| {
+        format!(
+            "{e}: {} of {} printed ({fired} faulted answers)",
+            want.intersection(&ids).count(),
+            want.len()
+        )
+    })?;
+    if ids != want {
+        return Err(format!(
+            "printed {} events, sent {} ({} not sent by the test)",
+            ids.len(),
+            want.len(),
+            ids.difference(&want).count()
+        ));
+    }
+    Ok(fired)
+}
+
+/// Like [`wait_until`], with a deadline of its own.
+async fn wait_until_long(what: &str, limit: Duration, f: impl Fn() -> bool) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !f() {
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// `xdm watch` under random sequences of faults on its listing, while messages arrive: each
+/// new message is printed exactly once, none is missed, and the process keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_watch_prints_each_message_once_under_random_faults() {
+    let n = crate::support::seeds(3);
+    let runs: Vec<u64> = (1..=u64::from(n)).collect();
+    let results = run_cells(
+        runs.clone(),
+        3,
+        Duration::from_secs(60),
+        Err,
+        watch_under_random_faults,
+    )
+    .await;
+    let mut tally = Tally::new("cli_watch_random_faults");
+    let mut fired = 0;
+    for (seed, outcome) in runs.into_iter().zip(results) {
+        tally.record(
+            format!("seed {seed}"),
+            outcome.map(|f| {
+                fired += f;
+            }),
+        );
+    }
+    eprintln!("cli_watch_random_faults: {fired} faulted answers");
+    assert!(fired > 0, "no fault fired: the matrix proved nothing");
     tally.finish();
 }

@@ -16,7 +16,7 @@ use xdm_core::endpoints::ListEvents;
 use xdm_core::ids::PaginationToken;
 use xdm_emulator::{Fault, FaultKind};
 
-use crate::support::{Tally, seeds};
+use crate::support::{Tally, run_cells, seeds};
 use crate::world::{MAX_RESPONSE, REQUEST_TIMEOUT, World};
 
 /// A small deterministic generator, so that a failing seed can be replayed.
@@ -194,27 +194,16 @@ async fn interrupted_exports_hold_every_event_exactly_once() {
         .unwrap_or(1u64);
     let mut tally = Tally::new("interrupted_exports");
     let mut totals = Run::default();
-    let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(4));
-    let mut tasks = tokio::task::JoinSet::new();
-    for seed in base..base + u64::from(n) {
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await.expect("open");
-            let outcome = tokio::time::timeout(
-                std::time::Duration::from_secs(60),
-                export_with_interruptions(seed),
-            )
-            .await
-            .unwrap_or_else(|_| Err("hung: not done within 60 s".into()));
-            (seed, outcome)
-        });
-    }
-    let mut results = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        results.push(joined.expect("no seed panics"));
-    }
-    results.sort_by_key(|(seed, _)| *seed);
-    for (seed, outcome) in results {
+    let runs: Vec<u64> = (base..base + u64::from(n)).collect();
+    let results = run_cells(
+        runs.clone(),
+        4,
+        std::time::Duration::from_secs(60),
+        Err,
+        export_with_interruptions,
+    )
+    .await;
+    for (seed, outcome) in runs.into_iter().zip(results) {
         let outcome = outcome.map(|run| {
             totals.processes += run.processes;
             totals.kills += run.kills;

@@ -14,8 +14,11 @@ use xdm_core::endpoints::ListEvents;
 use xdm_core::rate_limit::LimiterConfig;
 use xdm_emulator::{Emulator, GroupLimits, RateLimits};
 
-use crate::support::Tally;
-use crate::world::{World, generous_limits, retry_policy};
+use crate::support::{Tally, check};
+use crate::world::{
+    TOKEN_PATH, World, expired_manager, expired_token, generous_limits, oauth1_credentials,
+    refresh_requests, requests_to, retry_policy, saved_login,
+};
 
 /// Established TCP connections from this process to `port` on loopback, from /proc/net/tcp.
 fn connections_to(port: u16) -> usize {
@@ -87,6 +90,11 @@ async fn burst(
     (ok, errors, peak.load(Ordering::Relaxed))
 }
 
+/// The check every refresh cell ends with: the calls shared one refresh.
+fn one_refresh(refreshes: usize) -> Result<(), String> {
+    check(refreshes == 1, || format!("{refreshes} refresh requests"))
+}
+
 fn unseeded() -> LimiterConfig {
     // X documents 15 reads per 15 minutes; a cold client would hold a burst to that guess
     // until the first answer. The load test is about the client, not about waiting.
@@ -133,16 +141,10 @@ async fn a_thousand_concurrent_calls_through_one_client() {
             .start()
             .await
             .expect("starts");
-        let c = &emu.credentials().oauth1;
         let client = xdm_hyper::builder()
             .base_url(emu.base_url())
             .expect("loopback")
-            .credentials(Credentials::oauth1(
-                c.consumer_key.clone(),
-                c.consumer_secret.clone(),
-                c.access_token.clone(),
-                c.access_token_secret.clone(),
-            ))
+            .credentials(oauth1_credentials(&emu))
             .http_version(version)
             .transport(|t| {
                 t.request_timeout(Duration::from_secs(20))
@@ -201,27 +203,10 @@ async fn a_thousand_concurrent_calls_through_one_client() {
     tally.finish();
 }
 
-/// A manager whose access token expired an hour ago, with the emulator's refresh token.
-fn expired_manager(world: &World) -> TokenManager {
-    let c = &world.emu.credentials().oauth2;
-    let base = xdm_core::BaseUrl::parse(world.emu.base_url()).expect("loopback");
-    let oauth = OAuth2Client::confidential(
-        c.client_id.clone(),
-        c.client_secret.clone(),
-        "http://127.0.0.1:1/cb",
-    )
-    .with_api_base_url(base);
-    let long_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
-    let token = UserToken::new(c.access_token.clone(), long_ago)
-        .with_refresh_token(c.refresh_token.clone())
-        .with_expires_at(long_ago + Duration::from_secs(7200));
-    TokenManager::new(oauth, token)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
     let world = World::start(30).await;
-    let manager = expired_manager(&world);
+    let manager = expired_manager(&world.emu, &world.emu.credentials().oauth2.refresh_token);
     let config = Config::new(Credentials::oauth2(manager))
         .with_base_url(xdm_core::BaseUrl::parse(world.emu.base_url()).expect("loopback"))
         .with_user_id(world.me.clone());
@@ -248,13 +233,7 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
             errors.push(e);
         }
     }
-    let refreshes = world
-        .emu
-        .handle()
-        .requests()
-        .iter()
-        .filter(|r| r.template == "/2/oauth2/token")
-        .count();
+    let refreshes = requests_to(&world.emu, TOKEN_PATH);
     let mut tally = Tally::new("refresh_once_in_process");
     tally.record(
         "50 calls succeed",
@@ -264,14 +243,7 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
             Err(format!("{} failed: {:?}", errors.len(), errors.first()))
         },
     );
-    tally.record(
-        "one refresh request",
-        if refreshes == 1 {
-            Ok(())
-        } else {
-            Err(format!("{refreshes} refresh requests"))
-        },
-    );
+    tally.record("one refresh request", one_refresh(refreshes));
     tally.finish();
 }
 
@@ -343,10 +315,7 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let token_file = dir.join("token.json");
     let store = FileTokenStore::new(&token_file);
-    let long_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
-    let expired = UserToken::new(c.access_token.clone(), long_ago)
-        .with_refresh_token(c.refresh_token.clone())
-        .with_expires_at(long_ago + Duration::from_secs(7200));
+    let expired = expired_token(&world.emu, &c.refresh_token);
     store.lock().expect("lock").save(&expired).expect("save");
     let spec = serde_json::json!({
         "base_url": world.emu.base_url(),
@@ -375,13 +344,7 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     let (a, b) = (spawn(), spawn());
     let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
     let (a, b) = (a.expect("runs"), b.expect("runs"));
-    let refreshes = world
-        .emu
-        .handle()
-        .requests()
-        .iter()
-        .filter(|r| r.template == "/2/oauth2/token")
-        .count();
+    let refreshes = requests_to(&world.emu, TOKEN_PATH);
     let _ = std::fs::remove_dir_all(&dir);
     let mut tally = Tally::new("refresh_once_across_processes");
     for (name, out) in [("process A", &a), ("process B", &b)] {
@@ -404,14 +367,7 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
             },
         );
     }
-    tally.record(
-        "one refresh request",
-        if refreshes == 1 {
-            Ok(())
-        } else {
-            Err(format!("{refreshes} refresh requests"))
-        },
-    );
+    tally.record("one refresh request", one_refresh(refreshes));
     tally.finish();
 }
 
@@ -429,7 +385,6 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
         .await
         .expect("starts");
     let c = emu.credentials().oauth2.clone();
-    let base = xdm_core::BaseUrl::parse(emu.base_url()).expect("loopback");
     let dir = std::env::temp_dir().join(format!("xdm-rel-401-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let store = FileTokenStore::new(dir.join("token.json"));
@@ -441,15 +396,8 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
     // The server's clock moves past the access token's lifetime; the clients' does not.
     clock.advance(Duration::from_secs(3 * 3600));
     let client = |store: FileTokenStore| {
-        let oauth = OAuth2Client::confidential(
-            c.client_id.clone(),
-            c.client_secret.clone(),
-            "http://127.0.0.1:1/cb",
-        )
-        .with_api_base_url(base.clone());
-        let token = store.load().expect("readable").expect("a saved token");
-        let config = Config::new(Credentials::oauth2(TokenManager::new(oauth, token)))
-            .with_base_url(base.clone());
+        let config = Config::new(saved_login(&emu, &store))
+            .with_base_url(xdm_core::BaseUrl::parse(emu.base_url()).expect("loopback"));
         xdm_hyper::builder()
             .config(config)
             .retry_policy(retry_policy())
@@ -467,14 +415,13 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
             .map_err(|e| e.to_string())
     };
     let (ra, rb) = tokio::join!(call(a), call(b));
-    let log = emu.handle().requests();
-    // The emulator's log holds no bodies; no code is exchanged here, so every POST to the
-    // token endpoint is a refresh (grant_type=refresh_token).
-    let refreshes = log
+    let refreshes = refresh_requests(&emu);
+    let rejected = emu
+        .handle()
+        .requests()
         .iter()
-        .filter(|r| r.method == "POST" && r.template == "/2/oauth2/token")
+        .filter(|r| r.status == Some(401))
         .count();
-    let rejected = log.iter().filter(|r| r.status == Some(401)).count();
     let rotated = store.load().expect("readable").expect("a token");
     let _ = std::fs::remove_dir_all(&dir);
     emu.shutdown().await;
@@ -494,14 +441,7 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
             Err(format!("{rejected} 401s"))
         },
     );
-    tally.record(
-        "one refresh request",
-        if refreshes == 1 {
-            Ok(())
-        } else {
-            Err(format!("{refreshes} refresh requests"))
-        },
-    );
+    tally.record("one refresh request", one_refresh(refreshes));
     tally.record(
         "the rotated token is saved",
         if rotated.supersedes(&saved) {

@@ -3,10 +3,7 @@
 //! secrets; none may appear in logs, errors, `Debug` output or panics. Also: plain `http://`
 //! to a non-loopback host is refused, and so is a certificate for another host.
 
-use std::time::{Duration, SystemTime};
-
 use bytes::Bytes;
-use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
 use xdm_client::{Config, Credentials, Error, ReconcilePolicy};
 use xdm_core::endpoints::{ListEvents, ListParams, Message};
 use xdm_core::fields::{DmEventField, FieldSet};
@@ -15,7 +12,10 @@ use xdm_emulator::{Emulator, Fault, FaultKind};
 
 use crate::capture::{self, leaked};
 use crate::support::Tally;
-use crate::world::{REQUEST_TIMEOUT, World, generous_limits, retry_policy};
+use crate::world::{
+    REQUEST_TIMEOUT, World, expired_oauth2_client, generous_limits, oauth1_credentials,
+    retry_policy,
+};
 
 /// Every secret the emulator issued.
 fn secrets(emu: &Emulator) -> Vec<String> {
@@ -33,27 +33,7 @@ fn secrets(emu: &Emulator) -> Vec<String> {
 
 /// An OAuth 2.0 client whose token is expired, so its first call refreshes it.
 fn refreshing_client(world: &World, refresh_token: &str) -> xdm_hyper::Client {
-    let c = &world.emu.credentials().oauth2;
-    let base = xdm_core::BaseUrl::parse(world.emu.base_url()).expect("loopback");
-    let oauth = OAuth2Client::confidential(
-        c.client_id.clone(),
-        c.client_secret.clone(),
-        "http://127.0.0.1:1/cb",
-    )
-    .with_api_base_url(base.clone());
-    let long_ago = SystemTime::now() - Duration::from_secs(3 * 3600);
-    let token = UserToken::new(c.access_token.clone(), long_ago)
-        .with_refresh_token(refresh_token.to_owned())
-        .with_expires_at(long_ago + Duration::from_secs(7200));
-    let config = Config::new(Credentials::oauth2(TokenManager::new(oauth, token)))
-        .with_base_url(base)
-        .with_user_id(world.me.clone());
-    xdm_hyper::builder()
-        .config(config)
-        .transport(|t| t.request_timeout(REQUEST_TIMEOUT))
-        .retry_policy(retry_policy())
-        .build()
-        .expect("builds")
+    expired_oauth2_client(&world.emu, refresh_token, Some(world.me.clone()))
 }
 
 /// Renders a result both ways a program might print it.
@@ -315,16 +295,10 @@ async fn certificates_for_another_host_or_untrusted_are_refused() {
             .start()
             .await
             .expect("starts");
-        let c = &emu.credentials().oauth1;
         let mut builder = xdm_hyper::builder()
             .base_url(emu.base_url())
             .expect("https URL")
-            .credentials(Credentials::oauth1(
-                c.consumer_key.clone(),
-                c.consumer_secret.clone(),
-                c.access_token.clone(),
-                c.access_token_secret.clone(),
-            ))
+            .credentials(oauth1_credentials(&emu))
             .retry_policy(retry_policy());
         if trusted {
             builder =

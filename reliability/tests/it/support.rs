@@ -1,6 +1,10 @@
-//! Shared plumbing: the tally every matrix reports through, and seed counts for long runs.
+//! Shared plumbing: the tally every matrix reports through, seed counts for long runs, and
+//! the runner of cells that each start an emulator of their own.
 
 use std::fmt::Write as _;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// Counts the cases of one matrix and collects failures, so that a matrix runs every case
 /// before it fails and names each failing cell.
@@ -104,4 +108,71 @@ pub(crate) fn proptest_config(default: u32) -> proptest::test_runner::Config {
         failure_persistence: None,
         ..proptest::test_runner::Config::default()
     }
+}
+
+/// Runs `cell` on every one of `cells`, at most `at_once` at a time (each starts its own
+/// emulator, and two cores are shared), and returns the outcomes in the order of `cells`.
+/// A cell still running after `budget` is cut off and reported through `hung`, so that one
+/// hang costs its own cell, not the whole matrix; a cell that panics fails the test.
+pub(crate) async fn run_cells<C, T, Fut>(
+    cells: Vec<C>,
+    at_once: usize,
+    budget: Duration,
+    hung: impl Fn(String) -> T + Send + Sync + 'static,
+    cell: impl Fn(C) -> Fut + Send + Sync + 'static,
+) -> Vec<T>
+where
+    C: Send + 'static,
+    T: Send + 'static,
+    Fut: Future<Output = T> + Send + 'static,
+{
+    let limit = Arc::new(tokio::sync::Semaphore::new(at_once));
+    let (hung, cell) = (Arc::new(hung), Arc::new(cell));
+    let count = cells.len();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, c) in cells.into_iter().enumerate() {
+        let (limit, hung, cell) = (limit.clone(), hung.clone(), cell.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await.expect("open");
+            let outcome = tokio::time::timeout(budget, cell(c))
+                .await
+                .unwrap_or_else(|_| {
+                    hung(format!("hung: no outcome within {} s", budget.as_secs()))
+                });
+            (i, outcome)
+        });
+    }
+    let mut results: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, outcome)) => results[i] = Some(outcome),
+            Err(e) => panic!("a cell panicked: {e}"),
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every cell reports"))
+        .collect()
+}
+
+/// A check as a tally outcome: `Ok` when `holds`, else the failure `why` describes.
+pub(crate) fn check(holds: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if holds { Ok(()) } else { Err(why()) }
+}
+
+#[test]
+fn a_failing_known_bug_is_counted_apart_from_failures() {
+    let mut tally = Tally::new("mechanism").known_bug("broken", "a bug elsewhere");
+    tally.record("works", Ok(()));
+    tally.record("broken cell", Err("as the bug says".into()));
+    assert_eq!(tally.known_failures.len(), 1);
+    tally.finish();
+}
+
+#[test]
+#[should_panic(expected = "looks fixed")]
+fn a_known_bug_cell_that_passes_fails_the_matrix() {
+    let mut tally = Tally::new("mechanism").known_bug("broken", "a bug elsewhere");
+    tally.record("broken cell", Ok(()));
+    tally.finish();
 }

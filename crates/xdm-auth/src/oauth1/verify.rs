@@ -1,7 +1,8 @@
 //! Checking an OAuth 1.0a signature as a server does, for emulators and tests.
 //!
-//! This side builds the signature base string of RFC 5849 §3.4.1 by hand and shares no code
-//! with the signing side (which goes through `oauth1-request`), so each checks the other.
+//! This side builds the signature base string of RFC 5849 §3.4.1 the plain way (decode every
+//! parameter, encode it, sort, join, encode) and shares only the form decoding with the signing
+//! side, which takes canonically encoded parameters as they are; so each checks the other.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;

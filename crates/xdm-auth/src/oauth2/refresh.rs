@@ -312,7 +312,8 @@ impl RefreshTicket {
     }
 
     /// Completes the refresh with X's response, received at `now`. Everyone waiting gets the
-    /// outcome; after `invalid_grant` the manager asks for a new authorization.
+    /// outcome; after a refusal of the refresh token itself
+    /// ([`ResponseError::refuses_refresh_token`]) the manager asks for a new authorization.
     ///
     /// On success the new token is installed first, then the
     /// [`on_rotate`](TokenManager::on_rotate) hooks run (with no lock held), then the waiters
@@ -365,7 +366,7 @@ impl RefreshTicket {
         let token = match parsed {
             Ok(token) => token,
             Err(error) => {
-                if error.is_invalid_grant() {
+                if error.refuses_refresh_token() {
                     state.dead = true;
                 }
                 let wakers = state.end_refresh(RefreshOutcome::Failed(error.clone()));

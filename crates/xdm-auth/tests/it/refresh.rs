@@ -465,3 +465,35 @@ fn an_endless_margin_refreshes_any_expiring_token_without_panicking() {
     m.set_token(UserToken::new("AT3", at(0)).with_refresh_token("RT3"));
     assert!(matches!(m.poll_token(at(0)), TokenAction::Use(_)));
 }
+
+#[test]
+fn a_refresh_token_refused_as_invalid_request_asks_for_a_new_authorization() {
+    // X answers a spent or unknown refresh token with invalid_request, not invalid_grant:
+    // sending it again can only be refused again.
+    let m = manager();
+    let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+        panic!("the token is due for a refresh")
+    };
+    let body = r#"{"error":"invalid_request","error_description":"Value passed for the token was invalid."}"#;
+    let e = ticket
+        .handle_response(&response(400, body), at(7200))
+        .unwrap_err();
+    assert!(e.refuses_refresh_token() && !e.is_invalid_grant());
+    assert!(matches!(m.poll_token(at(7201)), TokenAction::Reauthorize));
+}
+
+#[test]
+fn other_refusals_leave_the_refresh_token_to_be_tried_again() {
+    let m = manager();
+    let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+        panic!("the token is due for a refresh")
+    };
+    let e = ticket
+        .handle_response(
+            &response(503, r#"{"error":"temporarily_unavailable"}"#),
+            at(7200),
+        )
+        .unwrap_err();
+    assert!(!e.refuses_refresh_token());
+    assert!(matches!(m.poll_token(at(7201)), TokenAction::Refresh(_)));
+}

@@ -22,6 +22,18 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// Held by tests that check a lock is free again after its holder let go, and taken
+/// exclusively while child processes are started: a child between fork and exec holds copies
+/// of this process's file descriptors, and with them any file lock they carry, so a lock just
+/// released would still look held.
+static FORKING: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn no_fork_meanwhile() -> std::sync::RwLockReadGuard<'static, ()> {
+    FORKING
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -129,6 +141,7 @@ fn a_write_failure_leaves_no_temporary_file() {
 
 #[test]
 fn the_lock_excludes_other_holders() {
+    let _no_fork = no_fork_meanwhile();
     let dir = temp_dir("lock");
     let store = FileTokenStore::new(dir.join("token.json"));
     let held = store.lock().unwrap();
@@ -201,6 +214,7 @@ fn a_stale_stored_token_is_refreshed_with_its_own_refresh_token() {
 
 #[test]
 fn refresh_failures_under_the_lock() {
+    let _no_fork = no_fork_meanwhile();
     let dir = temp_dir("locked-fail");
     let store = FileTokenStore::new(dir.join("token.json"));
     store.save(&token("AT1", "RT1")).unwrap();
@@ -273,6 +287,10 @@ fn processes_sharing_a_file_refresh_once() {
         .save(&token("AT1", "RT1"))
         .unwrap();
     let exe = std::env::current_exe().unwrap();
+    // `spawn` returns once the child has exec'd, which closes the copied descriptors.
+    let forking = FORKING
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let children: Vec<_> = (0..PROCESSES)
         .map(|i| {
             Command::new(&exe)
@@ -289,6 +307,7 @@ fn processes_sharing_a_file_refresh_once() {
                 .unwrap()
         })
         .collect();
+    drop(forking);
     // Start them together, once all are up.
     let deadline = Instant::now() + Duration::from_secs(60);
     while (0..PROCESSES).any(|i| !dir.join(format!("ready-{i}")).exists()) {
@@ -406,6 +425,7 @@ fn within_seconds<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 
 
 #[test]
 fn a_rotation_hook_may_save_to_the_same_store() {
+    let _no_fork = no_fork_meanwhile();
     let dir = temp_dir("hook-saves");
     let store = FileTokenStore::new(dir.join("token.json"));
     store.save(&token("AT1", "RT1")).unwrap();
@@ -441,6 +461,7 @@ fn a_rotation_hook_may_save_to_the_same_store() {
 
 #[test]
 fn the_token_is_saved_before_the_hooks_run_and_the_lock_is_free_for_them() {
+    let _no_fork = no_fork_meanwhile();
     let dir = temp_dir("hook-order");
     let store = FileTokenStore::new(dir.join("token.json"));
     store.save(&token("AT1", "RT1")).unwrap();

@@ -1,18 +1,28 @@
 //! `xdm media`: downloads DM media to a file, atomically.
 //!
-//! The bytes go to a temporary file beside the target, are made durable, and the file is
-//! renamed over the target: a failed or interrupted download never leaves a half-written
-//! file under the name asked for.
+//! The bytes are written as they arrive to a temporary file beside the target, which is made
+//! durable and renamed over the target once the body is complete: a failed or interrupted
+//! download never leaves a half-written file under the name asked for, and a file of any size
+//! passes through without being held in memory. When the connection breaks mid-body and the
+//! server serves ranges, the rest is asked for from the bytes already written, a few times at
+//! most, and appended to the same temporary file.
 
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
+use xdm_client::MediaStream;
 use xdm_core::endpoints::DownloadMedia;
 
-use crate::checkpoint::write_atomically;
-use crate::connect::Session;
+use crate::checkpoint::{sync_dir, temp_sibling};
+use crate::connect::{Api, Session};
 use crate::exit::Failure;
 use crate::output::json_line;
+
+/// How many times a download that broke off mid-body is resumed before its failure is
+/// reported. Each resume is a request of its own, with its own retries and rate limiting.
+const MAX_RESUMES: u32 = 5;
 
 /// A validated download.
 #[derive(Debug)]
@@ -32,25 +42,97 @@ impl Plan {
 
     /// Downloads and writes the file.
     pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
-        let content = session.api.download_media(&self.media).await?;
-        write_atomically(&self.out, &content.body)
-            .map_err(|e| Failure::io(self.out.display(), &e))?;
-        let content_type = content.content_type.clone();
+        // The request comes first: an error from X is reported as such, whatever the path.
+        let download = session.api.download_media_stream(&self.media).await?;
+        let content_type = download.content_type().map(str::to_owned);
+        let bytes = save(&self.out, &session.api, &self.media, download).await?;
         if json {
             json_line(&json!({
                 "path": self.out.display().to_string(),
-                "bytes": content.body.len(),
+                "bytes": bytes,
                 "content_type": content_type,
             }));
         } else {
             println!(
                 "wrote {} bytes{} to {}",
-                content.body.len(),
+                bytes,
                 content_type.map(|t| format!(" of {t}")).unwrap_or_default(),
                 self.out.display()
             );
         }
         Ok(())
+    }
+}
+
+/// Writes the download's chunks to a temporary sibling of `out`, then `fsync`s it, renames it
+/// over `out` and `fsync`s the directory. Returns the bytes written.
+///
+/// A body that breaks off is asked for again from the bytes written so far, up to
+/// [`MAX_RESUMES`] times, when the server said it serves ranges; the client hands out exactly
+/// the bytes from that offset whatever the server answers, so they are appended as they come.
+///
+/// Writes are synchronous: a local file takes a chunk in far less time than the network
+/// takes to bring the next, and the command runs nothing else meanwhile.
+async fn save(
+    out: &Path,
+    api: &Api,
+    media: &DownloadMedia,
+    mut download: MediaStream,
+) -> Result<u64, Failure> {
+    let io_failure = |e: std::io::Error| Failure::io(out.display(), &e);
+    let mut partial = Partial::create(temp_sibling(out)).map_err(io_failure)?;
+    let mut written = 0u64;
+    let mut resumes = 0;
+    loop {
+        match download.next_chunk().await {
+            Some(Ok(chunk)) => {
+                partial.file.write_all(&chunk).map_err(io_failure)?;
+                written += chunk.len() as u64;
+            }
+            None => break,
+            Some(Err(error)) if download.accepts_ranges() && resumes < MAX_RESUMES => {
+                resumes += 1;
+                eprintln!(
+                    "the download broke off after {written} bytes ({error}); \
+                     resuming ({resumes} of {MAX_RESUMES})"
+                );
+                let rest = media.clone().with_offset(written);
+                download = api.download_media_stream(&rest).await?;
+            }
+            Some(Err(error)) => return Err(error.into()),
+        }
+    }
+    partial.file.sync_all().map_err(io_failure)?;
+    fs::rename(&partial.path, out).map_err(io_failure)?;
+    partial.renamed = true;
+    sync_dir(out).map_err(io_failure)?;
+    Ok(written)
+}
+
+/// The temporary file of a download in progress, removed unless it was renamed into place:
+/// after an error, and also when the download is dropped half-way.
+struct Partial {
+    path: PathBuf,
+    file: File,
+    renamed: bool,
+}
+
+impl Partial {
+    fn create(path: PathBuf) -> std::io::Result<Partial> {
+        let file = File::create(&path)?;
+        Ok(Partial {
+            path,
+            file,
+            renamed: false,
+        })
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = fs::remove_file(&self.path);
+        }
     }
 }
 

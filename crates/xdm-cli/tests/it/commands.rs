@@ -1,6 +1,6 @@
 //! Each command against the emulator, in both output modes.
 
-use crate::common::{Emu, me, ok, run, run_with_stdin, temp_dir};
+use crate::common::{Emu, me, ok, run, run_with_stdin, send_media, shown_media_url, temp_dir};
 
 /// The demo world's second user (after "me").
 fn other(emu: &Emu, n: usize) -> String {
@@ -114,31 +114,10 @@ fn media_is_uploaded_attached_listed_and_downloaded() {
     let png = dir.join("pic.png");
     let bytes = b"\x89PNG\r\n\x1a\n-not-really-an-image-".to_vec();
     std::fs::write(&png, &bytes).unwrap();
-    let sent = ok(
-        emu.xdm(),
-        &[
-            "--json",
-            "send",
-            "--to",
-            &bob,
-            "--media",
-            png.to_str().unwrap(),
-            "look",
-        ],
-    );
-    let id = sent.json_lines()[0]["dm_event_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = send_media(&emu, &bob, &png, Some("look"));
     assert_eq!(emu.handle().event(&id).unwrap().media_keys.len(), 1);
 
-    let shown = ok(emu.xdm(), &["event", &id]).stdout;
-    let url = shown
-        .split_whitespace()
-        .find(|w| w.starts_with("https://ton.twitter.com/"))
-        .unwrap_or_else(|| panic!("a media URL in {shown}"))
-        .trim_end_matches(']')
-        .to_owned();
+    let (shown, url) = shown_media_url(&emu, &id);
     assert!(shown.contains("[photo: "), "{shown}");
 
     let out = dir.join("down.png");

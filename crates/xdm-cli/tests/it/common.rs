@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -124,6 +124,37 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Sends `file` to the user `to` with `xdm send --media`, with `text` if given; returns the
+/// id of the new event.
+pub fn send_media(emu: &Emu, to: &str, file: &Path, text: Option<&str>) -> String {
+    let mut args = vec![
+        "--json",
+        "send",
+        "--to",
+        to,
+        "--media",
+        file.to_str().unwrap(),
+    ];
+    args.extend(text);
+    let sent = ok(emu.xdm(), &args);
+    sent.json_lines()[0]["dm_event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// What `xdm event` shows for the event `id`, and the media URL in it.
+pub fn shown_media_url(emu: &Emu, id: &str) -> (String, String) {
+    let shown = ok(emu.xdm(), &["event", id]).stdout;
+    let url = shown
+        .split_whitespace()
+        .find(|w| w.starts_with("https://ton.twitter.com/"))
+        .unwrap_or_else(|| panic!("a media URL in {shown}"))
+        .trim_end_matches(']')
+        .to_owned();
+    (shown, url)
 }
 
 /// What a finished child said.

@@ -202,29 +202,8 @@ fn a_download_that_cannot_be_written_is_a_local_failure() {
     let png = dir.join("p.png");
     std::fs::write(&png, b"\x89PNG-bytes").unwrap();
     let bob = emu.handle().users()[1].id.clone();
-    let sent = ok(
-        emu.xdm(),
-        &[
-            "--json",
-            "send",
-            "--to",
-            &bob,
-            "--media",
-            png.to_str().unwrap(),
-            "x",
-        ],
-    );
-    let id = sent.json_lines()[0]["dm_event_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let shown = ok(emu.xdm(), &["event", &id]).stdout;
-    let url = shown
-        .split_whitespace()
-        .find(|w| w.starts_with("https://ton.twitter.com/"))
-        .expect("a media URL")
-        .trim_end_matches(']')
-        .to_owned();
+    let id = crate::common::send_media(&emu, &bob, &png, Some("x"));
+    let (_, url) = crate::common::shown_media_url(&emu, &id);
     let out = dir.join("no-such-dir").join("p.png");
     let ran = run(emu.xdm(), &["media", "--out", out.to_str().unwrap(), &url]);
     assert_eq!(ran.code, 1, "{}", ran.stderr);

@@ -9,4 +9,5 @@ mod common;
 mod export;
 mod failures;
 mod login;
+mod media;
 mod watch;

@@ -1,8 +1,8 @@
 //! Downloading media attached to a legacy direct message.
 
 use bytes::Bytes;
-use http::Method;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use http::{HeaderValue, Method, StatusCode};
 
 use super::{Body, MEDIA_SCOPES, fill_path, info, new_request};
 use crate::error::ApiError;
@@ -36,11 +36,14 @@ use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, Reque
 /// assert!(DownloadMedia::from_media_url("https://example.com/x.jpg").is_err());
 /// # Ok::<(), xdm_core::InvalidInput>(())
 /// ```
+///
+/// A download that broke off can ask for the rest with [`with_offset`](Self::with_offset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DownloadMedia {
     dm_id: EventId,
     media_id: MediaId,
     resource_id: ResourceId,
+    offset: u64,
 }
 
 /// The path every legacy direct-message media URL starts with.
@@ -58,6 +61,7 @@ impl DownloadMedia {
             dm_id,
             media_id,
             resource_id,
+            offset: 0,
         }
     }
 
@@ -89,11 +93,55 @@ impl DownloadMedia {
                 "the path does not have exactly three parts after /dm/",
             ));
         };
-        Ok(Self {
-            dm_id: EventId::parse_as(dm_id, "dm_id")?,
-            media_id: MediaId::parse(media_id)?,
-            resource_id: ResourceId::parse(resource_id)?,
-        })
+        Ok(Self::new(
+            EventId::parse_as(dm_id, "dm_id")?,
+            MediaId::parse(media_id)?,
+            ResourceId::parse(resource_id)?,
+        ))
+    }
+
+    /// The same download, asking only for the bytes from `offset` on (0 is the first byte):
+    /// how a download that broke off after `offset` bytes fetches the rest.
+    ///
+    /// A nonzero offset sends `Range: bytes={offset}-`. Whatever the server makes of it, the
+    /// decoded body starts at `offset`: a `206 Partial Content` must say in its
+    /// `content-range` that it starts there, and a `200` (a server that ignores ranges) has
+    /// its first `offset` bytes dropped. An offset of 0 asks for the whole file, as a download
+    /// without one does.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use xdm_core::endpoints::DownloadMedia;
+    /// use xdm_core::{Endpoint, RequestContext};
+    ///
+    /// let rest = DownloadMedia::from_media_url(
+    ///     "https://ton.twitter.com/1.1/ton/data/dm/1589472163941056517/1589472151165317121/ncc3LNYu.jpg",
+    /// )?
+    /// .with_offset(4);
+    /// let request = rest.build_request(&RequestContext::default())?;
+    /// assert_eq!(request.headers()["range"], "bytes=4-");
+    ///
+    /// // A server that honours the range sends only the rest...
+    /// let partial = http::Response::builder()
+    ///     .status(206)
+    ///     .header("content-range", "bytes 4-9/10")
+    ///     .body(Bytes::from_static(b"456789"))?;
+    /// assert_eq!(rest.decode_response(partial)?.body, "456789");
+    /// // ...and one that ignores it sends the whole file, of which the rest is kept.
+    /// let whole = http::Response::new(Bytes::from_static(b"0123456789"));
+    /// assert_eq!(rest.decode_response(whole)?.body, "456789");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_offset(mut self, offset: u64) -> Self {
+        self.offset = offset;
+        self
+    }
+
+    /// Where in the file the download starts: 0 unless set by
+    /// [`with_offset`](Self::with_offset).
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
 
     /// The event the media is attached to.
@@ -148,17 +196,18 @@ impl Endpoint for DownloadMedia {
                 ("resource_id", self.resource_id.as_str()),
             ],
         );
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Empty,
-        ))
+        let mut request = new_request(self.info(), ctx, &path, &Query::new(), Body::Empty);
+        if self.offset > 0 {
+            let range = HeaderValue::from_str(&format!("bytes={}-", self.offset))
+                .expect("digits are a valid header value");
+            request.headers_mut().insert(RANGE, range);
+        }
+        Ok(request)
     }
 
     fn decode_response(&self, response: http::Response<Bytes>) -> Result<MediaContent, ApiError> {
-        if !response.status().is_success() {
+        let status = response.status();
+        if !status.is_success() {
             return Err(decode_error(response));
         }
         let rate_limit = RateLimitSnapshot::from_headers(response.headers());
@@ -167,11 +216,130 @@ impl Endpoint for DownloadMedia {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let (parts, body) = response.into_parts();
+        // The media bytes are left out of the error: they are a file, not a document whose
+        // excerpt would explain anything.
+        let refuse = |path: &str, message: String| {
+            ApiError::undecodable(
+                status,
+                parts.headers.clone(),
+                Bytes::new(),
+                path.to_owned(),
+                &message,
+                None,
+            )
+        };
+        let body = if status == StatusCode::PARTIAL_CONTENT {
+            let range = parts
+                .headers
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(ContentRange::parse)
+                .ok_or_else(|| {
+                    refuse(
+                        "content-range",
+                        "a 206 without a single byte range in its content-range".to_owned(),
+                    )
+                })?;
+            if range.first != self.offset {
+                return Err(refuse(
+                    "content-range",
+                    format!(
+                        "the range starts at byte {}, not at the offset {} asked for",
+                        range.first, self.offset
+                    ),
+                ));
+            }
+            if body.len() as u64 != range.len() {
+                return Err(refuse(
+                    "body",
+                    format!(
+                        "{} bytes where the content-range announced {}",
+                        body.len(),
+                        range.len()
+                    ),
+                ));
+            }
+            body
+        } else {
+            match usize::try_from(self.offset) {
+                Ok(offset) if offset <= body.len() => body.slice(offset..),
+                _ => {
+                    return Err(refuse(
+                        "body",
+                        format!(
+                            "the whole file has {} bytes, fewer than the offset {}",
+                            body.len(),
+                            self.offset
+                        ),
+                    ));
+                }
+            }
+        };
         Ok(MediaContent {
             content_type,
-            body: response.into_body(),
+            body,
             rate_limit,
         })
+    }
+}
+
+/// The `content-range` of an answer to a ranged request: one byte range,
+/// `bytes first-last/total`, the total `*` when the server does not know it.
+///
+/// ```
+/// use xdm_core::endpoints::ContentRange;
+///
+/// let range = ContentRange::parse("bytes 4-9/10").unwrap();
+/// assert_eq!((range.first, range.last, range.total), (4, 9, Some(10)));
+/// assert_eq!(range.len(), 6);
+/// // Several ranges, another unit, or a span past the total are not one byte range.
+/// assert_eq!(ContentRange::parse("bytes 4-9/8"), None);
+/// assert_eq!(ContentRange::parse("items 0-1/2"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContentRange {
+    /// The first byte's offset in the whole file.
+    pub first: u64,
+    /// The last byte's offset, inclusive.
+    pub last: u64,
+    /// The whole file's size, when the server knows it.
+    pub total: Option<u64>,
+}
+
+impl ContentRange {
+    /// Reads a `content-range` header value; `None` for anything but one well-formed byte
+    /// range.
+    pub fn parse(value: &str) -> Option<ContentRange> {
+        let (unit, rest) = value.trim().split_once(' ')?;
+        if !unit.eq_ignore_ascii_case("bytes") {
+            return None;
+        }
+        let (span, total) = rest.trim().split_once('/')?;
+        let (first, last) = span.split_once('-')?;
+        // `u64::from_str` takes a leading `+`, which a content-range does not.
+        let number = |s: &str| -> Option<u64> {
+            (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| s.parse().ok())
+                .flatten()
+        };
+        let (first, last) = (number(first)?, number(last)?);
+        let total = if total == "*" {
+            None
+        } else {
+            Some(number(total)?)
+        };
+        (first <= last && total.is_none_or(|t| last < t)).then_some(ContentRange {
+            first,
+            last,
+            total,
+        })
+    }
+
+    /// How many bytes the range spans.
+    #[allow(clippy::len_without_is_empty)] // A range spans at least one byte.
+    pub fn len(&self) -> u64 {
+        self.last - self.first + 1
     }
 }
 
@@ -292,6 +460,136 @@ mod tests {
         assert_eq!(d.decode_response(bare).unwrap().content_type, None);
     }
 
+    fn ranged(
+        status: u16,
+        content_range: Option<&str>,
+        body: &'static str,
+    ) -> http::Response<Bytes> {
+        let mut builder = http::Response::builder().status(status);
+        if let Some(range) = content_range {
+            builder = builder.header("content-range", range);
+        }
+        builder.body(Bytes::from_static(body.as_bytes())).unwrap()
+    }
+
+    fn undecodable_at(error: &ApiError) -> (&str, &str) {
+        match error.kind() {
+            crate::error::ApiErrorKind::Undecodable { path, message, .. } => (path, message),
+            other => panic!("expected undecodable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_offset_asks_for_the_rest_with_a_range() {
+        let d = DownloadMedia::from_media_url(URL).unwrap();
+        assert_eq!(d.offset(), 0);
+        assert!(
+            build(&d).headers().get("range").is_none(),
+            "0 is the whole file"
+        );
+        let rest = d.clone().with_offset(1_000_000_007);
+        assert_eq!(rest.offset(), 1_000_000_007);
+        assert_eq!(build(&rest).headers()["range"], "bytes=1000000007-");
+        assert_eq!(build(&rest).uri(), build(&d).uri());
+        assert_eq!(rest.clone().with_offset(0), d);
+    }
+
+    #[test]
+    fn a_206_from_the_offset_is_the_rest_of_the_file() {
+        let rest = DownloadMedia::from_media_url(URL).unwrap().with_offset(4);
+        for content_range in ["bytes 4-9/10", "bytes 4-9/*", "BYTES 4-9/10"] {
+            let got = rest
+                .decode_response(ranged(206, Some(content_range), "456789"))
+                .unwrap();
+            assert_eq!(got.body.as_ref(), b"456789", "{content_range}");
+        }
+        let whole = DownloadMedia::from_media_url(URL).unwrap();
+        let got = whole
+            .decode_response(ranged(206, Some("bytes 0-2/3"), "abc"))
+            .unwrap();
+        assert_eq!(got.body.as_ref(), b"abc");
+    }
+
+    #[test]
+    fn a_200_to_a_ranged_request_has_the_offset_dropped() {
+        let d = DownloadMedia::from_media_url(URL).unwrap();
+        let body = |offset| {
+            d.clone()
+                .with_offset(offset)
+                .decode_response(ranged(200, None, "0123456789"))
+                .unwrap()
+                .body
+        };
+        assert_eq!(body(0).as_ref(), b"0123456789");
+        assert_eq!(body(4).as_ref(), b"456789");
+        assert_eq!(body(10).as_ref(), b"", "nothing left is still the rest");
+    }
+
+    #[test]
+    fn a_whole_file_shorter_than_the_offset_is_refused() {
+        let d = DownloadMedia::from_media_url(URL).unwrap();
+        for offset in [11, u64::MAX] {
+            let e = d
+                .clone()
+                .with_offset(offset)
+                .decode_response(ranged(200, None, "0123456789"))
+                .unwrap_err();
+            let (path, message) = undecodable_at(&e);
+            assert_eq!(path, "body");
+            assert!(message.contains("fewer than the offset"), "{message}");
+            assert!(e.body().is_empty(), "the file is not kept in the error");
+        }
+    }
+
+    #[test]
+    fn a_206_that_starts_elsewhere_is_refused() {
+        let rest = DownloadMedia::from_media_url(URL).unwrap().with_offset(4);
+        let e = rest
+            .decode_response(ranged(206, Some("bytes 0-9/10"), "0123456789"))
+            .unwrap_err();
+        let (path, message) = undecodable_at(&e);
+        assert_eq!(path, "content-range");
+        assert!(
+            message.contains("starts at byte 0, not at the offset 4"),
+            "{message}"
+        );
+        assert_eq!(e.status(), StatusCode::PARTIAL_CONTENT);
+    }
+
+    #[test]
+    fn a_206_without_a_single_range_is_refused() {
+        let rest = DownloadMedia::from_media_url(URL).unwrap().with_offset(4);
+        for content_range in [
+            None,
+            Some("bytes */10"),
+            Some("bytes 9-4/10"),
+            Some("bytes 4-10/10"),
+            Some("items 4-9/10"),
+            Some("bytes 4-9"),
+            Some("bytes +4-9/10"),
+            Some("bytes 4-9/x"),
+        ] {
+            let e = rest
+                .decode_response(ranged(206, content_range, "456789"))
+                .unwrap_err();
+            assert_eq!(undecodable_at(&e).0, "content-range", "{content_range:?}");
+        }
+    }
+
+    #[test]
+    fn a_206_whose_body_disagrees_with_its_range_is_refused() {
+        let rest = DownloadMedia::from_media_url(URL).unwrap().with_offset(4);
+        let e = rest
+            .decode_response(ranged(206, Some("bytes 4-9/10"), "4567"))
+            .unwrap_err();
+        let (path, message) = undecodable_at(&e);
+        assert_eq!(path, "body");
+        assert!(
+            message.contains("4 bytes where the content-range announced 6"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn failures_are_classified() {
         let d = DownloadMedia::from_media_url(URL).unwrap();
@@ -303,5 +601,27 @@ mod tests {
             ))
             .unwrap_err();
         assert_eq!(err.status(), http::StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn content_ranges_are_read_strictly() {
+        let range = |first, last, total| Some(ContentRange { first, last, total });
+        assert_eq!(ContentRange::parse("bytes 4-9/10"), range(4, 9, Some(10)));
+        assert_eq!(ContentRange::parse(" BYTES 0-0/*"), range(0, 0, None));
+        for bad in [
+            "",
+            "bytes",
+            "bytes */10",
+            "bytes 4-9",
+            "bytes 9-4/10",
+            "bytes 4-10/10",
+            "bytes -9/10",
+            "bytes +4-9/10",
+            "bytes 4-9/x",
+            "items 4-9/10",
+            "bytes 4-99999999999999999999/*",
+        ] {
+            assert_eq!(ContentRange::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! | [`BlockUser`] | `POST /2/users/{id}/dm/block` |
 //! | [`UnblockUser`] | `POST /2/users/{id}/dm/unblock` |
 //! | [`DownloadMedia`] | `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` |
+//! | [`GetMe`] | `GET /2/users/me` (who the credentials act for) |
 //!
 //! Every request carries its [`EndpointInfo`] in its extensions and a `user-agent` of
 //! `xdm/<version>`; JSON bodies come with `content-type: application/json`.
@@ -24,6 +25,7 @@ mod block;
 mod event;
 mod group;
 mod list;
+mod me;
 mod media;
 mod send;
 
@@ -31,7 +33,8 @@ pub use block::{BlockUser, UnblockUser};
 pub use event::{DeleteEvent, GetEvent};
 pub use group::CreateGroup;
 pub use list::{ListConversationEvents, ListEvents, ListParams, ListParticipantEvents};
-pub use media::{DownloadMedia, MediaContent};
+pub use me::GetMe;
+pub use media::{ContentRange, DownloadMedia, MediaContent};
 pub use send::{Message, SendToConversation, SendToParticipant};
 
 use bytes::Bytes;

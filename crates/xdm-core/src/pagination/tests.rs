@@ -310,8 +310,13 @@ proptest! {
             let this = request.pagination_token().map(|t| t.as_str().to_owned());
             let (next, items, fail) = answers.next().unwrap();
             if fail {
+                // A transient failure: the same page is offered again, and answered this time.
+                // (Retrying without end is the caller's policy to bound, not the paginator's.)
                 p.handle_failure();
-                continue;
+                let again = p.poll_request();
+                prop_assert!(again.is_some(), "a failed page is offered again");
+                let again = again.and_then(|r| r.pagination_token().map(|t| t.as_str().to_owned()));
+                prop_assert_eq!(&again, &this);
             }
             prop_assert!(!requested.contains(&this), "requested {:?} twice", this);
             requested.push(this);

@@ -19,10 +19,10 @@ use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use serde_json::{Value, json};
 use xdm_core::endpoints::{
-    BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, ListConversationEvents,
+    BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, GetMe, ListConversationEvents,
     ListEvents, ListParticipantEvents, Message, SendToConversation, SendToParticipant, UnblockUser,
 };
-use xdm_core::fields::{EventType, FieldSet};
+use xdm_core::fields::{EventType, FieldSet, UserField};
 use xdm_core::ids::{ConversationId, EventId, MediaId, PaginationToken, UserId};
 use xdm_core::upload::{
     AppendUpload, FinalizeUpload, InitializeUpload, MediaCategory, MediaType, UploadMedia,
@@ -775,6 +775,10 @@ fn every_request(dialect: Dialect) -> Vec<http::Request<Bytes>> {
     )
     .unwrap();
     requests.push(download.build_request(ctx).unwrap());
+    let me = GetMe::new()
+        .with_user_fields(UserField::ALL.iter().cloned())
+        .unwrap();
+    requests.push(me.build_request(ctx).unwrap());
     requests.extend(upload_requests(ctx));
     requests
 }

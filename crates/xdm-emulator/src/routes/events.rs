@@ -89,12 +89,13 @@ pub(super) fn list_conversation(
     }
 }
 
+/// `GET /2/dm_events/{event_id}`. An event the caller cannot see (not theirs, unknown, or
+/// deleted by the caller) is answered like an unknown id.
 pub(super) fn get(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Result<Reply, Reply> {
     let eid = validate::numeric_id("event_id", id)?;
     let p = validate::lookup_params(&ctx.query, false, &inner.codec)?;
     let w = &inner.world;
-    let found = w.event_pos(eid).filter(|&i| w.can_see(user, &w.events[i]));
-    let Some(i) = found else {
+    let Some(i) = w.event_seen_by(user, eid) else {
         // X answers a lookup of a missing resource with 200 and a partial error.
         return Ok(Reply::json(
             StatusCode::OK,
@@ -109,11 +110,20 @@ pub(super) fn get(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Result<R
     Ok(Reply::json(StatusCode::OK, body))
 }
 
+/// `DELETE /2/dm_events/{event_id}`: X's "delete for you". Only the sender of a message may
+/// delete it; afterwards the sender's lookup of the id answers like an unknown id (200 with a
+/// `resource-not-found` partial error) and their listings leave it out, while the other
+/// participants still see it.
+///
+/// Deleting an event the caller already deleted is answered like deleting an unknown id:
+/// 404 `resource-not-found`. The wire reference does not say what X answers, and this is the
+/// emulator's one not-found answer for this route; a client that retries a delete whose
+/// response was lost can read the 404 as "already gone".
 pub(super) fn delete(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Result<Reply, Reply> {
     let eid = validate::numeric_id("event_id", id)?;
     validate::no_query(&ctx.query)?;
     let w = &mut inner.world;
-    let Some(i) = w.event_pos(eid).filter(|&i| w.can_see(user, &w.events[i])) else {
+    let Some(i) = w.event_seen_by(user, eid) else {
         return Err(problem::not_found("dm_event", "event_id", id));
     };
     if w.events[i].sender != user || w.events[i].kind != crate::state::EventType::MessageCreate {

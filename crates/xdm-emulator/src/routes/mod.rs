@@ -7,6 +7,7 @@ mod media;
 mod oauth;
 mod send;
 mod upload;
+mod users;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -94,6 +95,7 @@ pub(crate) enum Route {
     CreateGroup,
     Block(String),
     Unblock(String),
+    UsersMe,
     MediaDownload(String, String, String),
     UploadOneShot,
     UploadStatus,
@@ -144,6 +146,7 @@ impl Route {
             ("POST", ["2", "dm_conversations"]) => Self::CreateGroup,
             ("POST", ["2", "users", id, "dm", "block"]) => Self::Block(id.to_string()),
             ("POST", ["2", "users", id, "dm", "unblock"]) => Self::Unblock(id.to_string()),
+            ("GET", ["2", "users", "me"]) => Self::UsersMe,
             ("POST", ["2", "media", "upload"]) => Self::UploadOneShot,
             ("GET", ["2", "media", "upload"]) => Self::UploadStatus,
             ("POST", ["2", "media", "upload", "initialize"]) => Self::UploadInit,
@@ -173,6 +176,7 @@ impl Route {
             Self::CreateGroup => "/2/dm_conversations",
             Self::Block(_) => "/2/users/{id}/dm/block",
             Self::Unblock(_) => "/2/users/{id}/dm/unblock",
+            Self::UsersMe => "/2/users/me",
             Self::MediaDownload(..) => "/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}",
             Self::UploadOneShot | Self::UploadStatus => "/2/media/upload",
             Self::UploadInit => "/2/media/upload/initialize",
@@ -202,6 +206,7 @@ impl Route {
             | Self::Block(_)
             | Self::Unblock(_) => &["dm.write", "tweet.read", "users.read"],
             Self::MediaDownload(..) => &["dm.read"],
+            Self::UsersMe => &["tweet.read", "users.read"],
             _ => &["media.write"],
         }
     }
@@ -217,6 +222,7 @@ impl Route {
             }
             Self::DeleteEvent(_) => Some(EndpointGroup::Delete),
             Self::Block(_) | Self::Unblock(_) => Some(EndpointGroup::Block),
+            Self::UsersMe => Some(EndpointGroup::UsersMe),
             _ => None,
         }
     }
@@ -294,6 +300,7 @@ fn handle(inner: &mut Inner, ctx: &Ctx, route: &Route, user: u32) -> Reply {
         Route::CreateGroup => group::create(inner, ctx, user),
         Route::Block(id) => block::set(inner, ctx, user, id, true),
         Route::Unblock(id) => block::set(inner, ctx, user, id, false),
+        Route::UsersMe => users::me(inner, ctx, user),
         Route::MediaDownload(d, m, r) => media::download(inner, ctx, user, d, m, r),
         Route::UploadOneShot => upload::one_shot(inner, ctx, user),
         Route::UploadStatus => upload::status(inner, ctx, user),

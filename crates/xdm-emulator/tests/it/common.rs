@@ -159,7 +159,7 @@ pub(crate) fn query_pairs(q: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The spec path template of a DM API request, for schema lookup.
+/// The spec path template of a request to an endpoint the emulator serves, for schema lookup.
 pub(crate) fn template(method: &str, path: &str) -> Option<&'static str> {
     let s: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     Some(match (method, s.as_slice()) {
@@ -181,6 +181,7 @@ pub(crate) fn template(method: &str, path: &str) -> Option<&'static str> {
         ("POST", ["2", "dm_conversations"]) => "/2/dm_conversations",
         ("POST", ["2", "users", _, "dm", "block"]) => "/2/users/{id}/dm/block",
         ("POST", ["2", "users", _, "dm", "unblock"]) => "/2/users/{id}/dm/unblock",
+        ("GET", ["2", "users", "me"]) => "/2/users/me",
         (_, ["2", "media", "upload"]) => "/2/media/upload",
         ("POST", ["2", "media", "upload", "initialize"]) => "/2/media/upload/initialize",
         ("POST", ["2", "media", "upload", _, "append"]) => "/2/media/upload/{id}/append",

@@ -349,13 +349,136 @@ async fn delete_own_message_only() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"data": {"deleted": true}}));
     assert!(emu.handle().event(&mine.id).is_none());
-    let r = api.delete(&format!("/2/dm_events/{}", mine.id)).await;
-    assert_eq!(r.status, 404);
     let r = api.delete(&format!("/2/dm_events/{}", theirs.id)).await;
     assert_eq!(r.status, 403);
     assert!(emu.handle().event(&theirs.id).is_some());
-    let v = api.get(&format!("/2/dm_events/{}", mine.id)).await.json();
-    assert!(v.get("errors").is_some(), "a deleted event is gone");
+}
+
+/// The answer to a lookup of `id`, with the id itself replaced so that two answers about
+/// different ids can be compared for shape.
+async fn lookup_shape(api: &Api, id: &str) -> (u16, Value) {
+    let r = api.get(&format!("/2/dm_events/{id}")).await;
+    let text = r.json().to_string().replace(id, "ID");
+    (r.status, serde_json::from_str(&text).unwrap())
+}
+
+async fn all_ids(api: &Api, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let q = match &token {
+            Some(t) => format!("{path}{sep}max_results=100&pagination_token={t}"),
+            None => format!("{path}{sep}max_results=100"),
+        };
+        let v = api.get(&q).await.json();
+        if v["meta"]["result_count"] == 0 {
+            return out;
+        }
+        out.extend(ids(&v).iter().map(u64::to_string));
+        token = v["meta"]["next_token"].as_str().map(str::to_owned);
+    }
+}
+
+#[tokio::test]
+async fn delete_is_for_the_deleting_user_only() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let me = user(&emu, "me");
+    let alice = user(&emu, "alice");
+    let sent = api
+        .post_json(
+            &format!("/2/dm_conversations/with/{alice}/messages"),
+            json!({"text": "soon gone for me"}),
+        )
+        .await
+        .json();
+    let id = sent["data"]["dm_event_id"].as_str().unwrap().to_owned();
+    let conv = sent["data"]["dm_conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice_api = Api::new(
+        &emu,
+        Auth::Bearer(
+            emu.handle()
+                .issue_oauth2_token(&alice, &["dm.read dm.write tweet.read users.read"])
+                .unwrap(),
+        ),
+    );
+    let listings = |who: &str| {
+        [
+            "/2/dm_events".to_owned(),
+            format!("/2/dm_conversations/with/{who}/dm_events"),
+            format!("/2/dm_conversations/{conv}/dm_events"),
+            "/2/dm_events?event_types=MessageCreate".to_owned(),
+        ]
+    };
+    for path in listings(&alice) {
+        assert!(all_ids(&api, &path).await.contains(&id), "{path}");
+    }
+
+    assert_eq!(api.delete(&format!("/2/dm_events/{id}")).await.status, 200);
+
+    // For me it is gone, and its lookup reads exactly like that of an id that never existed.
+    let unknown = "1234567890123456789";
+    assert_eq!(
+        lookup_shape(&api, &id).await,
+        lookup_shape(&api, unknown).await
+    );
+    let (status, body) = lookup_shape(&api, &id).await;
+    assert_eq!(status, 200);
+    assert!(body.get("data").is_none());
+    assert_eq!(body["errors"][0]["resource_id"], "ID");
+    for path in listings(&alice) {
+        assert!(!all_ids(&api, &path).await.contains(&id), "{path}");
+    }
+    assert!(emu.handle().event(&id).is_none());
+    assert!(emu.handle().event_as(&me, &id).is_none());
+    // Through OAuth 1.0a too: the credential does not matter, the user does.
+    let v = Api::new(&emu, Auth::oauth1(&emu))
+        .get(&format!("/2/dm_events/{id}"))
+        .await
+        .json();
+    assert!(v.get("data").is_none() && v.get("errors").is_some());
+
+    // Alice still sees it everywhere.
+    let v = alice_api
+        .get(&format!("/2/dm_events/{id}?dm_event.fields=sender_id"))
+        .await
+        .json();
+    assert_eq!(v["data"]["text"], "soon gone for me");
+    assert_eq!(v["data"]["sender_id"], me.as_str());
+    for path in listings(&me) {
+        assert!(all_ids(&alice_api, &path).await.contains(&id), "{path}");
+    }
+    assert_eq!(
+        emu.handle().event_as(&alice, &id).unwrap().text.as_deref(),
+        Some("soon gone for me")
+    );
+    assert!(emu.handle().event_as(&alice, "1").is_none());
+    assert!(emu.handle().event_as("42", &id).is_none());
+    assert!(emu.handle().event_as("x", &id).is_none());
+    assert!(emu.handle().event_as(&alice, "x").is_none());
+    // She may not delete what she did not send, deleted for its sender or not.
+    assert_eq!(
+        alice_api.delete(&format!("/2/dm_events/{id}")).await.status,
+        403
+    );
+
+    // Deleting again is deleting an unknown id: the same 404.
+    let again = api.delete(&format!("/2/dm_events/{id}")).await;
+    let never = api.delete(&format!("/2/dm_events/{unknown}")).await;
+    assert_eq!(again.status, 404);
+    assert_eq!(never.status, 404);
+    assert_eq!(
+        again.json().to_string().replace(&id, "ID"),
+        never.json().to_string().replace(unknown, "ID")
+    );
+    assert_eq!(
+        again.json()["type"],
+        "https://api.twitter.com/2/problems/resource-not-found"
+    );
 }
 
 #[tokio::test]

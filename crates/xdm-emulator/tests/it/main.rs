@@ -14,4 +14,5 @@ mod send;
 mod server;
 #[cfg(feature = "tls")]
 mod tls;
+mod users;
 mod validation;

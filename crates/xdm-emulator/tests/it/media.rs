@@ -2,9 +2,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use serde_json::{Value, json};
-use xdm_emulator::{Emulator, ManualClock, RateLimits};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use xdm_emulator::{Emulator, Fault, FaultKind, ManualClock, RateLimits};
 
-use crate::common::{Api, Auth, emulator, user};
+use crate::common::{Api, Auth, Resp, emulator, raw, user};
 
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
@@ -86,24 +87,13 @@ async fn one_shot_upload_then_send_then_download() {
     let emu = emulator().await;
     let api = Api::new(&emu, Auth::oauth2(&emu));
     let bytes = b"\x89PNG\r\n\x1a\nfake-png-bytes".to_vec();
-    let r = api
-        .post_json(
-            "/2/media/upload",
-            json!({"media": b64(&bytes), "media_category": "dm_image", "media_type": "image/png"}),
-        )
-        .await;
+    let r = upload_image(&api, &bytes, "image/png").await;
     assert_eq!(r.status, 200);
     let v = r.json();
     let media_id = v["data"]["id"].as_str().unwrap().to_owned();
     assert_eq!(v["data"]["media_key"], format!("3_{media_id}"));
     assert_eq!(v["data"]["size"], bytes.len());
-    let alice = user(&emu, "alice");
-    let r = api
-        .post_json(
-            &format!("/2/dm_conversations/with/{alice}/messages"),
-            json!({"attachments": [{"media_id": media_id}]}),
-        )
-        .await;
+    let r = send_to_alice(&emu, &api, &media_id).await;
     assert_eq!(r.status, 201);
     let event_id = r.json()["data"]["dm_event_id"].as_str().unwrap().to_owned();
     let ev = emu.handle().event(&event_id).unwrap();
@@ -117,6 +107,202 @@ async fn one_shot_upload_then_send_then_download() {
     let r = api.get(&download_path(&url)).await;
     assert_eq!(r.body.as_ref(), bytes.as_slice());
     assert_eq!(r.header("content-type"), Some("image/png"));
+}
+
+#[tokio::test]
+async fn a_deleted_message_keeps_its_media_for_the_recipient() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let r = upload_image(&api, b"\xFF\xD8 jpeg", "image/jpeg").await;
+    let media_id = r.json()["data"]["id"].as_str().unwrap().to_owned();
+    let alice = user(&emu, "alice");
+    let r = send_to_alice(&emu, &api, &media_id).await;
+    let event_id = r.json()["data"]["dm_event_id"].as_str().unwrap().to_owned();
+    let path = download_path(&media_url(&api, &event_id).await);
+    assert_eq!(api.get(&path).await.status, 200);
+    assert_eq!(
+        api.delete(&format!("/2/dm_events/{event_id}")).await.status,
+        200
+    );
+    assert_eq!(api.get(&path).await.status, 404, "gone for the sender");
+    let t = emu
+        .handle()
+        .issue_oauth2_token(&alice, &["dm.read"])
+        .unwrap();
+    let r = Api::new(&emu, Auth::Bearer(t)).get(&path).await;
+    assert_eq!(r.status, 200, "still there for the recipient");
+    assert_eq!(r.body.as_ref(), b"\xFF\xD8 jpeg");
+}
+
+/// Uploads `bytes` in one request, as a DM image of `media_type`.
+async fn upload_image(api: &Api, bytes: &[u8], media_type: &str) -> Resp {
+    api.post_json(
+        "/2/media/upload",
+        json!({"media": b64(bytes), "media_category": "dm_image", "media_type": media_type}),
+    )
+    .await
+}
+
+/// Sends alice a message that carries the uploaded `media_id` and no text.
+async fn send_to_alice(emu: &Emulator, api: &Api, media_id: &str) -> Resp {
+    let alice = user(emu, "alice");
+    api.post_json(
+        &format!("/2/dm_conversations/with/{alice}/messages"),
+        json!({"attachments": [{"media_id": media_id}]}),
+    )
+    .await
+}
+
+/// Uploads `bytes` as a PNG, sends it to alice and returns its download path.
+async fn sent_media(emu: &Emulator, api: &Api, bytes: &[u8]) -> String {
+    let r = upload_image(api, bytes, "image/png").await;
+    let media_id = r.json()["data"]["id"].as_str().unwrap().to_owned();
+    let r = send_to_alice(emu, api, &media_id).await;
+    let event_id = r.json()["data"]["dm_event_id"].as_str().unwrap().to_owned();
+    download_path(&media_url(api, &event_id).await)
+}
+
+/// A download of `path` with a `Range` header.
+async fn get_range(emu: &Emulator, path: &str, range: &str) -> Resp {
+    let token = &emu.credentials().oauth2.access_token;
+    let headers = [
+        ("authorization", format!("Bearer {token}")),
+        ("range", range.to_owned()),
+    ];
+    raw("GET", &format!("{}{path}", emu.base_url()), &headers, None).await
+}
+
+#[tokio::test]
+async fn a_range_gets_206_with_that_part_of_the_file() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let bytes: Vec<u8> = (0..100u8).collect();
+    let path = sent_media(&emu, &api, &bytes).await;
+
+    let whole = api.get(&path).await;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    assert_eq!(whole.header("content-range"), None);
+    assert_eq!(whole.body.as_ref(), bytes.as_slice());
+
+    let cases = [
+        ("bytes=40-", 40..100),
+        ("bytes=40-49", 40..50),
+        ("bytes=0-0", 0..1),
+        ("bytes=90-1000", 90..100),
+        ("bytes=-10", 90..100),
+    ];
+    let count = cases.len();
+    for (range, want) in cases {
+        let r = get_range(&emu, &path, range).await;
+        assert_eq!(r.status, 206, "{range}");
+        let content_range = format!("bytes {}-{}/100", want.start, want.end - 1);
+        assert_eq!(
+            r.header("content-range"),
+            Some(content_range.as_str()),
+            "{range}"
+        );
+        assert_eq!(r.header("accept-ranges"), Some("bytes"), "{range}");
+        assert_eq!(r.header("content-type"), Some("image/png"), "{range}");
+        let length = want.len().to_string();
+        assert_eq!(r.header("content-length"), Some(length.as_str()), "{range}");
+        assert_eq!(r.body.as_ref(), &bytes[want], "{range}");
+    }
+    let statuses: Vec<Option<u16>> = emu
+        .handle()
+        .requests()
+        .iter()
+        .rev()
+        .take(count)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![Some(206); count], "logged as ranged");
+}
+
+#[tokio::test]
+async fn a_range_past_the_end_gets_416_with_the_length() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let path = sent_media(&emu, &api, &[1u8; 100]).await;
+    for range in ["bytes=100-", "bytes=250-300", "bytes=-0"] {
+        let r = get_range(&emu, &path, range).await;
+        assert_eq!(r.status, 416, "{range}");
+        assert_eq!(r.header("content-range"), Some("bytes */100"), "{range}");
+        assert_eq!(r.json()["status"], 416);
+    }
+    // The route's own refusals still come first.
+    let missing = path.rsplit_once('/').unwrap().0.to_owned() + "/other.png";
+    assert_eq!(get_range(&emu, &missing, "bytes=100-").await.status, 404);
+}
+
+#[tokio::test]
+async fn a_malformed_or_multiple_range_gets_the_whole_file() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let bytes: Vec<u8> = (0..100u8).collect();
+    let path = sent_media(&emu, &api, &bytes).await;
+    for range in [
+        "bytes=0-9,20-29",
+        "bytes=x-",
+        "bytes=9-3",
+        "items=0-9",
+        "0-9",
+    ] {
+        let r = get_range(&emu, &path, range).await;
+        assert_eq!(r.status, 200, "{range}");
+        assert_eq!(r.header("content-range"), None, "{range}");
+        assert_eq!(r.body.as_ref(), bytes.as_slice(), "{range}");
+    }
+}
+
+#[tokio::test]
+async fn a_ranged_answer_can_be_cut_mid_body() {
+    let emu = emulator().await;
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let bytes: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let path = sent_media(&emu, &api, &bytes).await;
+    emu.handle().inject(Fault::once(
+        "GET",
+        "/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}",
+        FaultKind::CloseMidBody,
+    ));
+    // Over a bare socket: an HTTP client would turn the cut into an error and drop the bytes.
+    let mut socket = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let token = &emu.credentials().oauth2.access_token;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nRange: bytes=60000-\r\nConnection: close\r\n\r\n",
+        emu.local_addr()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut answer))
+        .await
+        .expect("the server closes")
+        .ok();
+    let at = answer
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers");
+    let head = String::from_utf8_lossy(&answer[..at]).to_lowercase();
+    let body = &answer[at + 4..];
+    assert!(head.starts_with("http/1.1 206"), "{head}");
+    assert!(
+        head.contains("content-range: bytes 60000-99999/100000"),
+        "{head}"
+    );
+    assert!(head.contains("content-length: 40000"), "{head}");
+    assert!(
+        !body.is_empty() && body.len() < 40_000,
+        "{} bytes",
+        body.len()
+    );
+    assert_eq!(
+        body,
+        &bytes[60_000..60_000 + body.len()],
+        "the range's own bytes"
+    );
 }
 
 fn multipart(fields: &[(&str, &[u8])]) -> (String, Vec<u8>) {

@@ -218,3 +218,101 @@ async fn usage_cap_and_credits_switches() {
     emu.handle().set_credits_depleted(false);
     assert_eq!(api.get("/2/dm_events").await.status, 200);
 }
+
+#[tokio::test]
+async fn limits_off_keep_every_header_constant() {
+    let clock = ManualClock::starting_now();
+    let emu = Emulator::builder()
+        .seed_events(10)
+        .clock(clock.clone())
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let alice = user(&emu, "alice");
+    let names = [
+        "x-rate-limit-limit",
+        "x-rate-limit-remaining",
+        "x-rate-limit-reset",
+        "x-user-limit-24hour-limit",
+        "x-user-limit-24hour-remaining",
+        "x-user-limit-24hour-reset",
+        "x-app-limit-24hour-limit",
+        "x-app-limit-24hour-remaining",
+        "x-app-limit-24hour-reset",
+    ];
+    let snapshot = |r: &crate::common::Resp| {
+        names
+            .iter()
+            .map(|n| r.header(n).map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let path = format!("/2/dm_conversations/with/{alice}/messages");
+    let first_read = api.get("/2/dm_events").await;
+    let first_send = api.post_json(&path, json!({"text": "0"})).await;
+    assert_eq!(first_read.header("x-rate-limit-remaining"), Some("15"));
+    assert_eq!(first_send.header("x-rate-limit-remaining"), Some("15"));
+    assert_eq!(
+        first_send.header("x-user-limit-24hour-remaining"),
+        Some("1440")
+    );
+    assert_eq!(
+        first_send.header("x-app-limit-24hour-remaining"),
+        Some("1440")
+    );
+    // Well past every budget: nothing refused, nothing counted down.
+    for i in 0..40 {
+        let r = api.get("/2/dm_events").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(snapshot(&r), snapshot(&first_read), "read {i}");
+        let r = api.post_json(&path, json!({"text": i.to_string()})).await;
+        assert_eq!(r.status, 201);
+        assert_eq!(snapshot(&r), snapshot(&first_send), "send {i}");
+    }
+    // A new window only moves the reset on.
+    clock.advance(Duration::from_secs(15 * 60));
+    let r = api.get("/2/dm_events").await;
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("15"));
+    let reset = |r: &crate::common::Resp| {
+        r.header("x-rate-limit-reset")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    assert_eq!(reset(&r), reset(&first_read) + 15 * 60);
+}
+
+#[tokio::test]
+async fn users_me_has_a_budget_of_its_own() {
+    let emu = Emulator::builder()
+        .seed_events(10)
+        .rate_limits(RateLimits {
+            users_me: GroupLimits {
+                user_per_window: 2,
+                ..RateLimits::default().users_me
+            },
+            ..RateLimits::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    let r = api.get("/2/users/me").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-rate-limit-limit"), Some("2"));
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("1"));
+    assert!(r.header("x-user-limit-24hour-limit").is_none());
+    assert_eq!(api.get("/2/users/me").await.status, 200);
+    let r = api.get("/2/users/me").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("0"));
+    let r = api.get("/2/dm_events").await;
+    assert_eq!(r.status, 200, "reads are a different group");
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("14"));
+    // X's table: 75 per user per 15 minutes.
+    let emu = Emulator::builder().empty_world().start().await.unwrap();
+    let r = Api::new(&emu, Auth::oauth1(&emu)).get("/2/users/me").await;
+    assert_eq!(r.header("x-rate-limit-limit"), Some("75"));
+    assert_eq!(r.header("x-rate-limit-remaining"), Some("74"));
+}

@@ -130,3 +130,29 @@ fn a_wrong_body_is_refused() {
         &json!({})
     ));
 }
+
+#[test]
+fn users_me_bodies_are_held_to_the_user_schema() {
+    let user = json!({"data": {"id": "1", "name": "A", "username": "a"}});
+    for post in [false, true] {
+        assert!(check(
+            post,
+            "GET",
+            "/2/users/me",
+            200,
+            "application/json",
+            &user
+        ));
+    }
+    let r = std::panic::catch_unwind(|| {
+        check(
+            false,
+            "GET",
+            "/2/users/me",
+            200,
+            "application/json",
+            &json!({"data": {"id": "1", "name": "A"}}),
+        )
+    });
+    assert!(r.is_err(), "2.166 requires a username");
+}

@@ -71,27 +71,16 @@ async fn shutdown_and_drop_stop_serving() {
 
 #[tokio::test]
 async fn the_binary_prints_one_json_line_and_serves() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xdm-emulator"))
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--events",
-            "20",
-            "--seed",
-            "3",
-            "--no-limits",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (mut child, v) = spawn_binary(&[
+        "--addr",
+        "127.0.0.1:0",
+        "--events",
+        "20",
+        "--seed",
+        "3",
+        "--no-limits",
+    ])
+    .await;
     let base = v["base_url"].as_str().unwrap();
     assert!(base.starts_with("http://127.0.0.1:"));
     for k in [
@@ -118,7 +107,9 @@ async fn the_binary_prints_one_json_line_and_serves() {
         auth: Auth::Bearer(v["oauth2"]["access_token"].as_str().unwrap().to_owned()),
     };
     for _ in 0..16 {
-        assert_eq!(api.get("/2/dm_events").await.status, 200, "--no-limits");
+        let r = api.get("/2/dm_events").await;
+        assert_eq!(r.status, 200, "--no-limits");
+        assert_eq!(r.header("x-rate-limit-remaining"), Some("15"));
     }
     child.kill().await.unwrap();
     let bad = tokio::process::Command::new(env!("CARGO_BIN_EXE_xdm-emulator"))
@@ -192,4 +183,184 @@ async fn responses_are_schema_checked() {
         .get("/2/dm_events?max_results=1")
         .await;
     assert!(crate::schema::checked() >= before + 2);
+}
+
+/// Starts the binary with `args` and returns it with the JSON line it printed.
+async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, serde_json::Value) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xdm-emulator"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[tokio::test]
+async fn the_binary_sets_rate_limits_from_flags() {
+    let (mut child, v) = spawn_binary(&[
+        "--empty",
+        "--rate-limit-window",
+        "5",
+        "--read-limit",
+        "2",
+        "--users-me-limit",
+        "1",
+    ])
+    .await;
+    let mut keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["app_bearer_token", "base_url", "oauth1", "oauth2", "users"],
+        "the ready line keeps its shape"
+    );
+    let api = Api {
+        base: v["base_url"].as_str().unwrap().to_owned(),
+        auth: Auth::Bearer(v["oauth2"]["access_token"].as_str().unwrap().to_owned()),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let r = api.get("/2/dm_events").await;
+    assert_eq!(r.header("x-rate-limit-limit"), Some("2"));
+    let reset: u64 = r.header("x-rate-limit-reset").unwrap().parse().unwrap();
+    assert!(reset <= now + 6, "a 5-second window: {reset} vs {now}");
+    assert_eq!(api.get("/2/dm_events").await.status, 200);
+    assert_eq!(api.get("/2/dm_events").await.status, 429);
+    assert_eq!(api.get("/2/users/me").await.status, 200);
+    assert_eq!(api.get("/2/users/me").await.status, 429);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_binary_explains_its_flags() {
+    let run = |args: &'static [&'static str]| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_xdm-emulator"))
+            .args(args)
+            .output()
+            .await
+            .unwrap()
+    };
+    let help = run(&["--help"]).await;
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8(help.stdout).unwrap();
+    assert!(text.starts_with("usage: xdm-emulator"), "{text}");
+    assert!(text.contains("--rate-limit-window SECS"));
+    assert!(text.contains("--no-rate-limits"));
+    for (args, message) in [
+        (
+            &["--read-limit", "lots"][..],
+            "xdm-emulator: --read-limit: `lots` is not a whole number in range",
+        ),
+        (
+            &["--rate-limit-window", "0"][..],
+            "xdm-emulator: --rate-limit-window: 0 seconds is out of range",
+        ),
+        (
+            &["--send-limit"][..],
+            "xdm-emulator: --send-limit needs a value",
+        ),
+    ] {
+        let out = run(args).await;
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with(message), "{args:?}: {err}");
+        assert!(err.contains("--help"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// One HTTP/1.1 connection of its own, kept alive until the sender is dropped.
+async fn connect(emu: &Emulator) -> Sender {
+    let stream = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn get(emu: &Emulator, sender: &mut Sender) -> u16 {
+    let req = http::Request::get("/2/dm_events?max_results=1")
+        .header("host", emu.local_addr().to_string())
+        .header(
+            "authorization",
+            format!("Bearer {}", emu.credentials().oauth2.access_token),
+        )
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    resp.into_body().collect().await.unwrap();
+    status
+}
+
+async fn until_open(h: &xdm_emulator::EmulatorHandle, n: u64) {
+    for _ in 0..250 {
+        if h.connections_open() == n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{} connections open, expected {n}", h.connections_open());
+}
+
+#[tokio::test]
+async fn connections_are_counted() {
+    let emu = emulator().await;
+    let h = emu.handle();
+    assert_eq!((h.connections_accepted(), h.connections_open()), (0, 0));
+
+    // Two requests, one after the other, over one kept-alive connection.
+    let mut one = connect(&emu).await;
+    assert_eq!(get(&emu, &mut one).await, 200);
+    assert_eq!(get(&emu, &mut one).await, 200);
+    assert_eq!(emu.handle().requests().len(), 2);
+    assert_eq!((h.connections_accepted(), h.connections_open()), (1, 1));
+    drop(one);
+    until_open(&h, 0).await;
+    assert_eq!(h.connections_accepted(), 1);
+
+    // Two connections, one request each, both still open.
+    let mut a = connect(&emu).await;
+    let mut b = connect(&emu).await;
+    assert_eq!(get(&emu, &mut a).await, 200);
+    assert_eq!(get(&emu, &mut b).await, 200);
+    assert_eq!((h.connections_accepted(), h.connections_open()), (3, 2));
+    drop(a);
+    until_open(&h, 1).await;
+
+    // A connection the server closes (an injected fault) is no longer open either.
+    let mut c = connect(&emu).await;
+    h.inject(xdm_emulator::Fault::once(
+        "GET",
+        "/2/dm_events",
+        xdm_emulator::FaultKind::CloseBeforeResponse,
+    ));
+    let req = http::Request::get("/2/dm_events")
+        .header("host", emu.local_addr().to_string())
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert!(c.send_request(req).await.is_err());
+    assert_eq!(h.connections_accepted(), 4);
+    until_open(&h, 1).await;
+
+    // Shutting down closes what is left.
+    emu.shutdown().await;
+    until_open(&h, 0).await;
+    drop(b);
+    assert_eq!(h.connections_accepted(), 4);
 }
