@@ -4,6 +4,8 @@
 //! The library part holds what the benchmarks and drivers share: the fixtures and the request
 //! every contender makes.
 
+use bytes::Bytes;
+use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
 use xdm_core::endpoints::{ListEvents, ListParams};
 use xdm_core::fields::FieldSet;
 use xdm_core::ids::PaginationToken;
@@ -17,6 +19,36 @@ pub const PAGE_100: &[u8] =
 /// payload size.
 pub const PAGE_1: &[u8] =
     include_bytes!("../../crates/xdm-core/benches/data/dm_events_page_1.json");
+
+/// The pagination token the per-call listing carries, so the query is as long as a real
+/// second page's.
+pub const PAGE_TOKEN: &str = "18LAA5G1SL0NR5OG0G00ZZZZ";
+
+/// A 200 answer carrying `body`, with the headers X sends on a listing.
+pub fn page_response(body: &'static [u8]) -> http::Response<Bytes> {
+    http::Response::builder()
+        .status(200)
+        .header("content-type", "application/json; charset=utf-8")
+        .header("x-rate-limit-limit", "15")
+        .header("x-rate-limit-remaining", "14")
+        .header("x-rate-limit-reset", "1763800000")
+        .body(Bytes::from_static(body))
+        .expect("a valid response")
+}
+
+/// An OAuth 1.0a signer with the credentials of X's documented signing example.
+pub fn authorizer() -> Oauth1Authorizer {
+    Oauth1Authorizer::new(
+        ConsumerCredentials::new(
+            "xvz1evFS4wEEPTGEFPHBog",
+            "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
+        ),
+        TokenCredentials::new(
+            "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+            "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+        ),
+    )
+}
 
 /// The listing every contender sends: 100 events a page, every field and expansion.
 pub fn full_listing(token: Option<&str>) -> ListEvents {

@@ -19,23 +19,10 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use bytes::Bytes;
-use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
-use xdm_benches::{PAGE_1, PAGE_100, full_listing};
+use xdm_benches::{PAGE_1, PAGE_100, PAGE_TOKEN, authorizer, full_listing, page_response};
 use xdm_core::models::DmEvent;
 use xdm_core::response::decode_json;
 use xdm_core::{Authorize, BaseUrl, Endpoint, RequestContext};
-
-fn response(body: &'static [u8]) -> http::Response<Bytes> {
-    http::Response::builder()
-        .status(200)
-        .header("content-type", "application/json; charset=utf-8")
-        .header("x-rate-limit-limit", "15")
-        .header("x-rate-limit-remaining", "14")
-        .header("x-rate-limit-reset", "1763800000")
-        .body(Bytes::from_static(body))
-        .expect("a valid response")
-}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,17 +34,8 @@ fn main() -> ExitCode {
         _ => return usage(),
     };
     let ctx = RequestContext::new(BaseUrl::parse("https://api.x.com").expect("a base URL"));
-    let authorizer = Oauth1Authorizer::new(
-        ConsumerCredentials::new(
-            "xvz1evFS4wEEPTGEFPHBog",
-            "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",
-        ),
-        TokenCredentials::new(
-            "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
-            "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
-        ),
-    );
-    let token = "18LAA5G1SL0NR5OG0G00ZZZZ";
+    let authorizer = authorizer();
+    let token = PAGE_TOKEN;
     let list = full_listing(Some(token));
     let built = list.build_request(&ctx).expect("builds");
     let run: Box<dyn Fn()> = match stage {
@@ -76,10 +54,13 @@ fn main() -> ExitCode {
             black_box(request);
         }),
         "decode" => Box::new(|| {
-            black_box(list.decode_response(response(PAGE_1)).expect("decodes"));
+            black_box(
+                list.decode_response(page_response(PAGE_1))
+                    .expect("decodes"),
+            );
         }),
         "decode100" => Box::new(|| {
-            black_box(decode_json::<Vec<DmEvent>>(response(PAGE_100)).expect("decodes"));
+            black_box(decode_json::<Vec<DmEvent>>(page_response(PAGE_100)).expect("decodes"));
         }),
         _ => return usage(),
     };

@@ -78,6 +78,24 @@ pub(crate) fn query_of(url: &str) -> &str {
     }
 }
 
+/// The decoded pairs OAuth 1.0a signs for `request`: its query's, then its body's when the
+/// body is `application/x-www-form-urlencoded` (a JSON body is never signed).
+pub(crate) fn signed_pairs(request: &http::Request<bytes::Bytes>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pairs = request
+        .uri()
+        .query()
+        .map(|q| parse_pairs(q.as_bytes()))
+        .unwrap_or_default();
+    if request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| is_form_content_type(v.as_bytes()))
+    {
+        pairs.extend(parse_pairs(request.body()));
+    }
+    pairs
+}
+
 /// Whether a `Content-Type` value names the form encoding, ignoring case and parameters.
 pub(crate) fn is_form_content_type(value: &[u8]) -> bool {
     let essence = value.split(|&b| b == b';').next().unwrap_or_default();

@@ -19,6 +19,20 @@ const UNRESERVED: [bool; 256] = {
     table
 };
 
+/// Whether `byte` is one of RFC 3986's unreserved characters, `A-Z a-z 0-9 - . _ ~`: the only
+/// bytes [`encode`] leaves as they are.
+///
+/// ```
+/// use xdm_core::query::is_unreserved;
+///
+/// assert!(is_unreserved(b'~') && is_unreserved(b'a'));
+/// assert!(!is_unreserved(b',') && !is_unreserved(b'+'));
+/// ```
+#[inline]
+pub fn is_unreserved(byte: u8) -> bool {
+    UNRESERVED[usize::from(byte)]
+}
+
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Percent-encodes `input` as an RFC 3986 component: everything but `A-Z a-z 0-9 - . _ ~`.

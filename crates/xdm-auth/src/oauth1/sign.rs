@@ -357,21 +357,9 @@ fn is_canonical(raw: &[u8]) -> bool {
 }
 
 fn is_unreserved(b: u8) -> bool {
-    UNRESERVED[usize::from(b)]
+    // The same set the core encodes queries with: what it builds is canonical here.
+    xdm_core::query::is_unreserved(b)
 }
-
-/// RFC 3986's unreserved bytes, `A-Z a-z 0-9 - . _ ~`, as a table: the canonical check looks
-/// up every byte of the query.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
-        b += 1;
-    }
-    table
-};
 
 fn upper_hex(b: u8) -> Option<u8> {
     match b {
@@ -631,19 +619,7 @@ mod tests {
                 s.end()
             }
         }
-        let mut pairs = request
-            .uri()
-            .query()
-            .map(|q| form::parse_pairs(q.as_bytes()))
-            .unwrap_or_default();
-        if request
-            .headers()
-            .get(CONTENT_TYPE)
-            .is_some_and(|v| form::is_form_content_type(v.as_bytes()))
-        {
-            pairs.extend(form::parse_pairs(request.body()));
-        }
-        let mut params: Vec<(String, String, String)> = pairs
+        let mut params: Vec<(String, String, String)> = form::signed_pairs(request)
             .iter()
             .map(|(n, v)| {
                 let name = form::encode_bytes(n);

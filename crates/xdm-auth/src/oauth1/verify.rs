@@ -8,7 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::AUTHORIZATION;
 use subtle::ConstantTimeEq;
 
 use crate::form;
@@ -144,19 +144,7 @@ pub fn request_parameters(
     request: &http::Request<Bytes>,
     protocol: &ProtocolParams,
 ) -> Vec<(String, String)> {
-    let mut raw = request
-        .uri()
-        .query()
-        .map(|q| form::parse_pairs(q.as_bytes()))
-        .unwrap_or_default();
-    if request
-        .headers()
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| form::is_form_content_type(v.as_bytes()))
-    {
-        raw.extend(form::parse_pairs(request.body()));
-    }
-    let mut params: Vec<(String, String)> = raw
+    let mut params: Vec<(String, String)> = form::signed_pairs(request)
         .iter()
         .map(|(k, v)| (form::encode_bytes(k), form::encode_bytes(v)))
         .collect();
