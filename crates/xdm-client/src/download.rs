@@ -552,6 +552,22 @@ mod tests {
         DownloadMedia::from_media_url(URL).unwrap()
     }
 
+    /// Opens `media` against one answer of `status` with `body` and, when `value` is some,
+    /// the header `name`.
+    fn open_with_header(
+        status: u16,
+        (name, value): (&'static str, Option<&str>),
+        body: &'static str,
+        media: DownloadMedia,
+    ) -> (Script, Result<MediaStream, Error>) {
+        let headers: Vec<(&str, String)> =
+            value.map(|v| (name, v.to_owned())).into_iter().collect();
+        let script = Script::default().respond(status, &headers, vec![bytes(body)]);
+        let clock = FakeClock::new();
+        let opened = block_on(client(&script, &clock).download_media_stream(&media));
+        (script, opened)
+    }
+
     fn bytes(text: &'static str) -> Chunk {
         Ok(Bytes::from_static(text.as_bytes()))
     }
@@ -963,14 +979,8 @@ mod tests {
             (Some("bytesize"), false),
             (None, false),
         ] {
-            let headers: Vec<(&str, String)> = value
-                .map(|v| ("accept-ranges", v.to_owned()))
-                .into_iter()
-                .collect();
-            let script = Script::default().respond(200, &headers, vec![bytes("x")]);
-            let clock = FakeClock::new();
-            let client = client(&script, &clock);
-            let stream = block_on(client.download_media_stream(&media())).unwrap();
+            let (_, opened) = open_with_header(200, ("accept-ranges", value), "x", media());
+            let stream = opened.unwrap();
             assert_eq!(stream.accepts_ranges(), accepts, "{value:?}");
         }
     }
@@ -983,15 +993,13 @@ mod tests {
             (Some("bytes */10"), "without a single byte range"),
         ];
         for (content_range, message) in cases {
-            let headers: Vec<(&str, String)> = content_range
-                .map(|r| ("content-range", r.to_owned()))
-                .into_iter()
-                .collect();
-            let script = Script::default().respond(206, &headers, vec![bytes("0123456789")]);
-            let clock = FakeClock::new();
-            let client = client(&script, &clock);
-            let error =
-                block_on(client.download_media_stream(&media().with_offset(4))).unwrap_err();
+            let (script, opened) = open_with_header(
+                206,
+                ("content-range", content_range),
+                "0123456789",
+                media().with_offset(4),
+            );
+            let error = opened.unwrap_err();
             let Error::Transport(error) = &error else {
                 panic!("expected a transport error, got {error:?}");
             };
