@@ -18,6 +18,7 @@ Exit codes:
   5  rate limit, usage cap or spent credits
   6  network failure or X unavailable (5xx)
   7  unknown outcome of a send: the message may have been sent; check before resending
+130  interrupted (Ctrl-C) before a download finished; nothing was written
 
 Credentials come from X_CONSUMER_KEY, X_CONSUMER_SECRET, X_ACCESS_TOKEN and
 X_ACCESS_TOKEN_SECRET (OAuth 1.0a), or X_OAUTH2_ACCESS_TOKEN [+ X_OAUTH2_REFRESH_TOKEN,

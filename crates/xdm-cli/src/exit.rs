@@ -29,6 +29,8 @@ pub enum Kind {
     Network,
     /// A send may or may not have happened.
     UnknownOutcome,
+    /// Ctrl-C stopped the command before it finished, and it undid what it had begun.
+    Interrupted,
 }
 
 impl Kind {
@@ -42,6 +44,8 @@ impl Kind {
             Kind::Limited => 5,
             Kind::Network => 6,
             Kind::UnknownOutcome => 7,
+            // The shells' own code for a process ended by SIGINT.
+            Kind::Interrupted => 130,
         }
     }
 }

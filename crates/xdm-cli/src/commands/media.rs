@@ -17,7 +17,7 @@ use xdm_core::endpoints::DownloadMedia;
 
 use crate::checkpoint::{sync_dir, temp_sibling};
 use crate::connect::{Api, Session};
-use crate::exit::Failure;
+use crate::exit::{Failure, Kind};
 use crate::output::json_line;
 
 /// How many times a download that broke off mid-body is resumed before its failure is
@@ -45,7 +45,17 @@ impl Plan {
         // The request comes first: an error from X is reported as such, whatever the path.
         let download = session.api.download_media_stream(&self.media).await?;
         let content_type = download.content_type().map(str::to_owned);
-        let bytes = save(&self.out, &session.api, &self.media, download).await?;
+        // Ctrl-C drops the download, and with it the temporary file (see `Partial`), so an
+        // interrupted download leaves nothing behind.
+        let bytes = tokio::select! {
+            saved = save(&self.out, &session.api, &self.media, download) => saved?,
+            _ = tokio::signal::ctrl_c() => {
+                return Err(Failure::new(
+                    Kind::Interrupted,
+                    format!("interrupted; {} was left as it was", self.out.display()),
+                ));
+            }
+        };
         if json {
             json_line(&json!({
                 "path": self.out.display().to_string(),

@@ -2,10 +2,12 @@
 //! never a half-written target.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use xdm_emulator::{Fault, FaultKind};
 
-use crate::common::{Emu, Ran, ok, run, send_media, shown_media_url, temp_dir};
+use crate::common::{Emu, Ran, ok, run, send_media, shown_media_url, spawn, temp_dir, wait_exit};
 
 const DOWNLOAD: &str = "/2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}";
 
@@ -172,4 +174,34 @@ fn a_target_that_cannot_be_replaced_is_a_local_failure_with_no_temporary_left() 
     assert_eq!(ran.code, 1, "{}", ran.stderr);
     assert!(ran.stderr.contains("taken"), "{}", ran.stderr);
     leaves_only(&dir, &["pic.png", "taken"]);
+}
+
+#[test]
+fn ctrl_c_during_a_download_removes_the_partial_file_and_keeps_the_old_one() {
+    let emu = Emu::start();
+    let picture = b"\x89PNG\r\n\x1a\na picture that takes its time".to_vec();
+    let (dir, url, out) = picture_over_old_download(&emu, "media-interrupted", &picture);
+    // The headers come at once, the body a minute later: the download sits half-way.
+    emu.handle().inject(Fault::once(
+        "GET",
+        DOWNLOAD,
+        FaultKind::DelayBody(Duration::from_secs(60)),
+    ));
+    let mut running = spawn(emu.xdm(), &["media", "--out", out.to_str().unwrap(), &url]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while names_in(&dir).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "the temporary file never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &running.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    assert_eq!(wait_exit(&mut running.child, Duration::from_secs(20)), 130);
+    assert_eq!(std::fs::read(&out).unwrap(), b"the old download");
+    leaves_only(&dir, &["down.png", "pic.png"]);
 }
