@@ -6,7 +6,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use xdm_core::Endpoint;
 use xdm_core::endpoints::{
-    BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, ListEvents, Message,
+    BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, GetMe, ListEvents, Message,
     SendToParticipant, UnblockUser,
 };
 use xdm_core::ids::{EventId, MediaId, ResourceId, UserId};
@@ -33,31 +33,63 @@ fuzz_target!(|data: &[u8]| {
     let status = 100 + u16::from_le_bytes(*head) % 500;
     let text = Message::text("x").expect("valid");
     check(&ListEvents::new(), status, body);
-    check(&GetEvent::new(EventId::from(1)), status, body);
-    check(&DeleteEvent::new(EventId::from(1)), status, body);
     check(
-        &SendToParticipant::new(UserId::from(2), text.clone()),
+        &GetEvent::new(EventId::try_from(1).expect("valid")),
         status,
         body,
     );
     check(
-        &CreateGroup::new([UserId::from(2), UserId::from(3)], text).expect("valid"),
+        &DeleteEvent::new(EventId::try_from(1).expect("valid")),
         status,
         body,
     );
-    check(&BlockUser::new(UserId::from(2)), status, body);
-    check(&UnblockUser::new(UserId::from(2)), status, body);
+    check(
+        &SendToParticipant::new(UserId::try_from(2).expect("valid"), text.clone()),
+        status,
+        body,
+    );
+    check(
+        &CreateGroup::new(
+            [
+                UserId::try_from(2).expect("valid"),
+                UserId::try_from(3).expect("valid"),
+            ],
+            text,
+        )
+        .expect("valid"),
+        status,
+        body,
+    );
+    check(
+        &BlockUser::new(UserId::try_from(2).expect("valid")),
+        status,
+        body,
+    );
+    check(
+        &UnblockUser::new(UserId::try_from(2).expect("valid")),
+        status,
+        body,
+    );
     check(
         &DownloadMedia::new(
-            EventId::from(1),
-            MediaId::from(2),
+            EventId::try_from(1).expect("valid"),
+            MediaId::try_from(2).expect("valid"),
             ResourceId::parse("a.jpg").expect("valid"),
         ),
         status,
         body,
     );
-    check(&FinalizeUpload::new(MediaId::from(1)), status, body);
-    check(&UploadStatus::new(MediaId::from(1)), status, body);
+    check(
+        &FinalizeUpload::new(MediaId::try_from(1).expect("valid")),
+        status,
+        body,
+    );
+    check(
+        &UploadStatus::new(MediaId::try_from(1).expect("valid")),
+        status,
+        body,
+    );
+    check(&GetMe::new(), status, body);
     let error = decode_error(response(status, body));
     assert!(error.to_string().len() < 2_000);
     // The same bytes as rate-limit header values.

@@ -1,20 +1,18 @@
 //! The client value, its builder, and the state its clones share.
 
-use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::SystemTime;
 
 use xdm_auth::oauth1::Oauth1Authorizer;
 use xdm_auth::oauth2::{FileTokenStore, TokenManager, TokenStore};
+use xdm_core::RequestContext;
 use xdm_core::endpoints::GetMe;
 use xdm_core::ids::UserId;
 use xdm_core::models::User;
 use xdm_core::rate_limit::{LimiterConfig, RateLimiter};
 use xdm_core::retry::RetryPolicy;
-use xdm_core::{EndpointGroup, RequestContext};
 
 use crate::config::{Config, ConfigError, Credentials, vars};
 use crate::error::Error;
@@ -67,8 +65,6 @@ pub(crate) struct Inner<T, C> {
     /// Identifies the credential to the limiter without being a secret.
     pub(crate) credential_key: u64,
     limiter: Mutex<RateLimiter<u64>>,
-    /// The last window reset each group reported; see `execute::learn_limits`.
-    pub(crate) reported_resets: Mutex<HashMap<EndpointGroup, SystemTime>>,
     /// The id `GET /2/users/me` named, when `user_id` was not known up front.
     pub(crate) looked_up_user_id: OnceLock<UserId>,
     /// Wakes calls waiting on the limiter whenever a reservation is settled.
@@ -91,10 +87,6 @@ fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 impl<T, C> Inner<T, C> {
     pub(crate) fn limiter(&self) -> MutexGuard<'_, RateLimiter<u64>> {
         lock(&self.limiter)
-    }
-
-    pub(crate) fn reported_resets(&self) -> MutexGuard<'_, HashMap<EndpointGroup, SystemTime>> {
-        lock(&self.reported_resets)
     }
 
     pub(crate) fn jitter(&self) -> MutexGuard<'_, Jitter> {
@@ -324,7 +316,6 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
                 user_id,
                 credential_key,
                 limiter: Mutex::new(RateLimiter::new(self.limiter)),
-                reported_resets: Mutex::new(HashMap::new()),
                 limits_changed: Default::default(),
                 looked_up_user_id: OnceLock::new(),
                 jitter: Mutex::new(Jitter::from_os()),

@@ -20,12 +20,12 @@ use tracing::Instrument;
 use xdm_core::endpoints::{ContentRange, DownloadMedia};
 use xdm_core::rate_limit::RateLimitSnapshot;
 use xdm_core::response::decode_error;
-use xdm_core::retry::{Failure, ReachedServer, TransportErrorKind, TransportFailure};
+use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
 use xdm_core::{Endpoint, EndpointInfo};
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::execute::{Answered, Attempt, call_span};
+use crate::execute::{Answered, Attempt, NoAnswer, call_span};
 use crate::transport::{BodyStream, StreamingTransport, Timer, TransportError};
 
 /// The most of an error response's body that is read to classify it. X's problem documents
@@ -371,23 +371,12 @@ impl<T: StreamingTransport, C: Timer> Client<T, C> {
             // As for a buffered response whose body broke off: no answer was read.
             Err(error) => {
                 tracing::info!(%error, "error response cut off");
-                return Attempt::Failed {
-                    status: None,
-                    failure: Failure::Transport(error.failure()),
-                    error: Error::Transport(error),
-                };
+                return NoAnswer::Failed(error).into();
             }
         };
         // What `DownloadMedia::decode_response` answers for any status other than 2xx.
         let error = decode_error(http::Response::from_parts(parts, body));
-        if status == http::StatusCode::UNAUTHORIZED {
-            return Attempt::Unauthorized(error, bearer);
-        }
-        Attempt::Failed {
-            status: Some(status.as_u16()),
-            failure: Failure::from(&error),
-            error: Error::Api(error),
-        }
+        Attempt::refused(status, error, bearer)
     }
 }
 

@@ -31,6 +31,10 @@ pub(crate) enum CallError {
     Failed(Error),
     /// An at-most-once request may have taken effect.
     OutcomeUnknown(OutcomeCause),
+    /// X refused a retry of a request an earlier attempt of which may have been carried out
+    /// (its answer was lost): the refusal may be X saying it is done already, as a second
+    /// finalize of an upload is refused. The caller may look before reporting it.
+    RefusedAfterLostAnswer(Error),
 }
 
 impl From<Error> for CallError {
@@ -49,7 +53,7 @@ impl CallError {
     /// The caller-facing error, naming `path` as the recipient of an unknown outcome.
     pub(crate) fn into_error(self, path: &'static str, started_at: std::time::SystemTime) -> Error {
         match self {
-            CallError::Failed(e) => e,
+            CallError::Failed(e) | CallError::RefusedAfterLostAnswer(e) => e,
             CallError::OutcomeUnknown(cause) => {
                 Error::OutcomeUnknown(Box::new(crate::error::UnknownOutcome {
                     recipient: crate::error::Recipient::Endpoint(path),
@@ -143,7 +147,17 @@ impl<T: Transport, C: Timer> Client<T, C> {
             attempt += 1;
             span.record("attempts", attempt);
             self.admit(info.group, &mut budget).await?;
-            let (status, failure, error) = match attempt_once().await {
+            // Every attempt settles the reservation `admit` made; this settles it when the call
+            // is dropped half-way, or it would hold the group back until the limiter's
+            // reservation timeout.
+            let mut reservation = Reservation {
+                client: self,
+                group: info.group,
+                pending: true,
+            };
+            let attempted = attempt_once().await;
+            reservation.pending = false;
+            let (status, failure, error) = match attempted {
                 Attempt::Done(output) => break Ok(output),
                 Attempt::Stop(error) => break Err(CallError::Failed(error)),
                 Attempt::Unauthorized(error, bearer) => {
@@ -221,7 +235,12 @@ impl<T: Transport, C: Timer> Client<T, C> {
             }
         };
         span.record("waited_ms", budget.waited.as_millis() as u64);
-        outcome
+        match outcome {
+            Err(CallError::Failed(error @ Error::Api(_))) if maybe_processed => {
+                Err(CallError::RefusedAfterLostAnswer(error))
+            }
+            other => other,
+        }
     }
 
     /// One request: build, authorize, send, settle the limiter's reservation, decode.
@@ -246,14 +265,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 tracing::Span::current().record("status", status.as_u16());
                 Attempt::Done(output)
             }
-            Err(error) if status == http::StatusCode::UNAUTHORIZED => {
-                Attempt::Unauthorized(error, bearer)
-            }
-            Err(error) => Attempt::Failed {
-                status: Some(status.as_u16()),
-                failure: Failure::from(&error),
-                error: Error::Api(error),
-            },
+            Err(error) => Attempt::refused(status, error, bearer),
         }
     }
 
@@ -298,13 +310,8 @@ impl<T: Transport, C: Timer> Client<T, C> {
         })
     }
 
-    /// Hands a response's rate-limit headers to the limiter.
-    ///
-    /// The limiter guesses the next window of a group that rolled over from X's documented
-    /// period (15 minutes) and ignores a report whose reset is earlier than its guess. A server
-    /// with shorter windows (a test server, another plan) would then be misjudged for the rest
-    /// of the guessed period, so when a group reports a new window the credential's state is
-    /// dropped and learned again from this response.
+    /// Hands a response's rate-limit headers to the limiter, and wakes the calls waiting on
+    /// it: the answer settles a reservation and may report a larger budget or a new window.
     pub(crate) fn learn_limits(
         &self,
         group: EndpointGroup,
@@ -312,34 +319,13 @@ impl<T: Transport, C: Timer> Client<T, C> {
         status: http::StatusCode,
         now: std::time::SystemTime,
     ) {
-        let key = self.inner.credential_key;
-        let new_window = snapshot.window.as_ref().is_some_and(|w| {
-            let previous = self.inner.reported_resets().insert(group, w.reset);
-            previous.is_some_and(|p| p != w.reset)
-        });
-        let mut limiter = self.inner.limiter();
-        if new_window {
-            // Requests still in flight keep their reservations in the fresh state.
-            let groups = [
-                EndpointGroup::ReadEvents,
-                EndpointGroup::SendMessage,
-                EndpointGroup::DeleteEvent,
-                EndpointGroup::Block,
-                EndpointGroup::MediaDownload,
-                EndpointGroup::MediaUpload,
-                EndpointGroup::LookupSelf,
-            ];
-            let in_flight: Vec<usize> =
-                groups.iter().map(|g| limiter.in_flight(&key, *g)).collect();
-            limiter.forget(&key);
-            for (g, n) in groups.iter().zip(in_flight) {
-                for _ in 0..n {
-                    let _ = limiter.poll_admit(&key, *g, now);
-                }
-            }
-        }
-        limiter.handle_response(&key, group, snapshot, status, now);
-        drop(limiter);
+        self.inner.limiter().handle_response(
+            &self.inner.credential_key,
+            group,
+            snapshot,
+            status,
+            now,
+        );
         self.inner.limits_changed.notify();
     }
 
@@ -567,6 +553,22 @@ pub(crate) enum Attempt<O> {
     },
 }
 
+/// A reservation of the limiter not yet settled by an attempt; dropping it settles it as a
+/// request that got no answer, unless the attempt has settled it already.
+struct Reservation<'a, T: Transport, C: Timer> {
+    client: &'a Client<T, C>,
+    group: EndpointGroup,
+    pending: bool,
+}
+
+impl<T: Transport, C: Timer> Drop for Reservation<'_, T, C> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.client.settle_without_response(self.group);
+        }
+    }
+}
+
 /// An HTTP answer to one attempt, with what the attempt needs to judge it.
 pub(crate) struct Answered<B> {
     pub(crate) response: http::Response<B>,
@@ -581,6 +583,25 @@ pub(crate) enum NoAnswer {
     Stop(Error),
     /// The transport failed.
     Failed(TransportError),
+}
+
+impl<O> Attempt<O> {
+    /// An answer X gave with `status` that decoded to `error`: a 401 to be refreshed past
+    /// once, or a failure for the retry policy.
+    pub(crate) fn refused(
+        status: http::StatusCode,
+        error: ApiError,
+        bearer: Option<Bearer>,
+    ) -> Self {
+        if status == http::StatusCode::UNAUTHORIZED {
+            return Attempt::Unauthorized(error, bearer);
+        }
+        Attempt::Failed {
+            status: Some(status.as_u16()),
+            failure: Failure::from(&error),
+            error: Error::Api(error),
+        }
+    }
 }
 
 impl<O> From<NoAnswer> for Attempt<O> {

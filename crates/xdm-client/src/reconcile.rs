@@ -43,7 +43,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 tracing::info!("the message of unknown outcome was not found; sending once more");
                 match self.send_once(&unknown.recipient, &message).await {
                     Ok(sent) => Ok(sent),
-                    Err(CallError::Failed(e)) => Err(e),
+                    Err(CallError::Failed(e) | CallError::RefusedAfterLostAnswer(e)) => Err(e),
                     Err(CallError::OutcomeUnknown(cause)) => {
                         Err(Error::OutcomeUnknown(Box::new(UnknownOutcome {
                             started_at: self.now(),
@@ -79,26 +79,28 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 DmEventField::DmConversationId,
                 DmEventField::Attachments,
             ]));
-        if matches!(recipient, Recipient::NewGroup(_) | Recipient::Endpoint(_)) {
-            // No conversation to look in.
-            return Ok(None);
-        }
-        let sender = match (self.user_id(), recipient) {
-            (Some(me), _) => SenderRule::Is(me.clone()),
-            // In a one-to-one conversation, whoever is not the participant is the user.
-            (None, Recipient::Participant(other)) => SenderRule::IsNot(other.clone()),
-            // An OAuth 2.0 token does not name its user: ask the server once.
-            (None, _) => SenderRule::Is(self.authenticated_user_id().await?),
-        };
-        let page = match recipient {
+        let (page, sender) = match recipient {
             Recipient::Conversation(id) => {
-                self.execute(&ListConversationEvents::new(id.clone()).with_params(params))
-                    .await?
+                // Known, implied by an OAuth 1.0a token, or asked of the server once (an
+                // OAuth 2.0 token does not name its user).
+                let me = self.authenticated_user_id().await?;
+                let page = self
+                    .execute(&ListConversationEvents::new(id.clone()).with_params(params))
+                    .await?;
+                (page, SenderRule::Is(me))
             }
             Recipient::Participant(id) => {
-                self.execute(&ListParticipantEvents::new(id.clone()).with_params(params))
-                    .await?
+                // In a one-to-one conversation, whoever is not the participant is the user.
+                let sender = match self.user_id() {
+                    Some(me) => SenderRule::Is(me.clone()),
+                    None => SenderRule::IsNot(id.clone()),
+                };
+                let page = self
+                    .execute(&ListParticipantEvents::new(id.clone()).with_params(params))
+                    .await?;
+                (page, sender)
             }
+            // No conversation to look in.
             Recipient::NewGroup(_) | Recipient::Endpoint(_) => return Ok(None),
         };
         let found = page

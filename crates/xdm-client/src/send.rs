@@ -67,7 +67,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
         let started_at = self.inner.timer.now();
         let cause = match self.send_once(&recipient, &message).await {
             Ok(sent) => return Ok(sent),
-            Err(CallError::Failed(e)) => return Err(e),
+            Err(CallError::Failed(e) | CallError::RefusedAfterLostAnswer(e)) => return Err(e),
             Err(CallError::OutcomeUnknown(cause)) => cause,
         };
         let unknown = Box::new(UnknownOutcome {

@@ -914,6 +914,79 @@ fn upload_runs_the_chunked_steps_then_sends_with_the_media_id() {
     assert_eq!(body["attachments"][0]["media_id"], "4242");
 }
 
+const INITIALIZED: &str = r#"{"data":{"id":"4242","media_key":"3_4242"}}"#;
+const ALREADY_FINALIZED: &str = r#"{"title":"Invalid Request","type":"https://api.x.com/2/problems/invalid-request","detail":"One or more parameters to your request was invalid.","errors":[{"parameters":{"id":["4242"]},"message":"This upload was already finalized"}]}"#;
+
+fn png() -> crate::MediaSource {
+    crate::MediaSource::from_bytes(
+        Bytes::from_static(b"\x89PNG"),
+        xdm_core::upload::MediaType::Png,
+    )
+}
+
+fn paths(script: &Script) -> Vec<String> {
+    script.seen().into_iter().map(|(_, path)| path).collect()
+}
+
+#[test]
+fn a_finalize_refused_after_its_answer_was_lost_goes_on_when_the_status_shows_it_done() {
+    let script = Script::default()
+        .json(200, INITIALIZED)
+        .json(200, "")
+        .then(transport_error(ReachedServer::Maybe))
+        .json(400, ALREADY_FINALIZED)
+        .json(
+            200,
+            r#"{"data":{"id":"4242","media_key":"3_4242","size":4}}"#,
+        );
+    let clock = FakeClock::new();
+    let uploaded = block_on(client(&script, &clock).upload_media(png())).unwrap();
+    assert_eq!(uploaded.id.as_str(), "4242");
+    assert_eq!(
+        paths(&script),
+        [
+            "/2/media/upload/initialize",
+            "/2/media/upload/4242/append",
+            "/2/media/upload/4242/finalize",
+            "/2/media/upload/4242/finalize",
+            "/2/media/upload",
+        ]
+    );
+}
+
+#[test]
+fn a_finalize_refused_at_once_is_reported_without_asking_the_status() {
+    // No earlier attempt can have done it: the refusal is the answer.
+    let script = Script::default()
+        .json(200, INITIALIZED)
+        .json(200, "")
+        .json(400, ALREADY_FINALIZED);
+    let clock = FakeClock::new();
+    let error = block_on(client(&script, &clock).upload_media(png())).unwrap_err();
+    assert!(
+        error.api_error().is_some_and(|e| e.status() == 400),
+        "{error:?}"
+    );
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn a_refused_finalize_whose_status_shows_no_finalize_is_reported() {
+    let script = Script::default()
+        .json(200, INITIALIZED)
+        .json(200, "")
+        .then(transport_error(ReachedServer::Maybe))
+        .json(400, ALREADY_FINALIZED)
+        .json(200, r#"{"data":{"id":"4242","media_key":"3_4242"}}"#);
+    let clock = FakeClock::new();
+    let error = block_on(client(&script, &clock).upload_media(png())).unwrap_err();
+    assert!(
+        error.api_error().is_some_and(|e| e.status() == 400),
+        "{error:?}"
+    );
+    assert_eq!(script.requests(), 5);
+}
+
 #[test]
 fn a_media_file_of_unknown_type_or_missing_is_refused() {
     let error = crate::MediaSource::from_path("notes.txt").unwrap_err();

@@ -130,13 +130,13 @@ impl<T: Transport, C: Timer> Client<T, C> {
                     let now = self.inner.timer.now();
                     upload.handle_response(response, now)?;
                 }
-                Err(CallError::Failed(Error::Api(refused)))
+                Err(CallError::RefusedAfterLostAnswer(Error::Api(refused)))
                     if matches!(step, UploadStep::Finalize(_))
                         && matches!(refused.kind(), ApiErrorKind::InvalidRequest { .. }) =>
                 {
                     // X refuses to finalize an upload twice, so a finalize retried after its
                     // first answer was lost is refused although the media is ready. The
-                    // status tells a refusal of that kind from a real one.
+                    // status tells that refusal from a real one.
                     let finalized = match upload.media_id() {
                         Some(id) => self.finalized_status(id.clone()).await,
                         None => None,
@@ -152,7 +152,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 Err(error) => {
                     upload.handle_failure();
                     return Err(match error {
-                        CallError::Failed(e) => e,
+                        CallError::Failed(e) | CallError::RefusedAfterLostAnswer(e) => e,
                         CallError::OutcomeUnknown(cause) => {
                             Error::OutcomeUnknown(Box::new(UnknownOutcome {
                                 recipient: Recipient::Endpoint(path),

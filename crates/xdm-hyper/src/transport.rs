@@ -79,8 +79,9 @@ impl HyperTransport {
     /// requests are already in flight, this first waits for one of them to finish. The request
     /// timeout starts once a slot is free: counting the queue against it would leave a request
     /// at the back of a burst with too little time, and a timeout after writing a send makes
-    /// its outcome unknown. The wait is bounded, since each request ahead holds its slot for
-    /// at most its own timeout.
+    /// its outcome unknown. A buffered request ahead holds its slot for at most its own
+    /// timeout; a streamed body ([`send_streaming`](Self::send_streaming)) holds one until it
+    /// ends, fails or is dropped, so a caller that keeps a stream unread keeps its slot.
     ///
     /// Must run inside a tokio runtime with the time driver enabled.
     pub async fn send(
@@ -159,6 +160,7 @@ impl HyperTransport {
             slot: Some(slot),
             idle_timeout: self.body_idle_timeout,
             idle: Box::pin(tokio::time::sleep(self.body_idle_timeout)),
+            waiting: false,
         };
         let body = BodyStream::from_poll_fn(move |cx| reader.poll_chunk(cx));
         Ok(http::Response::from_parts(parts, body))
@@ -174,6 +176,9 @@ struct ChunkReader {
     slot: Option<OwnedSemaphorePermit>,
     idle_timeout: Duration,
     idle: Pin<Box<Sleep>>,
+    /// Whether the deadline runs: from the first poll that found no data, so that time the
+    /// caller spends between reads (writing a chunk to a slow disk) is never the server's.
+    waiting: bool,
 }
 
 impl ChunkReader {
@@ -184,7 +189,7 @@ impl ChunkReader {
             };
             match Pin::new(body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
-                    self.idle.as_mut().reset(Instant::now() + self.idle_timeout);
+                    self.waiting = false;
                     // Trailers and empty frames carry no bytes of the file.
                     match frame.into_data() {
                         Ok(data) if !data.is_empty() => return Poll::Ready(Some(Ok(data))),
@@ -200,6 +205,10 @@ impl ChunkReader {
                     return Poll::Ready(None);
                 }
                 Poll::Pending => {
+                    if !self.waiting {
+                        self.waiting = true;
+                        self.idle.as_mut().reset(Instant::now() + self.idle_timeout);
+                    }
                     if self.idle.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use xdm_core::BaseUrl;
+use xdm_core::EndpointGroup;
 use xdm_core::endpoints::ListEvents;
 
 use crate::transport::{Timer, Transport, TransportError};
@@ -230,4 +231,27 @@ fn a_window_the_server_reports_spent_is_refused_once_nothing_is_in_flight() {
         "{refused:?}"
     );
     assert_eq!(gate.arrived(), 15);
+}
+
+#[test]
+fn a_call_dropped_mid_request_gives_its_reservation_back() {
+    let gate = Gate::new(885);
+    let clock = StoppedClock {
+        sleeps: Arc::default(),
+    };
+    let client = client(&gate, &clock, RateLimitPolicy::FailFast);
+    let in_flight = || {
+        client
+            .inner
+            .limiter()
+            .in_flight(&client.inner.credential_key, EndpointGroup::ReadEvents)
+    };
+    let list = ListEvents::new();
+    let mut call = Box::pin(client.list_page(&list));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(call.as_mut().poll(&mut cx).is_pending());
+    assert_eq!((gate.arrived(), in_flight()), (1, 1));
+    // As a timeout or a `select!` would drop it, its request still unanswered.
+    drop(call);
+    assert_eq!(in_flight(), 0);
 }

@@ -250,6 +250,18 @@ impl Endpoint for DownloadMedia {
                     ),
                 ));
             }
+            // The bytes from the offset are what was asked for: a range that stops short of a
+            // known end would hand back a file cut short.
+            if range.total.is_some_and(|total| range.last + 1 != total) {
+                return Err(refuse(
+                    "content-range",
+                    format!(
+                        "the range ends at byte {}, before the end of the {}-byte file",
+                        range.last,
+                        range.total.unwrap_or_default()
+                    ),
+                ));
+            }
             if body.len() as u64 != range.len() {
                 return Err(refuse(
                     "body",
@@ -539,6 +551,16 @@ mod tests {
             assert!(message.contains("fewer than the offset"), "{message}");
             assert!(e.body().is_empty(), "the file is not kept in the error");
         }
+    }
+
+    #[test]
+    fn a_206_that_stops_before_the_end_of_the_file_is_refused() {
+        let e = DownloadMedia::from_media_url(URL)
+            .unwrap()
+            .with_offset(4)
+            .decode_response(ranged(206, Some("bytes 4-6/10"), "456"))
+            .unwrap_err();
+        assert_eq!(undecodable_at(&e).0, "content-range");
     }
 
     #[test]

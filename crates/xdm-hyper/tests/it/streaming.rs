@@ -106,6 +106,28 @@ async fn a_stalled_body_times_out_between_chunks() {
 }
 
 #[tokio::test]
+async fn time_the_reader_takes_between_chunks_is_not_the_servers() {
+    // The idle timeout is 300 ms. The reader dawdles 500 ms after the first chunk, and the
+    // second comes 100 ms after it looks again: the server was never silent for 300 ms.
+    let url = serve_once(|mut s| async move {
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\n\r\nfirst")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        s.write_all(b"second").await.unwrap();
+    })
+    .await;
+    let response = transport().send_streaming(get(&url)).await.unwrap();
+    let mut body = response.into_body();
+    let first = body.next_chunk().await.unwrap().unwrap();
+    assert_eq!(&first[..], b"first");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rest, _, error) = read_all(&mut body).await;
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(rest, b"second");
+}
+
+#[tokio::test]
 async fn headers_that_never_come_time_out() {
     let url = serve_once(|s| async move {
         tokio::time::sleep(Duration::from_secs(5)).await;
