@@ -541,6 +541,12 @@ mod tests {
         DownloadMedia::from_media_url(URL).unwrap()
     }
 
+    /// The stream of `media()` from `script`'s first answer, which must open.
+    fn opened(script: &Script) -> MediaStream {
+        let clock = FakeClock::new();
+        block_on(client(script, &clock).download_media_stream(&media())).unwrap()
+    }
+
     /// Opens `media` against one answer of `status` with `body` and, when `value` is some,
     /// the header `name`.
     fn open_with_header(
@@ -610,9 +616,7 @@ mod tests {
             &headers,
             vec![bytes("abc"), bytes(""), bytes("def"), bytes("ghi")],
         );
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         assert_eq!(stream.content_type(), Some("video/mp4"));
         assert_eq!(stream.content_length(), Some(9));
         assert_eq!(stream.rate_limit().window.as_ref().unwrap().remaining, 14);
@@ -638,9 +642,7 @@ mod tests {
     #[test]
     fn the_stream_is_a_futures_stream_too() {
         let script = Script::default().respond(200, &[], vec![bytes("ab"), bytes("cd")]);
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         let mut chunks = Vec::new();
         block_on(std::future::poll_fn(|cx| {
             loop {
@@ -659,9 +661,7 @@ mod tests {
     fn an_error_mid_body_is_an_item_and_ends_the_stream() {
         let script =
             Script::default().respond(200, &[], vec![bytes("abc"), broken(), bytes("never read")]);
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         let items = drain(&mut stream);
         assert_eq!(items.len(), 2, "{items:?}");
         assert_eq!(items[0].as_ref().unwrap(), "abc");
@@ -675,9 +675,7 @@ mod tests {
     fn a_body_shorter_than_its_content_length_is_an_error() {
         let script =
             Script::default().respond(200, &[("content-length", "10".into())], vec![bytes("abc")]);
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         let items = drain(&mut stream);
         assert_eq!(items.len(), 2, "{items:?}");
         let error = transport_error(&items[1]);
@@ -695,9 +693,7 @@ mod tests {
             &[("content-length", "4".into())],
             vec![bytes("abc"), bytes("def")],
         );
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         let items = drain(&mut stream);
         assert_eq!(items.len(), 2, "{items:?}");
         let error = transport_error(&items[1]);
@@ -793,9 +789,7 @@ mod tests {
             .problem(401, UNAUTHORIZED, &[])
             .respond(200, &[], vec![Ok(Bytes::from_static(rotated.as_bytes()))])
             .respond(200, &[], vec![bytes("media")]);
-        let clock = FakeClock::new();
-        let client = client(&script, &clock);
-        let mut stream = block_on(client.download_media_stream(&media())).unwrap();
+        let mut stream = opened(&script);
         assert_eq!(drain(&mut stream)[0].as_ref().unwrap(), "media");
         let seen = script.seen();
         let how: Vec<(&str, &str)> = seen.iter().map(|s| (s.0, s.1.as_str())).collect();
