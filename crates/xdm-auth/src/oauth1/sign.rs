@@ -244,8 +244,9 @@ fn push_pairs<'a>(input: &'a [u8], params: &mut Vec<Param<'a>>) -> Result<(), Au
     let mut name_canonical = true;
     let mut canonical = true;
     let mut i = 0;
-    while i < input.len() {
-        let b = input[i];
+    // The end of the input closes the last pair as a `&` would.
+    while i <= input.len() {
+        let b = input.get(i).copied().unwrap_or(b'&');
         if is_unreserved(b) {
             i += 1;
             continue;
@@ -280,15 +281,7 @@ fn push_pairs<'a>(input: &'a [u8], params: &mut Vec<Param<'a>>) -> Result<(), Au
             }
         }
     }
-    push_pair(
-        input,
-        pair_start,
-        equals,
-        i,
-        name_canonical,
-        canonical,
-        params,
-    )
+    Ok(())
 }
 
 /// Appends the pair `input[start..end]`, split at `equals` if it has one.
