@@ -44,6 +44,8 @@ pub struct Global {
     #[arg(long, global = true)]
     pub json: bool,
     /// The API root, such as https://api.x.com [env: X_API_BASE_URL].
+    // This comment is the option's `--help` text, where a URL stays as typed.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,
     /// Run against an in-process emulator seeded with demo data: no account needed.
