@@ -34,7 +34,7 @@ pub enum FaultKind {
 /// When an armed fault fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
-    /// On the next matching request only.
+    /// On the next matching request that no fault armed earlier takes, then never again.
     Once,
     /// On every n-th matching request (n, 2n, 3n...).
     EveryNth(u32),
@@ -95,7 +95,8 @@ pub(crate) struct Armed {
     spent: bool,
 }
 
-/// The armed faults, in the order they were added; the first that fires wins.
+/// The armed faults, in the order they were added; the first that fires wins, and a
+/// one-time fault beaten to a request stays armed for the next.
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     armed: Vec<Armed>,
@@ -124,14 +125,13 @@ impl Faults {
         {
             a.seen += 1;
             let fire = match a.fault.trigger {
-                Trigger::Once => {
-                    a.spent = true;
-                    true
-                }
+                // Two one-time faults on one endpoint are meant for two requests.
+                Trigger::Once => fired.is_none(),
                 Trigger::EveryNth(n) => a.seen % n == 0,
                 Trigger::Always => true,
             };
             if fire && fired.is_none() {
+                a.spent = a.fault.trigger == Trigger::Once;
                 fired = Some(a.fault.kind.clone());
             }
         }
@@ -158,5 +158,15 @@ mod tests {
         f.add(Fault::always("*", "*", FaultKind::InvalidJson));
         assert_eq!(f.take("DELETE", "/z"), Some(FaultKind::InvalidJson));
         assert_eq!(f.take("DELETE", "/z"), Some(FaultKind::InvalidJson));
+    }
+
+    #[test]
+    fn one_time_faults_on_one_endpoint_fire_on_successive_requests() {
+        let mut f = Faults::default();
+        f.add(Fault::once("GET", "/2/dm_events", FaultKind::Status(503)));
+        f.add(Fault::once("GET", "/2/dm_events", FaultKind::InvalidJson));
+        assert_eq!(f.take("GET", "/2/dm_events"), Some(FaultKind::Status(503)));
+        assert_eq!(f.take("GET", "/2/dm_events"), Some(FaultKind::InvalidJson));
+        assert_eq!(f.take("GET", "/2/dm_events"), None);
     }
 }

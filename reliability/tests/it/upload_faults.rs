@@ -41,19 +41,20 @@ impl Step {
             Step::Status => ("GET", "/2/media/upload"),
         }
     }
+}
 
-    /// Only a video (or GIF) is processed after finalize, so only its upload polls the
-    /// status; the other steps use a photo, which is ready at once and quicker to test.
-    fn media(self) -> (Bytes, MediaType) {
-        // Three 1 KiB segments (the cells' chunk size), so an append fault hits the middle.
-        let body: Vec<u8> = (0..3 * 1024u32).map(|i| (i % 251) as u8).collect();
-        let kind = if self == Step::Status {
-            MediaType::Mp4
-        } else {
-            MediaType::Png
-        };
-        (Bytes::from(body), kind)
-    }
+/// The file a cell uploads. Only a video (or GIF) is processed after finalize, so only its
+/// upload polls the status; the other cells use a photo, which is ready at once and quicker
+/// to test.
+fn media_for(steps: &[Step]) -> (Bytes, MediaType) {
+    // Three 1 KiB segments (the cells' chunk size), so an append fault hits the middle.
+    let body: Vec<u8> = (0..3 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let kind = if steps.contains(&Step::Status) {
+        MediaType::Mp4
+    } else {
+        MediaType::Png
+    };
+    (Bytes::from(body), kind)
 }
 
 /// How the upload is driven.
@@ -162,16 +163,22 @@ async fn usable(world: &World, media_id: &str, file: &Bytes, photo: bool) -> Res
     }
 }
 
-async fn cell(kind: FaultKind, step: Step, via: Via, expect: Expect) -> Result<(), String> {
+/// Uploads with each of `faults` armed once on its step, and checks the end against `expect`.
+async fn cell(faults: Vec<(FaultKind, Step)>, via: Via, expect: Expect) -> Result<(), String> {
     let world = World::start(10).await;
     let client = world.upload_client();
-    let (method, path) = step.target();
-    world.emu.handle().inject(Fault::once(method, path, kind));
-    let (file, media_type) = step.media();
+    for (kind, step) in &faults {
+        let (method, path) = step.target();
+        world
+            .emu
+            .handle()
+            .inject(Fault::once(method, path, kind.clone()));
+    }
+    let steps: Vec<Step> = faults.iter().map(|(_, step)| *step).collect();
+    let (file, media_type) = media_for(&steps);
     let source = MediaSource::from_bytes(file.clone(), media_type);
-    let text = format!("upload {step:?} {via:?} {}", std::process::id());
+    let text = format!("upload {steps:?} {via:?} {}", std::process::id());
     let h = world.emu.handle();
-    let fired = || requests_to(&world.emu, path) > 0;
     let result = match via {
         Via::Upload => client.upload_media(source).await.map(|m| m.id.to_string()),
         Via::SendWithMedia => client
@@ -183,7 +190,10 @@ async fn cell(kind: FaultKind, step: Step, via: Via, expect: Expect) -> Result<(
             .await
             .map(|s| s.event_id),
     };
-    if !fired() {
+    if let Some(step) = steps
+        .iter()
+        .find(|step| requests_to(&world.emu, step.target().1) == 0)
+    {
         return Err(format!("the {step:?} step was never requested"));
     }
     let stored: Vec<_> = h
@@ -237,7 +247,7 @@ async fn every_fault_on_every_upload_step() {
         8,
         Duration::from_secs(15),
         Err,
-        |(kind, step, via, expect)| cell(kind, step, via, expect),
+        |(kind, step, via, expect)| cell(vec![(kind, step)], via, expect),
     )
     .await;
     let mut tally = Tally::new("faults_x_upload_steps");
@@ -247,6 +257,61 @@ async fn every_fault_on_every_upload_step() {
                 "{} x {step:?} via {via:?} (expect {expect:?})",
                 FaultName(kind)
             ),
+            outcome,
+        );
+    }
+    tally.finish();
+}
+
+/// Two faults on one upload, drawn from a seed among those a retry cures: on two steps, or
+/// twice on the same one. Whatever the pair, the upload must end usable and a message with it
+/// must be stored once. More seeds with `XDM_RELIABILITY_SEEDS`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_faults_on_one_upload() {
+    let cured: Vec<FaultKind> = faults_past_limits()
+        .into_iter()
+        .filter(|kind| {
+            STEPS
+                .iter()
+                .all(|&step| expected(kind, step) == Expect::Usable)
+        })
+        .collect();
+    let mut cells = Vec::new();
+    for seed in 0..crate::support::seeds(8) {
+        // A small linear congruential generator: the same seed draws the same cell.
+        let mut state = u64::from(seed).wrapping_mul(6_364_136_223_846_793_005) ^ 0x5DEE_CE66;
+        let mut draw = |n: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % n
+        };
+        let faults: Vec<(FaultKind, Step)> = (0..2)
+            .map(|_| (cured[draw(cured.len())].clone(), STEPS[draw(STEPS.len())]))
+            .collect();
+        let via = if draw(2) == 0 {
+            Via::Upload
+        } else {
+            Via::SendWithMedia
+        };
+        cells.push((seed, faults, via));
+    }
+    let results = run_cells(
+        cells.clone(),
+        4,
+        Duration::from_secs(30),
+        Err,
+        |(_, faults, via)| cell(faults, via, Expect::Usable),
+    )
+    .await;
+    let mut tally = Tally::new("two_faults_x_upload");
+    for ((seed, faults, via), outcome) in cells.iter().zip(results) {
+        let names: Vec<String> = faults
+            .iter()
+            .map(|(kind, step)| format!("{} on {step:?}", FaultName(kind)))
+            .collect();
+        tally.record(
+            format!("seed {seed}: {} via {via:?}", names.join(" + ")),
             outcome,
         );
     }
