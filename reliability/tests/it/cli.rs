@@ -782,3 +782,135 @@ async fn cli_watch_prints_each_message_once_under_random_faults() {
     assert!(fired > 0, "no fault fired: the matrix proved nothing");
     tally.finish();
 }
+
+/// Starts `processes` `xdm events` at once, all on the saved login in `dir`, and reports each
+/// one's exit code with its standard error.
+async fn events_on_saved_login(
+    emu: &Emulator,
+    dir: &std::path::Path,
+    processes: usize,
+) -> Vec<(i32, String)> {
+    let mut runs = tokio::task::JoinSet::new();
+    for i in 0..processes {
+        let mut cmd = tokio::process::Command::new(xdm_bin());
+        cmd.args(["--base-url", emu.base_url(), "events", "--limit", "3"])
+            .env_remove("X_OAUTH2_ACCESS_TOKEN")
+            .env_remove("X_CONSUMER_KEY")
+            .env_remove("X_CONSUMER_SECRET")
+            .env_remove("X_ACCESS_TOKEN")
+            .env_remove("X_ACCESS_TOKEN_SECRET")
+            .env("XDM_CONFIG_DIR", dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        runs.spawn(async move {
+            let ran = match tokio::time::timeout(Duration::from_secs(60), cmd.output()).await {
+                Ok(Ok(out)) => (
+                    out.status.code().unwrap_or(-1),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                ),
+                Ok(Err(e)) => (-1, e.to_string()),
+                Err(_) => (-1, "hung for 60 s".to_owned()),
+            };
+            (i, ran)
+        });
+    }
+    let mut ended: Vec<(usize, (i32, String))> = runs.join_all().await;
+    ended.sort_by_key(|(i, _)| *i);
+    ended.into_iter().map(|(_, ran)| ran).collect()
+}
+
+/// Several `xdm` processes on one saved login whose token has expired: X's refresh tokens
+/// are single-use, so exactly one of them may refresh, and the others must take the token it
+/// saved. Two ways to expire: by the clients' own clock (each refreshes before its first
+/// request, under the token file's lock), and by the server's alone (each is refused with a
+/// 401 first and refreshes after it, under the same lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_processes_sharing_a_saved_login_refresh_once() {
+    use xdm_auth::oauth2::{FileTokenStore, TokenStore, UserToken};
+
+    const PROCESSES: usize = 3;
+    let mut tally = Tally::new("cli_refresh_once_across_processes");
+    for expired_for in ["the clients", "the server only"] {
+        let clock = xdm_emulator::ManualClock::starting_now();
+        let emu = Emulator::builder()
+            .seed_events(10)
+            .rate_limits(generous_limits())
+            .clock(clock.clone())
+            .start()
+            .await
+            .expect("starts");
+        let c = emu.credentials().oauth2.clone();
+        let dir = std::env::temp_dir().join(format!(
+            "xdm-rel-saved-login-{}-{}",
+            std::process::id(),
+            expired_for.len()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a config directory");
+        let now = std::time::SystemTime::now();
+        let issued = if expired_for == "the clients" {
+            now - Duration::from_secs(3 * 3600)
+        } else {
+            now
+        };
+        let saved = UserToken::new(c.access_token.clone(), issued)
+            .with_refresh_token(c.refresh_token.clone())
+            .with_expires_at(issued + Duration::from_secs(7200));
+        let store = FileTokenStore::new(dir.join("token.json"));
+        store.save(&saved).expect("saved");
+        std::fs::write(
+            dir.join("client.json"),
+            serde_json::json!({"client_id": c.client_id, "client_secret": c.client_secret})
+                .to_string(),
+        )
+        .expect("client saved");
+        if expired_for == "the server only" {
+            clock.advance(Duration::from_secs(3 * 3600));
+        }
+        let ran = events_on_saved_login(&emu, &dir, PROCESSES).await;
+        let refreshes = requests_to(&emu, "/2/oauth2/token");
+        let listed = emu
+            .handle()
+            .requests()
+            .iter()
+            .filter(|r| r.template == "/2/dm_events" && r.status == Some(200))
+            .count();
+        let rotated = store.load().expect("readable").expect("a token");
+        emu.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        tally.record(
+            format!("expired for {expired_for}: every process lists the events"),
+            match ran.iter().find(|(code, _)| *code != 0) {
+                None => Ok(()),
+                Some((code, err)) => Err(format!("exit {code}: {}", err.trim())),
+            },
+        );
+        tally.record(
+            format!("expired for {expired_for}: each process's listing was served"),
+            if listed == PROCESSES {
+                Ok(())
+            } else {
+                Err(format!("{listed} listings served"))
+            },
+        );
+        tally.record(
+            format!("expired for {expired_for}: one refresh request"),
+            if refreshes == 1 {
+                Ok(())
+            } else {
+                Err(format!("{refreshes} refresh requests"))
+            },
+        );
+        tally.record(
+            format!("expired for {expired_for}: the rotated token is saved"),
+            if rotated.supersedes(&saved) {
+                Ok(())
+            } else {
+                Err("token.json still holds the spent token".into())
+            },
+        );
+    }
+    tally.finish();
+}
