@@ -144,8 +144,9 @@ impl<T: Transport, C: Timer> Client<T, C> {
     }
 
     /// The authenticated user's id: the one [`user_id`](Self::user_id) knows, else looked up
-    /// with [`me`](Self::me) and remembered (calls racing the first lookup may each ask). Reconciling a send to a conversation needs it, to tell the
-    /// user's own messages from the others'.
+    /// with [`me`](Self::me) and remembered (calls racing the first lookup may each ask).
+    /// Reconciling a send to a conversation needs it, to tell the user's own messages from
+    /// the others'.
     pub async fn authenticated_user_id(&self) -> Result<UserId, Error> {
         if let Some(id) = self.user_id() {
             return Ok(id.clone());
