@@ -833,14 +833,7 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
     const PROCESSES: usize = 3;
     let mut tally = Tally::new("cli_refresh_once_across_processes");
     for expired_for in ["the clients", "the server only"] {
-        let clock = xdm_emulator::ManualClock::starting_now();
-        let emu = Emulator::builder()
-            .seed_events(10)
-            .rate_limits(generous_limits())
-            .clock(clock.clone())
-            .start()
-            .await
-            .expect("starts");
+        let (emu, clock) = crate::world::emulator_on_manual_clock().await;
         let c = emu.credentials().oauth2.clone();
         let dir = std::env::temp_dir().join(format!(
             "xdm-rel-saved-login-{}-{}",

@@ -19,12 +19,12 @@ use std::time::{Duration, SystemTime};
 use xdm_auth::oauth2::{FileTokenStore, TokenStore, UserToken};
 use xdm_client::{AuthorizationError, Config, Error};
 use xdm_core::endpoints::ListEvents;
-use xdm_emulator::{Emulator, Fault, FaultKind, ManualClock};
+use xdm_emulator::{Emulator, Fault, FaultKind};
 
 use crate::support::{Tally, run_cells};
 use crate::world::{
-    FaultName, MAX_RESPONSE, REQUEST_TIMEOUT, TOKEN_PATH as TOKEN, faults_past_limits,
-    generous_limits, refresh_requests, retry_policy, saved_login,
+    FaultName, MAX_RESPONSE, REQUEST_TIMEOUT, TOKEN_PATH as TOKEN, emulator_on_manual_clock,
+    faults_past_limits, refresh_requests, retry_policy, saved_login,
 };
 
 /// Why the client refreshes.
@@ -193,14 +193,7 @@ fn dead_token_check(
 }
 
 async fn cell(kind: FaultKind, trigger: Trigger, keeping: Keeping, name: &str) -> Found {
-    let clock = ManualClock::starting_now();
-    let emu = Emulator::builder()
-        .seed_events(10)
-        .rate_limits(generous_limits())
-        .clock(clock.clone())
-        .start()
-        .await
-        .expect("starts");
+    let (emu, clock) = emulator_on_manual_clock().await;
     let c = emu.credentials().oauth2.clone();
     let store = FileTokenStore::new(temp_file(name));
     let now = SystemTime::now();

@@ -8,7 +8,7 @@ use xdm_core::endpoints::DownloadMedia;
 use xdm_core::fields::{Expansion, FieldSet, MediaField};
 use xdm_core::ids::{ConversationId, EventId, UserId};
 use xdm_core::retry::RetryPolicy;
-use xdm_emulator::{Emulator, EventType, FaultKind, GroupLimits, RateLimits};
+use xdm_emulator::{Emulator, EventType, FaultKind, GroupLimits, ManualClock, RateLimits};
 
 /// The whole-request timeout of every client of the matrices: "delayed past the timeout"
 /// faults wait longer than this.
@@ -59,6 +59,20 @@ pub(crate) fn generous_limits() -> RateLimits {
         block: plenty,
         ..RateLimits::default()
     }
+}
+
+/// A demo world of 10 events with rate limits out of reach, on a clock the test moves: a
+/// token can then expire at the server and nowhere else.
+pub(crate) async fn emulator_on_manual_clock() -> (Emulator, ManualClock) {
+    let clock = ManualClock::starting_now();
+    let emu = Emulator::builder()
+        .seed_events(10)
+        .rate_limits(generous_limits())
+        .clock(clock.clone())
+        .start()
+        .await
+        .expect("starts");
+    (emu, clock)
 }
 
 /// Every fault kind the emulator can inject, in the order the matrices list them: the two
