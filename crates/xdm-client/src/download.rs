@@ -541,6 +541,13 @@ mod tests {
         DownloadMedia::from_media_url(URL).unwrap()
     }
 
+    /// An OAuth 2.0 client that tries each call twice.
+    fn retrying_client(script: &Script, clock: &FakeClock) -> Client<Script, FakeClock> {
+        Client::builder(script.clone(), clock.clone(), oauth2_config(clock))
+            .retry_policy(two_attempts())
+            .build()
+    }
+
     /// The stream of `media()` from `script`'s first answer, which must open.
     fn opened(script: &Script) -> MediaStream {
         let clock = FakeClock::new();
@@ -746,9 +753,7 @@ mod tests {
             .respond(503, &[], vec![bytes("{\"title\":"), broken()])
             .respond(200, &[], vec![bytes("ok")]);
         let clock = FakeClock::new();
-        let client = Client::builder(script.clone(), clock.clone(), oauth2_config(&clock))
-            .retry_policy(two_attempts())
-            .build();
+        let client = retrying_client(&script, &clock);
         let mut stream = block_on(client.download_media_stream(&media())).unwrap();
         assert_eq!(drain(&mut stream)[0].as_ref().unwrap(), "ok");
         assert_eq!(clock.sleeps().len(), 1, "one backoff");
@@ -768,9 +773,7 @@ mod tests {
             .then(refused())
             .then(refused());
         let clock = FakeClock::new();
-        let client = Client::builder(script.clone(), clock.clone(), oauth2_config(&clock))
-            .retry_policy(two_attempts())
-            .build();
+        let client = retrying_client(&script, &clock);
         let mut stream = block_on(client.download_media_stream(&media())).unwrap();
         assert_eq!(drain(&mut stream)[0].as_ref().unwrap(), "ok");
         let error = block_on(client.download_media_stream(&media())).unwrap_err();
