@@ -2,7 +2,8 @@
 //!
 //! X sends every id as a string of up to 19 digits. Each kind of id gets its own type so that a
 //! user id cannot be passed where an event id belongs, and each is checked against the spec's
-//! pattern when it is made, so a malformed id is refused before any request exists. A valid id
+//! pattern when it is made, so a malformed id is refused before any request exists (a
+//! conversation id, whose send path has no pattern, only against what a path segment can hold). A valid id
 //! never contains a character that would need encoding in a path, but endpoints encode path
 //! segments regardless.
 
@@ -189,8 +190,12 @@ pub enum ConversationKind {
     Group,
 }
 
-/// A conversation's id: `low-high` for one-to-one, a single number of 15 to 19 digits for a
-/// group.
+/// A conversation's id: `low-high` for one-to-one, a single number for a group.
+///
+/// The send path's `dm_conversation_id` has no pattern in X's specifications, and the DM
+/// quick start's own example (`123456789`) is shorter than the listing path's pattern allows,
+/// so parsing refuses only what cannot travel as one path segment (see
+/// [`parse`](Self::parse)) and lets X judge the rest.
 ///
 /// ```
 /// use xdm_core::ids::{ConversationId, ConversationKind, UserId};
@@ -203,27 +208,40 @@ pub enum ConversationKind {
 ///     ConversationId::parse("1578900353814519810").unwrap().kind(),
 ///     ConversationKind::Group
 /// );
+/// assert!(ConversationId::parse("123456789").is_ok());
+/// assert!(ConversationId::parse("1/2").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConversationId(String);
 
+/// The longest conversation id accepted: two 19-digit ids and a dash are 39 characters, so
+/// this leaves room for forms X may add without letting a runaway value into a URL.
+const MAX_CONVERSATION_ID_LEN: usize = 128;
+
 impl ConversationId {
-    /// Parses `^([0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19})$`.
+    /// Parses a conversation id: 1 to 128 printable ASCII characters, other than `.` and
+    /// `..`, without `/`, `\\`, `?`, `#` or `%`. Whitespace, control and non-ASCII characters
+    /// are refused too. Everything else is X's to judge.
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
-        let valid = match input.split_once('-') {
-            Some((low, high)) => is_numeric_id(low) && is_numeric_id(high),
-            None => (15..=19).contains(&input.len()) && is_numeric_id(input),
-        };
-        if valid {
-            Ok(Self(input.to_owned()))
+        let problem = if input.is_empty() {
+            "empty"
+        } else if input.len() > MAX_CONVERSATION_ID_LEN {
+            "longer than 128 characters"
+        } else if !input.bytes().all(|b| b.is_ascii_graphic()) {
+            "contains whitespace, control or non-ASCII characters"
+        } else if input.contains(['/', '\\', '?', '#', '%']) {
+            "contains a character that cannot stand in a URL path segment (/ \\ ? # %)"
+        } else if input == "." || input == ".." {
+            "a path step, not an id"
         } else {
-            Err(InvalidInput::new(
-                "dm_conversation_id",
-                "not a conversation id",
-                "two ids of 1 to 19 digits joined by '-' (one-to-one), or one id of 15 to 19 \
-                 digits (group): ^([0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19})$",
-            ))
-        }
+            return Ok(Self(input.to_owned()));
+        };
+        Err(InvalidInput::new(
+            "dm_conversation_id",
+            problem,
+            "a conversation id such as 123-456 (one-to-one) or 1578900353814519810 (group): \
+             1 to 128 printable ASCII characters without / \\ ? # %",
+        ))
     }
 
     /// The id of the one-to-one conversation between `a` and `b`, in either order.
@@ -236,19 +254,21 @@ impl ConversationId {
         Self(format!("{low}-{high}"))
     }
 
-    /// Whether this is a one-to-one or a group conversation.
+    /// Whether this is a one-to-one or a group conversation: one-to-one when the id is two
+    /// user ids joined by `-`, a group otherwise.
     pub fn kind(&self) -> ConversationKind {
-        if self.0.contains('-') {
+        if self.participants().is_some() {
             ConversationKind::OneToOne
         } else {
             ConversationKind::Group
         }
     }
 
-    /// The two participants of a one-to-one conversation, lower id first; `None` for a group.
+    /// The two participants of a one-to-one conversation, as written (X writes the lower id
+    /// first); `None` when the id is not two user ids joined by `-`.
     pub fn participants(&self) -> Option<(UserId, UserId)> {
         let (low, high) = self.0.split_once('-')?;
-        Some((UserId(low.to_owned()), UserId(high.to_owned())))
+        Some((UserId::parse(low).ok()?, UserId::parse(high).ok()?))
     }
 }
 
@@ -458,21 +478,47 @@ mod tests {
         let group = ConversationId::parse("123456789012345").unwrap();
         assert_eq!(group.kind(), ConversationKind::Group);
         assert_eq!(group.participants(), None);
-        for bad in [
-            "",
+        // The send path has no pattern: short numbers (the quick start's example) and other
+        // forms go to X, which judges them.
+        for ok in [
+            "123456789",
             "12345678901234",
-            "12345678901234567890",
-            "1-",
-            "-1",
             "1-2-3",
             "a-1",
             "1--2",
-            "12345678901234567890-1",
-            "1-2?x",
+            "abc_DEF~1",
+        ] {
+            let id = ConversationId::parse(ok).unwrap();
+            assert_eq!(id.as_str(), ok);
+            assert_eq!(id.kind(), ConversationKind::Group, "{ok:?}");
+            assert_eq!(id.participants(), None);
+        }
+        for (bad, problem) in [
+            ("", "empty"),
+            ("1/2", "path segment"),
+            ("1\\2", "path segment"),
+            ("1-2?x", "path segment"),
+            ("1#2", "path segment"),
+            ("%31", "path segment"),
+            ("1 2", "whitespace"),
+            ("1\t", "whitespace"),
+            ("1\u{7f}", "control"),
+            ("١٢٣", "non-ASCII"),
+            (".", "path step"),
+            ("..", "path step"),
         ] {
             let e = ConversationId::parse(bad).unwrap_err();
             assert_eq!(e.parameter, "dm_conversation_id", "{bad:?}");
+            assert!(e.problem.contains(problem), "{bad:?}: {e}");
         }
+        let long = "1".repeat(129);
+        assert!(ConversationId::parse(&long[..128]).is_ok());
+        assert!(
+            ConversationId::parse(&long)
+                .unwrap_err()
+                .problem
+                .contains("128")
+        );
     }
 
     #[test]
@@ -617,6 +663,15 @@ mod tests {
                     }
                 }
             }
+        }
+
+        #[test]
+        fn conversation_ids_refuse_exactly_what_breaks_a_path_segment(s in "[ -~\t\n\u{80}-\u{10FFFF}]{0,40}") {
+            let breaks = s.is_empty()
+                || s == "."
+                || s == ".."
+                || s.chars().any(|c| !c.is_ascii_graphic() || "/\\?#%".contains(c));
+            prop_assert_eq!(ConversationId::parse(&s).is_err(), breaks, "{:?}", s);
         }
 
         #[test]

@@ -105,7 +105,7 @@ impl ListParams {
         self.event_types.iter().try_for_each(EventType::validate)?;
         query.set_list(
             "event_types",
-            self.event_types.iter().map(|t| t.as_wire(ctx.dialect)),
+            self.event_types.iter().map(EventType::as_str),
         );
         self.fields.apply(query, ctx.dialect)
     }

@@ -1,10 +1,25 @@
 //! Direct Message events and what hangs off them: attachments, entities, referenced posts.
 
+use std::str::FromStr;
+
 use super::wire::{both, wire_enum, wire_object};
+use crate::InvalidInput;
 
 wire_enum! {
-    /// What a [`DmEvent`] records. X sends this as a free string, so values this crate does not
-    /// know are kept in [`EventType::Other`].
+    /// What a [`DmEvent`] records, and a kind of event to list (`event_types`). X sends this
+    /// as a free string, so values this crate does not know are kept in [`EventType::Other`].
+    ///
+    /// [`EventType::parse`] reads what X sent and never fails; [`str::parse`] (`FromStr`) is
+    /// for values a caller will send, and refuses an `Other` that cannot go on the wire.
+    ///
+    /// ```
+    /// use xdm_core::models::EventType;
+    ///
+    /// assert_eq!("MessageCreate".parse::<EventType>()?, EventType::MessageCreate);
+    /// assert_eq!(EventType::parse("MessageEdit"), EventType::Other("MessageEdit".into()));
+    /// assert!("Message Create".parse::<EventType>().is_err());
+    /// # Ok::<(), xdm_core::InvalidInput>(())
+    /// ```
     pub enum EventType {
         /// A message was sent.
         MessageCreate = "MessageCreate",
@@ -12,6 +27,34 @@ wire_enum! {
         ParticipantsJoin = "ParticipantsJoin",
         /// Users left a group conversation.
         ParticipantsLeave = "ParticipantsLeave",
+    }
+}
+
+impl EventType {
+    /// Every value this crate names, in the order X's spec lists them.
+    pub const ALL: &'static [EventType] = &[
+        EventType::MessageCreate,
+        EventType::ParticipantsJoin,
+        EventType::ParticipantsLeave,
+    ];
+
+    /// Checks that an `Other` value can be sent in `event_types`; named values always can.
+    pub fn validate(&self) -> Result<(), InvalidInput> {
+        match self {
+            EventType::Other(name) => crate::fields::check_other("event_types", name),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FromStr for EventType {
+    type Err = InvalidInput;
+
+    /// Reads a value to send: a known name, or a well-formed unknown one.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parsed = EventType::parse(s);
+        parsed.validate()?;
+        Ok(parsed)
     }
 }
 
@@ -150,6 +193,12 @@ wire_object! {
 }
 
 impl DmEvent {
+    /// When the event happened, read from [`created_at`](Self::created_at) (which keeps the string as X sent
+    /// it); `None` when absent or not an RFC 3339 time.
+    pub fn created_at(&self) -> Option<jiff::Timestamp> {
+        super::wire::timestamp(self.created_at.as_ref())
+    }
+
     /// Ids of the posts this event links to, under either spelling.
     pub fn referenced_tweet_ids(&self) -> impl Iterator<Item = &str> {
         both(&self.referenced_tweets, &self.referenced_posts).filter_map(|r| r.id.as_deref())

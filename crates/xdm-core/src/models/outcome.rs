@@ -31,13 +31,24 @@ wire_object! {
 macro_rules! flag_object {
     ($(#[$meta:meta])* $name:ident, $(#[$fmeta:meta])* $field:ident) => {
         $(#[$meta])*
+        ///
+        /// `#[non_exhaustive]`, since X may add fields: build one with
+        #[doc = concat!("[`", stringify!($name), "::new`].")]
         #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+        #[non_exhaustive]
         pub struct $name {
             $(#[$fmeta])*
             pub $field: bool,
             /// Keys this crate does not name, kept as they arrived.
             #[serde(flatten)]
             pub extra: serde_json::Map<String, serde_json::Value>,
+        }
+
+        impl $name {
+            #[doc = concat!("A result whose `", stringify!($field), "` is `", stringify!($field), "`, with nothing else.")]
+            pub fn new($field: bool) -> Self {
+                Self { $field, extra: serde_json::Map::new() }
+            }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {

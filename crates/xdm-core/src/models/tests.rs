@@ -111,3 +111,25 @@ fn wrong_types_are_errors_with_the_field_named() {
     assert!(serde_json::from_value::<Deleted>(json!({"deleted": "yes"})).is_err());
     assert!(serde_json::from_value::<BlockStatus>(json!([])).is_err());
 }
+
+#[test]
+fn created_at_is_typed_and_the_raw_string_is_kept() {
+    let event: DmEvent = round_trip(json!({"created_at": "2022-10-19T20:58:00.123Z"}));
+    let at = event.created_at().unwrap();
+    assert_eq!(at.as_second(), 1_666_213_080);
+    assert_eq!(at.subsec_millisecond(), 123);
+    let offset: Tweet = round_trip(json!({"created_at": "2022-10-19T22:58:00+02:00"}));
+    assert_eq!(offset.created_at().unwrap().as_second(), 1_666_213_080);
+    // Kept as it arrived, and absent from the typed view.
+    let odd: User = round_trip(json!({"created_at": "yesterday"}));
+    assert_eq!(odd.created_at.as_deref(), Some("yesterday"));
+    assert_eq!(odd.created_at(), None);
+    assert_eq!(DmEvent::default().created_at(), None);
+}
+
+#[test]
+fn write_results_can_be_built_and_read_back() {
+    assert!(Deleted::new(true).deleted);
+    assert!(!BlockStatus::new(false).blocked);
+    let _: BlockStatus = round_trip(json!({"blocked": true}));
+}

@@ -73,6 +73,12 @@ wire_object! {
 }
 
 impl Tweet {
+    /// When the post was made, read from [`created_at`](Self::created_at) (which keeps the string as X sent
+    /// it); `None` when absent or not an RFC 3339 time.
+    pub fn created_at(&self) -> Option<jiff::Timestamp> {
+        super::wire::timestamp(self.created_at.as_ref())
+    }
+
     /// Ids of every version, under either spelling.
     pub fn edit_history_ids(&self) -> impl Iterator<Item = &str> {
         both(&self.edit_history_tweet_ids, &self.edit_history_post_ids).map(String::as_str)

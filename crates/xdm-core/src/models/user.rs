@@ -70,6 +70,12 @@ wire_object! {
 }
 
 impl User {
+    /// When the account was created, read from [`created_at`](Self::created_at) (which keeps the string as X sent
+    /// it); `None` when absent or not an RFC 3339 time.
+    pub fn created_at(&self) -> Option<jiff::Timestamp> {
+        super::wire::timestamp(self.created_at.as_ref())
+    }
+
     /// The pinned post's id, under either spelling.
     pub fn pinned_id(&self) -> Option<&str> {
         self.pinned_post_id

@@ -117,6 +117,13 @@ pub(crate) fn both<'a, T: 'a>(
         .chain(second.into_iter().flatten())
 }
 
+/// Reads one of X's RFC 3339 times (`2022-10-19T20:58:00.000Z`, or with a numeric offset);
+/// `None` when absent or not such a time. The raw string stays in the model, so a value this
+/// cannot read is still there, as X sent it.
+pub(crate) fn timestamp(raw: Option<&String>) -> Option<jiff::Timestamp> {
+    raw?.parse().ok()
+}
+
 /// A value where `null` means absent.
 pub(crate) struct Nullable<T>(pub(crate) Option<T>);
 
@@ -162,7 +169,11 @@ macro_rules! wire_object {
         }
     ) => {
         $(#[$meta])*
+        ///
+        /// X adds fields over time, so the struct is `#[non_exhaustive]`: build one with
+        /// `Default::default()` and set the fields you need.
         #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize)]
+        #[non_exhaustive]
         pub struct $name {
             $(
                 $(#[$fmeta])*
