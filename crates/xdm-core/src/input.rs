@@ -7,7 +7,11 @@ use std::borrow::Cow;
 /// It names the parameter, says what was wrong and what is allowed. It never repeats the value
 /// itself when that value could be long or private (message texts, tokens); ids and numbers are
 /// quoted, since they are what the caller needs to see.
+///
+/// `#[non_exhaustive]`, so that more about the refusal can be added: build one with
+/// [`InvalidInput::new`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("invalid {parameter}: {problem} (allowed: {allowed})")]
 pub struct InvalidInput {
     /// The parameter's name as the caller knows it, such as `participant_id` or `max_results`.

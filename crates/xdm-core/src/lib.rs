@@ -22,6 +22,7 @@
 
 pub mod auth;
 pub mod base_url;
+pub mod dedup;
 pub mod endpoint;
 pub mod endpoints;
 pub mod error;
