@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use xdm_core::endpoints::Message;
 use xdm_core::error::ApiError;
-use xdm_core::ids::{ConversationId, UserId};
+use xdm_core::ids::{ConversationId, PaginationToken, UserId};
 use xdm_core::upload::UploadFailure;
 use xdm_core::{EndpointGroup, InvalidInput};
 
@@ -52,6 +52,10 @@ pub enum Error {
     Config(ConfigError),
     /// Media processing failed at X, or X answered an upload step with an unusable body.
     Upload(UploadFailure),
+    /// A listing's server handed out a pagination token it had handed out before. Following
+    /// it would fetch the same pages again without end, so the listing stopped there, after
+    /// the events it had yielded.
+    RepeatedToken(PaginationToken),
     /// A media file could not be read.
     File {
         /// The file.
@@ -158,7 +162,10 @@ impl fmt::Display for Recipient {
 }
 
 /// What was being sent when the outcome became unknown, and why it is unknown.
+///
+/// `#[non_exhaustive]`: the client builds it, and may say more about the send later.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct UnknownOutcome {
     /// Where the message was going.
     pub recipient: Recipient,
@@ -261,6 +268,11 @@ impl fmt::Display for Error {
             Error::File { path, source } => {
                 write!(f, "cannot read media file {}: {source}", path.display())
             }
+            Error::RepeatedToken(token) => write!(
+                f,
+                "the listing stopped: the server handed out the pagination token {token} a \
+                 second time, and following it would loop"
+            ),
         }
     }
 }
@@ -276,7 +288,7 @@ impl std::error::Error for Error {
             Error::Config(e) => Some(e),
             Error::Upload(e) => Some(e),
             Error::File { source, .. } => Some(source),
-            Error::RateLimited { .. } | Error::OutcomeUnknown(_) => None,
+            Error::RateLimited { .. } | Error::OutcomeUnknown(_) | Error::RepeatedToken(_) => None,
         }
     }
 }

@@ -30,7 +30,6 @@
 //! use bytes::Bytes;
 //! use xdm_client::transport::{Timer, TransportError};
 //! use xdm_client::{Client, Config, Credentials};
-//! use xdm_core::endpoints::ListParams;
 //!
 //! struct Clock;
 //! impl Timer for Clock {
@@ -48,13 +47,13 @@
 //! let client = Client::new(transport, Clock, config);
 //!
 //! # let run = async {
-//! let mut events = client.list_events(ListParams::new()).events();
+//! let mut events = client.list_events().events();
 //! while let Some(item) = events.next().await {
 //!     assert_eq!(item?.event.text.as_deref(), Some("hi"));
 //! }
 //! # Ok::<(), xdm_client::Error>(())
 //! # };
-//! # xdm_client::block_on_for_docs(run).unwrap();
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run).unwrap();
 //! ```
 
 mod client;
@@ -75,33 +74,11 @@ pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigError, Credentials, vars};
 pub use download::MediaStream;
 pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutcome};
+pub use operations::{BlockState, Blocking, DeleteState, Deletion};
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};
 pub use send::Sent;
 pub use upload::MediaSource;
-
-/// Runs a future that never waits on I/O to completion on the current thread.
-#[doc(hidden)]
-pub fn block_on_for_docs<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
-    }
-}
 
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,12 @@
 //! core's [`Paginator`]; this module drives it over the client. The fetch in progress lives in
 //! the stream value, so dropping a `next_page()` future half-way loses nothing: the next call
 //! picks the same fetch up.
+//!
+//! A server that repeats itself cannot make a listing yield an event twice: events whose id
+//! the listing has already yielded are dropped (the core's [`RecentIds`] remembers the last
+//! [`RecentIds::DEFAULT_CAPACITY`] ids, which covers any repeat of a recent page, since pages
+//! come newest first), and a pagination token handed out a second time ends the listing with
+//! [`Error::RepeatedToken`] instead of a loop.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -14,7 +20,9 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use tracing::Instrument;
+use xdm_core::dedup::RecentIds;
 use xdm_core::endpoints::{ListConversationEvents, ListEvents, ListParams, ListParticipantEvents};
+use xdm_core::error::Problem;
 use xdm_core::ids::{ConversationId, PaginationToken, UserId};
 use xdm_core::includes::{Includes, ResolvedEvent};
 use xdm_core::models::{DmEvent, User};
@@ -32,12 +40,18 @@ type Fetch = Pin<Box<dyn Future<Output = Result<EventPage, Error>> + Send>>;
 /// Use it as a [`Stream`] or through [`next_page`](Self::next_page). Save
 /// [`resume_token`](Self::resume_token) after each page you have fully processed to continue
 /// later from the next one, with any client.
+///
+/// Each page's `data` holds only events this listing has not yielded before (see the
+/// [module](self) notes); its `body` is still the answer as X sent it, and its `errors` are
+/// the page's partial errors.
 #[must_use = "a listing does nothing until its pages are requested"]
 pub struct Pages<T, C, E> {
     client: Client<T, C>,
     paginator: Paginator<E>,
     includes: Includes,
     fetch: Option<Fetch>,
+    seen: RecentIds,
+    failed: Option<Error>,
 }
 
 impl<T, C, E: fmt::Debug> fmt::Debug for Pages<T, C, E> {
@@ -61,6 +75,8 @@ where
             paginator: Paginator::new(first),
             includes: Includes::default(),
             fetch: None,
+            seen: RecentIds::new(),
+            failed: None,
         }
     }
 
@@ -93,9 +109,9 @@ where
         self.paginator.stop_reason()
     }
 
-    /// Whether no more pages will come.
+    /// Whether no more pages (nor a last error) will come.
     pub fn is_done(&self) -> bool {
-        self.paginator.is_done() && self.fetch.is_none()
+        self.paginator.is_done() && self.fetch.is_none() && self.failed.is_none()
     }
 
     /// Pages returned so far.
@@ -114,12 +130,18 @@ where
             pages: self,
             buffer: VecDeque::new(),
             page_includes: Arc::new(Includes::default()),
+            page_errors: Arc::from([]),
+            fresh_page: false,
+            carried: Vec::new(),
             page_token: None,
         }
     }
 
     fn poll_page(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<EventPage, Error>>> {
         loop {
+            if let Some(error) = self.failed.take() {
+                return Poll::Ready(Some(Err(error)));
+            }
             if self.fetch.is_none() {
                 let Some(endpoint) = self.paginator.poll_request() else {
                     return Poll::Ready(None);
@@ -149,13 +171,20 @@ where
                 }
                 Ok(mut page) => {
                     let keep = self.paginator.handle_page(&page);
+                    let mut repeated = 0;
                     if let Some(data) = page.data.as_mut() {
                         data.truncate(keep);
+                        repeated = self.seen.retain_new(data);
+                    }
+                    if let Some(StopReason::RepeatedToken(token)) = self.paginator.stop_reason() {
+                        tracing::warn!("the server repeated a pagination token; stopping");
+                        self.failed = Some(Error::RepeatedToken(token.clone()));
                     }
                     self.includes.merge(page.includes.clone());
-                    tracing::debug!(events = keep, "page received");
-                    // The empty page after X's last page says only that the listing is over.
-                    if keep == 0 && self.paginator.is_done() {
+                    tracing::debug!(events = keep - repeated, repeated, "page received");
+                    // The empty page after X's last page says only that the listing is over,
+                    // unless it carries partial errors, which are never dropped.
+                    if keep == 0 && self.paginator.is_done() && page.errors.is_empty() {
                         return Poll::Ready(None);
                     }
                     return Poll::Ready(Some(Ok(page)));
@@ -178,15 +207,30 @@ where
     }
 }
 
-/// One event of a listing, with the includes of the page it came on.
+/// One event of a listing, with the includes and the partial errors of the page it came on.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct EventItem {
     /// The event.
     pub event: DmEvent,
     includes: Arc<Includes>,
+    page_errors: Arc<[Problem]>,
+    first_on_page: bool,
 }
 
 impl EventItem {
+    /// The partial errors X reported on the event's page, such as a referenced post that
+    /// could not be found. Every event of a page carries the same list; to handle each error
+    /// once, read it where [`is_first_on_page`](Self::is_first_on_page) is true.
+    pub fn page_errors(&self) -> &[Problem] {
+        &self.page_errors
+    }
+
+    /// Whether this is the first event the listing yields from its page.
+    pub fn is_first_on_page(&self) -> bool {
+        self.first_on_page
+    }
+
     /// The users, media and posts of the event's page.
     pub fn includes(&self) -> &Includes {
         &self.includes
@@ -212,12 +256,16 @@ fn resolve_in<'a>(includes: &'a Includes, event: &'a DmEvent) -> ResolvedEvent<'
     includes.index().resolve(event)
 }
 
-/// The events of one listing, newest first, each with its page's includes.
+/// The events of one listing, newest first, each with its page's includes and partial
+/// errors, and none twice (see [`Pages`]).
 #[must_use = "a listing does nothing until its events are requested"]
 pub struct Events<T, C, E> {
     pages: Pages<T, C, E>,
     buffer: VecDeque<DmEvent>,
     page_includes: Arc<Includes>,
+    page_errors: Arc<[Problem]>,
+    fresh_page: bool,
+    carried: Vec<Problem>,
     page_token: Option<PaginationToken>,
 }
 
@@ -256,6 +304,12 @@ where
         self.pages.stop_reason()
     }
 
+    /// Partial errors of the last pages that brought no new event, so no event carries them
+    /// (see [`EventItem::page_errors`]); read them once the listing is over.
+    pub fn trailing_errors(&self) -> &[Problem] {
+        &self.carried
+    }
+
     /// Everything the pages so far included, merged.
     pub fn includes(&self) -> &Includes {
         self.pages.includes()
@@ -264,9 +318,12 @@ where
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<EventItem, Error>>> {
         loop {
             if let Some(event) = self.buffer.pop_front() {
+                let first_on_page = std::mem::take(&mut self.fresh_page);
                 return Poll::Ready(Some(Ok(EventItem {
                     event,
                     includes: Arc::clone(&self.page_includes),
+                    page_errors: Arc::clone(&self.page_errors),
+                    first_on_page,
                 })));
             }
             let token = self.pages.resume_token().cloned();
@@ -278,6 +335,13 @@ where
                     self.page_token = token;
                     self.page_includes = Arc::new(page.includes);
                     self.buffer = page.data.unwrap_or_default().into();
+                    // The errors of a page without an event to carry them go with the next
+                    // event, or stay in `trailing_errors` at the end.
+                    self.carried.extend(page.errors);
+                    if !self.buffer.is_empty() {
+                        self.page_errors = std::mem::take(&mut self.carried).into();
+                        self.fresh_page = true;
+                    }
                 }
             }
         }
@@ -302,43 +366,89 @@ where
     T: Transport + 'static,
     C: Timer + 'static,
 {
-    /// All of the user's DM events of the last 30 days, page by page:
-    /// `GET /2/dm_events`.
+    /// All of the user's DM events of the last 30 days, page by page, with X's defaults
+    /// (100 events a page, every event type, default fields): `GET /2/dm_events`. See
+    /// [`list_events_with`](Self::list_events_with) to choose.
+    ///
+    /// ```no_run
+    /// # async fn demo<T: xdm_client::transport::Transport + 'static,
+    /// #               C: xdm_client::transport::Timer + 'static>(
+    /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
+    /// let mut events = client.list_events().with_max_items(250).events();
+    /// while let Some(item) = events.next().await {
+    ///     let item = item?;
+    ///     println!("{:?}", item.event.text);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_events(&self) -> Pages<T, C, ListEvents> {
+        self.list_events_with(ListParams::new())
+    }
+
+    /// All of the user's DM events of the last 30 days, with `params`: `GET /2/dm_events`.
     ///
     /// ```no_run
     /// # async fn demo<T: xdm_client::transport::Transport + 'static,
     /// #               C: xdm_client::transport::Timer + 'static>(
     /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
     /// use xdm_core::endpoints::ListParams;
+    /// use xdm_core::fields::{DmEventField, Expansion, FieldSet, UserField};
     ///
-    /// let mut events = client.list_events(ListParams::new()).with_max_items(250).events();
+    /// let fields = FieldSet::new()
+    ///     .with_dm_event_fields([DmEventField::Text, DmEventField::SenderId])
+    ///     .with_expansions([Expansion::SenderId])
+    ///     .with_user_fields([UserField::Username]);
+    /// let params = ListParams::new().with_max_results(50)?.with_fields(fields);
+    /// let mut events = client.list_events_with(params).with_max_items(250).events();
     /// while let Some(item) = events.next().await {
     ///     let item = item?;
+    ///     if item.is_first_on_page() {
+    ///         for problem in item.page_errors() {
+    ///             eprintln!("warning: {}", problem.summary().unwrap_or("a partial error"));
+    ///         }
+    ///     }
     ///     println!("{:?} from {:?}", item.event.text, item.sender().and_then(|u| u.username.clone()));
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list_events(&self, params: ListParams) -> Pages<T, C, ListEvents> {
+    pub fn list_events_with(&self, params: ListParams) -> Pages<T, C, ListEvents> {
         self.pages(ListEvents::new().with_params(params))
     }
 
-    /// One conversation's events: `GET /2/dm_conversations/{id}/dm_events`.
+    /// One conversation's events, with X's defaults: `GET /2/dm_conversations/{id}/dm_events`.
     pub fn list_conversation_events(
         &self,
-        conversation: ConversationId,
-        params: ListParams,
+        conversation: &ConversationId,
     ) -> Pages<T, C, ListConversationEvents> {
-        self.pages(ListConversationEvents::new(conversation).with_params(params))
+        self.list_conversation_events_with(conversation, ListParams::new())
     }
 
-    /// The one-to-one conversation with `participant`:
+    /// One conversation's events, with `params`: `GET /2/dm_conversations/{id}/dm_events`.
+    pub fn list_conversation_events_with(
+        &self,
+        conversation: &ConversationId,
+        params: ListParams,
+    ) -> Pages<T, C, ListConversationEvents> {
+        self.pages(ListConversationEvents::new(conversation.clone()).with_params(params))
+    }
+
+    /// The one-to-one conversation with `participant`, with X's defaults:
     /// `GET /2/dm_conversations/with/{participant_id}/dm_events`.
     pub fn list_participant_events(
         &self,
-        participant: UserId,
+        participant: &UserId,
+    ) -> Pages<T, C, ListParticipantEvents> {
+        self.list_participant_events_with(participant, ListParams::new())
+    }
+
+    /// The one-to-one conversation with `participant`, with `params`:
+    /// `GET /2/dm_conversations/with/{participant_id}/dm_events`.
+    pub fn list_participant_events_with(
+        &self,
+        participant: &UserId,
         params: ListParams,
     ) -> Pages<T, C, ListParticipantEvents> {
-        self.pages(ListParticipantEvents::new(participant).with_params(params))
+        self.pages(ListParticipantEvents::new(participant.clone()).with_params(params))
     }
 
     /// Pages of any listing endpoint, starting from the token it carries (if any).

@@ -107,16 +107,15 @@ impl<T: Transport, C: Timer> Client<T, C> {
             .items()
             .iter()
             .find(|event| is_the_message(event, message, &sender, since));
-        Ok(found.map(|event| Sent {
-            conversation_id: event
-                .dm_conversation_id
-                .clone()
-                .unwrap_or_else(|| match recipient {
-                    Recipient::Conversation(id) => id.to_string(),
-                    _ => String::new(),
-                }),
-            event_id: event.id.clone().unwrap_or_default(),
-            reconciled: true,
+        Ok(found.map(|event| {
+            Sent::from_ids(
+                recipient,
+                event.dm_conversation_id.as_deref(),
+                event.id.as_deref(),
+                true,
+                // The listing page's partial errors are about other events, not this send.
+                Vec::new(),
+            )
         }))
     }
 }

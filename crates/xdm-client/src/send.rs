@@ -3,7 +3,8 @@
 use std::time::SystemTime;
 
 use xdm_core::endpoints::{CreateGroup, Message, SendToConversation, SendToParticipant};
-use xdm_core::ids::{ConversationId, UserId};
+use xdm_core::error::Problem;
+use xdm_core::ids::{ConversationId, EventId, UserId};
 use xdm_core::models::SentMessage;
 use xdm_core::response::ApiResponse;
 use xdm_core::{Endpoint, InvalidInput};
@@ -15,31 +16,73 @@ use crate::policy::ReconcilePolicy;
 use crate::transport::{Timer, Transport};
 
 /// A message X has stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// X's answer to a send names the new event and its conversation. Should it leave either out
+/// (or send one that is not an id), the message was still stored: the call succeeds, with
+/// `None` for what X did not say, rather than failing a send that happened (and tempting a
+/// caller to send again).
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Sent {
-    /// The conversation it went to (new, for a group or a first one-to-one message).
-    pub conversation_id: String,
-    /// The message event's id.
-    pub event_id: String,
+    /// The conversation it went to (new, for a group or a first one-to-one message). When X's
+    /// answer leaves it out, the conversation sent to, if the send named one.
+    pub conversation_id: Option<ConversationId>,
+    /// The message event's id, when X's answer (or the event found by reconciliation) names it.
+    pub event_id: Option<EventId>,
     /// Whether the message was found by reconciliation after an unknown outcome, rather than
     /// confirmed by the send's own response.
     pub reconciled: bool,
+    /// Partial errors X reported beside the stored message.
+    pub errors: Vec<Problem>,
 }
 
 impl Sent {
-    fn confirmed(response: ApiResponse<SentMessage>) -> Result<Sent, Error> {
+    fn confirmed(recipient: &Recipient, response: ApiResponse<SentMessage>) -> Result<Sent, Error> {
+        let errors = response.errors.clone();
         let data = response.into_data()?;
-        Ok(Sent {
-            conversation_id: data.dm_conversation_id.unwrap_or_default(),
-            event_id: data.dm_event_id.unwrap_or_default(),
-            reconciled: false,
-        })
+        Ok(Sent::from_ids(
+            recipient,
+            data.dm_conversation_id.as_deref(),
+            data.dm_event_id.as_deref(),
+            false,
+            errors,
+        ))
     }
 
-    /// The conversation id, parsed.
-    pub fn conversation(&self) -> Result<ConversationId, InvalidInput> {
-        ConversationId::parse(&self.conversation_id)
+    /// A `Sent` from the ids X gave, each kept only if it is one.
+    pub(crate) fn from_ids(
+        recipient: &Recipient,
+        conversation_id: Option<&str>,
+        event_id: Option<&str>,
+        reconciled: bool,
+        errors: Vec<Problem>,
+    ) -> Sent {
+        let conversation_id = match conversation_id.map(ConversationId::parse) {
+            Some(Ok(id)) => Some(id),
+            other => {
+                if let Some(Err(e)) = other {
+                    tracing::warn!(%e, "X named the conversation of a sent message oddly");
+                }
+                match recipient {
+                    Recipient::Conversation(id) => Some(id.clone()),
+                    _ => None,
+                }
+            }
+        };
+        let event_id = match event_id.map(EventId::parse) {
+            Some(Ok(id)) => Some(id),
+            Some(Err(e)) => {
+                tracing::warn!(%e, "X named a sent message's event oddly");
+                None
+            }
+            None => None,
+        };
+        Sent {
+            conversation_id,
+            event_id,
+            reconciled,
+            errors,
+        }
     }
 }
 
@@ -60,7 +103,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
     ///
     /// let to = Recipient::Participant("2244994945".parse()?);
     /// let sent = client.send(to, Message::text("Hello!")?).await?;
-    /// println!("event {} in {}", sent.event_id, sent.conversation_id);
+    /// println!("event {:?} in {:?}", sent.event_id, sent.conversation_id);
     /// # Ok(()) }
     /// ```
     pub async fn send(&self, recipient: Recipient, message: Message) -> Result<Sent, Error> {
@@ -118,7 +161,9 @@ impl<T: Transport, C: Timer> Client<T, C> {
     ///
     /// let people = ["2244994945".parse()?, "783214".parse()?];
     /// let group = client.create_group(people, Message::text("Welcome, both of you")?).await?;
-    /// client.send_to_conversation(&group.conversation()?, Message::text("Second message")?).await?;
+    /// if let Some(conversation) = &group.conversation_id {
+    ///     client.send_to_conversation(conversation, Message::text("Second message")?).await?;
+    /// }
     /// # Ok(()) }
     /// ```
     pub async fn create_group(
@@ -158,7 +203,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 ))));
             }
         };
-        Sent::confirmed(response).map_err(CallError::Failed)
+        Sent::confirmed(recipient, response).map_err(CallError::Failed)
     }
 
     /// Runs an endpoint through the pipeline, keeping an unknown outcome distinct.

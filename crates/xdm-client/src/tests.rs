@@ -8,15 +8,39 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
 use xdm_core::BaseUrl;
-use xdm_core::endpoints::{ListParams, Message};
-use xdm_core::ids::{ConversationId, UserId};
+use xdm_core::endpoints::Message;
+use xdm_core::ids::{ConversationId, EventId, UserId};
+use xdm_core::pagination::StopReason;
 use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
 
 use crate::transport::{Timer, Transport, TransportError};
 use crate::{
-    Client, Config, Credentials, Error, RateLimitPolicy, Recipient, ReconcilePolicy,
-    block_on_for_docs as block_on,
+    BlockState, Client, Config, Credentials, DeleteState, Error, RateLimitPolicy, Recipient,
+    ReconcilePolicy,
 };
+
+/// Runs a future that never waits on I/O (every test transport answers at once) to
+/// completion on the current thread, without a runtime.
+pub(crate) fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
 
 const START: u64 = 1_800_000_000;
 
@@ -172,7 +196,7 @@ fn pages_stop_at_the_empty_page_after_the_last_and_resolve_senders() {
         .json(200, EMPTY_PAGE);
     let clock = FakeClock::new();
     let client = client(&script, &clock);
-    let mut events = client.list_events(ListParams::new()).events();
+    let mut events = client.list_events().events();
     let mut ids = Vec::new();
     block_on(async {
         while let Some(item) = events.next().await {
@@ -201,7 +225,7 @@ fn item_limits_trim_and_resume_tokens_point_at_the_next_page() {
     let script = Script::default().json(200, PAGE_ONE);
     let clock = FakeClock::new();
     let client = client(&script, &clock);
-    let mut pages = client.list_events(ListParams::new()).with_max_pages(1);
+    let mut pages = client.list_events().with_max_pages(1);
     let page = block_on(pages.next_page()).unwrap().unwrap();
     assert_eq!(page.items().len(), 2);
     assert!(block_on(pages.next_page()).is_none());
@@ -257,7 +281,11 @@ fn a_delete_whose_answer_was_lost_succeeds_when_the_retry_finds_it_gone() {
         let script = Script::default().then(first).json(404, NOT_FOUND);
         let clock = FakeClock::new();
         let client = client(&script, &clock);
-        assert!(block_on(client.delete_event(&event())).unwrap());
+        assert!(
+            block_on(client.delete_event(&event()))
+                .unwrap()
+                .is_deleted()
+        );
         assert_eq!(script.requests(), 2);
     }
 }
@@ -327,7 +355,7 @@ fn a_send_that_never_left_is_retried() {
     let clock = FakeClock::new();
     let client = client(&script, &clock);
     let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
-    assert_eq!(sent.event_id, "77");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("77"));
     assert!(!sent.reconciled);
     assert_eq!(script.requests(), 2);
 }
@@ -386,7 +414,7 @@ fn a_429_that_arrives_is_waited_out_and_retried_even_for_a_send() {
     let clock = FakeClock::new();
     let client = client(&script, &clock);
     let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
-    assert_eq!(sent.event_id, "77");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("77"));
     assert_eq!(clock.sleeps(), [Duration::from_secs(20)]);
 }
 
@@ -649,7 +677,7 @@ fn reconciliation_finds_the_message_and_does_not_send_again() {
     let client = reconciling(&script, &clock);
     let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
     assert!(sent.reconciled);
-    assert_eq!(sent.event_id, "88");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("88"));
     assert_eq!(
         script.seen(),
         [
@@ -766,7 +794,7 @@ fn reconciling_a_conversation_send_under_oauth2_looks_up_the_user_once() {
     let conversation = ConversationId::parse("1000-2000").unwrap();
     let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
     assert!(sent.reconciled);
-    assert_eq!(sent.event_id, "88");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("88"));
     let paths: Vec<String> = script.seen().into_iter().map(|(_, p)| p).collect();
     assert_eq!(
         paths,
@@ -799,7 +827,7 @@ fn a_message_from_someone_else_is_not_taken_for_the_users_own() {
     let conversation = ConversationId::parse("1000-2000").unwrap();
     let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
     assert!(!sent.reconciled);
-    assert_eq!(sent.event_id, "77");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("77"));
     assert_eq!(script.requests(), 4);
 }
 
@@ -851,17 +879,33 @@ fn other_operations_decode_their_answers() {
             200,
             r#"{"data":{"id":"5","event_type":"MessageCreate","text":"x"}}"#,
         )
-        .json(200, r#"{"data":{"deleted":true}}"#)
+        .json(
+            200,
+            r#"{"data":{"deleted":true},"errors":[{"title":"Partial","detail":"d"}]}"#,
+        )
         .json(200, r#"{"data":{"blocked":true}}"#)
-        .json(200, r#"{"data":{"blocked":false}}"#);
+        .json(
+            200,
+            r#"{"data":{"blocked":false},"errors":[{"title":"Partial","detail":"u"}]}"#,
+        );
     let clock = FakeClock::new();
     let client = client(&script, &clock);
     let id = "5".parse().unwrap();
-    let event = block_on(client.get_event(&id, Default::default())).unwrap();
+    let event = block_on(client.get_event(&id)).unwrap();
     assert_eq!(event.data.unwrap().text.as_deref(), Some("x"));
-    assert!(block_on(client.delete_event(&id)).unwrap());
-    assert!(block_on(client.block_user(&peer())).unwrap());
-    assert!(!block_on(client.unblock_user(&peer())).unwrap());
+    let deletion = block_on(client.delete_event(&id)).unwrap();
+    assert_eq!(deletion.state, DeleteState::Deleted);
+    assert_eq!(deletion.errors[0].detail.as_deref(), Some("d"));
+    let blocked = block_on(client.block_user(&peer())).unwrap();
+    assert_eq!(
+        (blocked.state, blocked.is_blocked()),
+        (BlockState::Blocked, true)
+    );
+    assert!(blocked.errors.is_empty());
+    let unblocked = block_on(client.unblock_user(&peer())).unwrap();
+    assert_eq!(unblocked.state, BlockState::NotBlocked);
+    assert!(!unblocked.is_blocked());
+    assert_eq!(unblocked.errors[0].detail.as_deref(), Some("u"));
     assert_eq!(
         script.seen(),
         [
@@ -898,7 +942,7 @@ fn upload_runs_the_chunked_steps_then_sends_with_the_media_id() {
         media,
     ))
     .unwrap();
-    assert_eq!(sent.event_id, "77");
+    assert_eq!(sent.event_id.as_ref().map(EventId::as_str), Some("77"));
     let seen = script.seen.lock().unwrap();
     let paths: Vec<&str> = seen.iter().map(|r| r.uri().path()).collect();
     assert_eq!(
@@ -1035,7 +1079,177 @@ fn the_client_is_send_and_sync() {
     fn assert_send<T: Send>(_: &T) {}
     let client = client(&Script::default(), &FakeClock::new());
     assert_send_sync(&client);
-    let pages = client.list_events(ListParams::new());
+    let pages = client.list_events();
     assert_send(&pages);
     assert_send(&client.send_to_participant(&peer(), hello()));
+}
+
+#[test]
+fn a_delete_x_answers_not_done_says_so() {
+    let script = Script::default().json(200, r#"{"data":{"deleted":false}}"#);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let deletion = block_on(client.delete_event(&event())).unwrap();
+    assert_eq!(deletion.state, DeleteState::NotDeleted);
+    assert!(!deletion.is_deleted());
+}
+
+#[test]
+fn a_send_whose_answer_names_no_event_still_succeeds_with_its_partial_errors() {
+    let script = Script::default()
+        .json(
+            201,
+            r#"{"data":{"dm_conversation_id":"1000-2000"},"errors":[{"title":"Partial","detail":"p"}]}"#,
+        )
+        .json(201, r#"{"data":{"dm_event_id":"not an id"}}"#)
+        .json(201, r#"{"data":{}}"#);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert_eq!(sent.event_id, None);
+    assert_eq!(
+        sent.conversation_id.as_ref().map(ConversationId::as_str),
+        Some("1000-2000")
+    );
+    assert_eq!(sent.errors[0].detail.as_deref(), Some("p"));
+    // An id X spells oddly is left out, not passed on; the conversation sent to is known.
+    let conversation = ConversationId::parse("1000-2000").unwrap();
+    let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
+    assert_eq!(sent.event_id, None);
+    assert_eq!(sent.conversation_id, Some(conversation));
+    // A participant send with nothing named: stored, but nothing to say which.
+    let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
+    assert_eq!((sent.conversation_id, sent.event_id), (None, None));
+    assert!(sent.errors.is_empty() && !sent.reconciled);
+    assert_eq!(script.requests(), 3);
+}
+
+const PAGE_ONE_AGAIN: &str = r#"{"data":[{"id":"11","event_type":"MessageCreate","text":"a"},
+    {"id":"10","event_type":"MessageCreate","text":"b"},{"id":"8","event_type":"MessageCreate","text":"d"}],
+    "meta":{"result_count":3,"next_token":"AAAAAAAAAAAAAAAAAAAA09"}}"#;
+
+fn listed_ids<E>(events: &mut crate::Events<Script, FakeClock, E>) -> (Vec<String>, Option<Error>)
+where
+    E: xdm_core::pagination::PagedEndpoint + Send + Sync + 'static,
+{
+    block_on(async {
+        let mut ids = Vec::new();
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(item) => ids.push(item.event.id.unwrap()),
+                Err(e) => return (ids, Some(e)),
+            }
+        }
+        (ids, None)
+    })
+}
+
+#[test]
+fn a_page_served_again_under_a_new_token_yields_no_event_twice() {
+    let script = Script::default()
+        .json(200, PAGE_ONE)
+        .json(200, PAGE_ONE_AGAIN)
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let (ids, error) = listed_ids(&mut client.list_events().events());
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids, ["11", "10", "8"]);
+    assert_eq!(script.requests(), 3);
+}
+
+#[test]
+fn a_token_served_twice_ends_the_listing_with_an_error_not_a_loop() {
+    // The second page hands back the first page's token.
+    let again = PAGE_TWO.replace("AAAAAAAAAAAAAAAAAAAA02", "AAAAAAAAAAAAAAAAAAAA01");
+    let script = Script::default()
+        .json(200, PAGE_ONE)
+        .json(200, &again)
+        .json(200, PAGE_TWO);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let mut events = client.list_events().events();
+    let (ids, error) = listed_ids(&mut events);
+    assert_eq!(ids, ["11", "10", "9"]);
+    let error = error.expect("the repeated token is an error");
+    assert!(
+        matches!(&error, Error::RepeatedToken(t) if t.as_str() == "AAAAAAAAAAAAAAAAAAAA01"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("a second time"), "{error}");
+    assert!(block_on(events.next()).is_none());
+    assert!(matches!(
+        events.stop_reason(),
+        Some(StopReason::RepeatedToken(_))
+    ));
+    assert_eq!(script.requests(), 2);
+}
+
+#[test]
+fn events_carry_their_pages_partial_errors() {
+    let with_errors = |data: &str, token: &str, detail: &str| {
+        format!(
+            r#"{{"data":{data},"errors":[{{"title":"Not Found Error","detail":"{detail}"}}],
+                "meta":{{"result_count":1,"next_token":"{token}"}}}}"#
+        )
+    };
+    let first = with_errors(
+        r#"[{"id":"11","text":"a"},{"id":"10","text":"b"}]"#,
+        "AAAAAAAAAAAAAAAAAAAA01",
+        "one",
+    );
+    // A page whose only event was already yielded: its error goes with the next event.
+    let repeat = with_errors(
+        r#"[{"id":"10","text":"b"}]"#,
+        "AAAAAAAAAAAAAAAAAAAA02",
+        "two",
+    );
+    let last = with_errors(
+        r#"[{"id":"9","text":"c"}]"#,
+        "AAAAAAAAAAAAAAAAAAAA03",
+        "three",
+    );
+    let trailing =
+        r#"{"errors":[{"title":"Not Found Error","detail":"four"}],"meta":{"result_count":0}}"#;
+    let script = Script::default()
+        .json(200, &first)
+        .json(200, &repeat)
+        .json(200, &last)
+        .json(200, trailing);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let mut events = client.list_events().events();
+    let seen: Vec<(String, bool, Vec<String>)> = block_on(async {
+        let mut seen = Vec::new();
+        while let Some(item) = events.next().await {
+            let item = item.unwrap();
+            let details = item
+                .page_errors()
+                .iter()
+                .map(|p| p.detail.clone().unwrap())
+                .collect();
+            seen.push((
+                item.event.id.clone().unwrap(),
+                item.is_first_on_page(),
+                details,
+            ));
+        }
+        seen
+    });
+    let expect = |id: &str, first: bool, details: &[&str]| {
+        (
+            id.to_owned(),
+            first,
+            details.iter().map(|d| d.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    assert_eq!(
+        seen,
+        [
+            expect("11", true, &["one"]),
+            expect("10", false, &["one"]),
+            expect("9", true, &["two", "three"]),
+        ]
+    );
+    assert_eq!(events.trailing_errors()[0].detail.as_deref(), Some("four"));
 }
