@@ -195,7 +195,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = Client::new(BlockingHttp, ThreadClock, config);
 
     let started = Instant::now();
-    let mut pages = client.list_events(ListParams::new().with_max_results(5)?);
+    let mut pages = client.list_events_with(ListParams::new().with_max_results(5)?);
     while let Some(page) = pages.next_page().await {
         let page = page?;
         println!(

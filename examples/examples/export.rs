@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut file = OpenOptions::new().append(true).open(&out)?;
-    let mut pages = connection.client.list_events(params);
+    let mut pages = connection.client.list_events_with(params);
     let mut events = 0usize;
     while let Some(page) = pages.next_page().await {
         let page = page?;

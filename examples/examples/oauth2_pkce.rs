@@ -75,7 +75,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Config::new(Credentials::oauth2(TokenManager::new(oauth, token))).with_base_url(base);
     let client = xdm_hyper::builder().config(config).build()?;
     let page = client
-        .list_events(ListParams::new().with_max_results(5)?)
+        .list_events_with(ListParams::new().with_max_results(5)?)
         .next_page()
         .await
         .ok_or("no page")??;

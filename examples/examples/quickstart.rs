@@ -45,18 +45,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Message::text("Hello, group! (xdm quickstart)")?,
         )
         .await?;
+    // X's answer names the new conversation and event; without the conversation there is
+    // nowhere to send the second message.
+    let conversation = group
+        .conversation_id
+        .ok_or("X created the group but did not name its conversation")?;
     println!(
-        "1. created group conversation {} with {} participants; first message is event {}",
-        group.conversation_id,
+        "1. created group conversation {conversation} with {} participants; first message is event {}",
         participants.len(),
-        group.event_id
+        named(group.event_id.as_ref())
     );
 
-    let conversation = group.conversation()?;
     let second = client
         .send_to_conversation(&conversation, Message::text("And a second message.")?)
         .await?;
-    println!("2. sent a second message: event {}", second.event_id);
+    println!(
+        "2. sent a second message: event {}",
+        named(second.event_id.as_ref())
+    );
 
     let fields = FieldSet::new()
         .with_dm_event_fields([
@@ -68,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_expansions([Expansion::SenderId])
         .with_user_fields([UserField::Username]);
     let mut events = client
-        .list_conversation_events(conversation, ListParams::new().with_fields(fields))
+        .list_conversation_events_with(&conversation, ListParams::new().with_fields(fields))
         .events();
     println!("3. the conversation's events, newest first:");
     while let Some(item) = events.next().await {
@@ -96,4 +102,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator.shutdown().await;
     }
     Ok(())
+}
+
+/// An id X named, or a word saying it did not (the message was stored all the same).
+fn named(id: Option<&impl std::fmt::Display>) -> String {
+    id.map_or_else(|| "(not named by X)".to_owned(), ToString::to_string)
 }

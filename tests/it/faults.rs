@@ -90,7 +90,11 @@ async fn reconciliation_finds_the_dropped_send_and_does_not_send_it_twice() {
         assert!(sent.reconciled);
         assert_eq!(copies(&emu, &text), 1);
         assert_eq!(
-            emu.handle().event(&sent.event_id).unwrap().text.as_deref(),
+            emu.handle()
+                .event(sent.event_id.as_ref().unwrap().as_str())
+                .unwrap()
+                .text
+                .as_deref(),
             Some(text.as_str())
         );
     }

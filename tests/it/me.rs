@@ -2,7 +2,6 @@
 //! conversation whose answer was lost.
 
 use xdm_client::ReconcilePolicy;
-use xdm_core::ids::ConversationId;
 use xdm_emulator::{Emulator, Fault, FaultKind};
 use xdm_hyper::Client;
 
@@ -41,7 +40,7 @@ async fn a_lost_answer_to_a_conversation_send_is_reconciled_without_a_configured
         .send_to_participant(&peer, xdm_core::endpoints::Message::text("hi").unwrap())
         .await
         .unwrap();
-    let conversation = ConversationId::parse(&first.conversation_id).unwrap();
+    let conversation = first.conversation_id.clone().unwrap();
     emu.handle().inject(Fault::once(
         "POST",
         "/2/dm_conversations/{dm_conversation_id}/messages",

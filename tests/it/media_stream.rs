@@ -10,7 +10,6 @@ use xdm_client::{Error, MediaSource, MediaStream, Recipient};
 use xdm_core::endpoints::DownloadMedia;
 use xdm_core::error::ApiErrorKind;
 use xdm_core::fields::{DmEventField, Expansion, FieldSet, MediaField};
-use xdm_core::ids::EventId;
 use xdm_core::retry::TransportErrorKind;
 use xdm_core::upload::MediaType;
 use xdm_emulator::{Emulator, Fault, FaultKind};
@@ -34,7 +33,7 @@ async fn sent_video(emu: &Emulator, api: &Client, len: usize) -> (DownloadMedia,
         .with_expansions([Expansion::AttachmentsMediaKeys])
         .with_media_fields([MediaField::PreviewImageUrl]);
     let event = api
-        .get_event(&EventId::parse(&sent.event_id).unwrap(), fields)
+        .get_event_with(sent.event_id.as_ref().unwrap(), fields)
         .await
         .unwrap();
     // A video's media URL is its preview image's.

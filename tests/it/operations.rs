@@ -3,7 +3,6 @@
 use xdm_client::{MediaSource, Recipient};
 use xdm_core::endpoints::{DownloadMedia, ListParams, Message};
 use xdm_core::fields::{DmEventField, Expansion, FieldSet, MediaField, UserField};
-use xdm_core::ids::{ConversationId, EventId};
 use xdm_core::upload::MediaType;
 use xdm_emulator::Emulator;
 
@@ -27,7 +26,7 @@ async fn every_operation(scheme: Scheme) {
         )
         .await
         .unwrap();
-    let conversation = group.conversation().unwrap();
+    let conversation = group.conversation_id.clone().unwrap();
     let second = api
         .send_to_conversation(&conversation, Message::text("second").unwrap())
         .await
@@ -40,7 +39,7 @@ async fn every_operation(scheme: Scheme) {
     assert!(emu.handle().event_count() >= before + 3);
     assert_eq!(
         emu.handle()
-            .event(&second.event_id)
+            .event(second.event_id.as_ref().unwrap().as_str())
             .unwrap()
             .text
             .as_deref(),
@@ -49,9 +48,7 @@ async fn every_operation(scheme: Scheme) {
 
     // The three listings.
     let mut texts = Vec::new();
-    let mut events = api
-        .list_conversation_events(conversation.clone(), ListParams::new())
-        .events();
+    let mut events = api.list_conversation_events(&conversation).events();
     while let Some(item) = events.next().await {
         texts.extend(item.unwrap().event.text);
     }
@@ -61,7 +58,7 @@ async fn every_operation(scheme: Scheme) {
         .with_expansions([Expansion::SenderId])
         .with_user_fields([UserField::Username]);
     let mut with_alice = api
-        .list_participant_events(alice.clone(), ListParams::new().with_fields(fields))
+        .list_participant_events_with(&alice, ListParams::new().with_fields(fields))
         .with_max_items(1)
         .events();
     let newest = with_alice.next().await.unwrap().unwrap();
@@ -69,23 +66,23 @@ async fn every_operation(scheme: Scheme) {
     assert!(newest.sender().unwrap().username.is_some());
     assert!(with_alice.next().await.is_none());
     let all = api
-        .list_events(ListParams::new().with_max_results(10).unwrap())
+        .list_events_with(ListParams::new().with_max_results(10).unwrap())
         .with_max_pages(2);
     let mut pages = all;
     let first = pages.next_page().await.unwrap().unwrap();
     assert_eq!(first.items().len(), 10);
 
     // Look up and delete.
-    let id = EventId::parse(&direct.event_id).unwrap();
-    let found = api.get_event(&id, FieldSet::new()).await.unwrap();
+    let id = direct.event_id.clone().unwrap();
+    let found = api.get_event(&id).await.unwrap();
     assert_eq!(found.data.unwrap().text.as_deref(), Some("direct"));
-    assert!(api.delete_event(&id).await.unwrap());
+    assert!(api.delete_event(&id).await.unwrap().is_deleted());
 
     // Block and unblock.
     let me = user(&emu, 0);
-    assert!(api.block_user(&bob).await.unwrap());
+    assert!(api.block_user(&bob).await.unwrap().is_blocked());
     assert!(emu.handle().is_blocked(me.as_str(), bob.as_str()));
-    assert!(!api.unblock_user(&bob).await.unwrap());
+    assert!(!api.unblock_user(&bob).await.unwrap().is_blocked());
     assert!(!emu.handle().is_blocked(me.as_str(), bob.as_str()));
 
     // Upload and send with media.
@@ -101,7 +98,10 @@ async fn every_operation(scheme: Scheme) {
         )
         .await
         .unwrap();
-    let stored = emu.handle().event(&with_media.event_id).unwrap();
+    let stored = emu
+        .handle()
+        .event(with_media.event_id.as_ref().unwrap().as_str())
+        .unwrap();
     assert_eq!(stored.media_keys.len(), 1);
 
     // Media download is OAuth 2.0 only.
@@ -110,7 +110,7 @@ async fn every_operation(scheme: Scheme) {
         .with_expansions([Expansion::AttachmentsMediaKeys])
         .with_media_fields([MediaField::Url]);
     let event = api
-        .get_event(&EventId::parse(&with_media.event_id).unwrap(), media_fields)
+        .get_event_with(with_media.event_id.as_ref().unwrap(), media_fields)
         .await
         .unwrap();
     let url = event.includes.media.as_ref().unwrap()[0]
@@ -131,7 +131,7 @@ async fn every_operation(scheme: Scheme) {
             );
         }
     }
-    let _ = ConversationId::parse(&direct.conversation_id).unwrap();
+    assert!(direct.conversation_id.is_some());
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn listing_all_events_crosses_the_empty_last_page_once() {
     let emu = emulator(Emulator::builder().seed_events(23)).await;
     let api = client(&emu, Scheme::OAuth2);
     emu.handle().clear_requests();
-    let mut pages = api.list_events(ListParams::new().with_max_results(5).unwrap());
+    let mut pages = api.list_events_with(ListParams::new().with_max_results(5).unwrap());
     let mut ids = Vec::new();
     while let Some(page) = pages.next_page().await {
         ids.extend(page.unwrap().items().iter().filter_map(|e| e.id.clone()));
@@ -170,7 +170,7 @@ async fn resuming_from_a_saved_token_continues_where_it_stopped() {
     let emu = emulator(Emulator::builder().seed_events(23)).await;
     let api = client(&emu, Scheme::OAuth1);
     let params = ListParams::new().with_max_results(4).unwrap();
-    let mut first = api.list_events(params.clone()).with_max_pages(2);
+    let mut first = api.list_events_with(params.clone()).with_max_pages(2);
     let mut seen = Vec::new();
     while let Some(page) = first.next_page().await {
         seen.extend(page.unwrap().items().iter().filter_map(|e| e.id.clone()));
@@ -182,13 +182,13 @@ async fn resuming_from_a_saved_token_continues_where_it_stopped() {
     // Another client, as after a restart.
     let again = client(&emu, Scheme::OAuth1);
     let mut rest = again
-        .list_events(params.with_pagination_token(token))
+        .list_events_with(params.with_pagination_token(token))
         .events();
     while let Some(item) = rest.next().await {
         seen.push(item.unwrap().event.id.unwrap());
     }
     let mut everything = Vec::new();
-    let mut all = api.list_events(ListParams::new()).events();
+    let mut all = api.list_events().events();
     while let Some(item) = all.next().await {
         everything.push(item.unwrap().event.id.unwrap());
     }

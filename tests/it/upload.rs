@@ -60,7 +60,10 @@ async fn a_video_is_appended_in_chunks_and_sent_once_processing_is_done() {
     assert_eq!(sends.len(), 1);
     assert!(sends[0] > last_upload);
 
-    let stored = emu.handle().event(&sent.event_id).unwrap();
+    let stored = emu
+        .handle()
+        .event(sent.event_id.as_ref().unwrap().as_str())
+        .unwrap();
     assert_eq!(stored.media_keys.len(), 1);
     // No status poll was wasted before the emulator's processing time could have passed.
     assert!(statuses <= 3, "{steps:?}");

@@ -8,7 +8,7 @@ use crate::support::{Scheme, client, client_with, emulator, user};
 
 async fn list_and_send(api: &xdm_hyper::Client, emu: &Emulator) {
     let page = api
-        .list_events(ListParams::new().with_max_results(5).unwrap())
+        .list_events_with(ListParams::new().with_max_results(5).unwrap())
         .next_page()
         .await
         .unwrap()
@@ -64,12 +64,7 @@ async fn an_untrusted_certificate_is_a_connect_error() {
         .retry_policy(crate::support::fast_retries())
         .build()
         .unwrap();
-    let error = api
-        .list_events(ListParams::new())
-        .next_page()
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = api.list_events().next_page().await.unwrap().unwrap_err();
     assert!(matches!(error, xdm_client::Error::Transport(_)), "{error}");
     assert!(emu.handle().requests().is_empty());
 }

@@ -180,7 +180,7 @@ async fn page_ours(emu: &Described, pages: u32) -> Result<(u32, u64), BoxError> 
         .http_version(HttpVersion::Http1Only)
         .build()?;
     let mut listing = client
-        .list_events(xdm_benches::compare_params())
+        .list_events_with(xdm_benches::compare_params())
         .with_max_pages(pages);
     let (mut n, mut events) = (0u32, 0u64);
     while let Some(page) = listing.next_page().await {
@@ -266,7 +266,7 @@ async fn concurrent(
         let client = client.clone();
         set.spawn(async move {
             let mut listing = client
-                .list_events(xdm_benches::compare_params())
+                .list_events_with(xdm_benches::compare_params())
                 .with_max_pages(pages);
             let mut events = 0u64;
             let mut requests = 0u64;

@@ -120,7 +120,7 @@ mod tests {
     fn bad_ids_are_refused_with_the_option_name() {
         let e = Listing::new(&scope(None, Some("@bob")), ListParams::new()).unwrap_err();
         assert_eq!(e.parameter, "with");
-        let e = Listing::new(&scope(Some("abc"), None), ListParams::new()).unwrap_err();
+        let e = Listing::new(&scope(Some("a/b"), None), ListParams::new()).unwrap_err();
         assert_eq!(e.parameter, "conversation");
     }
 

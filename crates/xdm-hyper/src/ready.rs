@@ -36,7 +36,7 @@ pub enum SetupError {
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let client = xdm_hyper::from_env()?;
-/// let mut pages = client.list_events(Default::default()).with_max_pages(1);
+/// let mut pages = client.list_events().with_max_pages(1);
 /// while let Some(page) = pages.next_page().await {
 ///     println!("{} events", page?.items().len());
 /// }

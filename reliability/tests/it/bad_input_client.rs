@@ -194,7 +194,7 @@ async fn client_refuses_invalid_input_before_any_request() {
                 let params = ListParams::new().with_fields(
                     FieldSet::new().with_user_fields([UserField::Other("a\nb".into())]),
                 );
-                let mut events = client.list_events(params).events();
+                let mut events = client.list_events_with(params).events();
                 match events.next().await {
                     Some(Err(e)) => Err(e),
                     Some(Ok(_)) => Ok(()),
@@ -207,7 +207,7 @@ async fn client_refuses_invalid_input_before_any_request() {
             "expansions",
             Box::pin(async {
                 client
-                    .get_event(
+                    .get_event_with(
                         &world.my_event,
                         FieldSet::new().with_expansions([Expansion::Other(String::new())]),
                     )

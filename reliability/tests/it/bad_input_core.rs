@@ -76,18 +76,21 @@ fn bad_numeric_ids() -> Vec<String> {
     ]
 }
 
+/// What cannot stand as one path segment. The send path's `dm_conversation_id` has no
+/// pattern in X's specifications, so other shapes (`123`, `1-2-3`) are X's to judge.
 fn bad_conversation_ids() -> Vec<String> {
     vec![
         String::new(),
-        "123".into(),                  // a lone id shorter than 15 digits
-        "12345678901234567890".into(), // 20 digits
-        "1-".into(),
-        "-1".into(),
-        "1-2-3".into(),
-        "a-b".into(),
         "1 - 2".into(),
-        "12345678901234567890-1".into(),
         "1-2/../x".into(),
+        "1%2F2".into(),
+        "1?x=1".into(),
+        "1#x".into(),
+        "1\\2".into(),
+        "1\n".into(),
+        "..".into(),
+        "１２３".into(), // full-width digits
+        "1".repeat(129),
     ]
 }
 
@@ -349,7 +352,7 @@ fn field_cases(cases: &mut Vec<Case>) {
             |v| TweetField::parse(v).map(drop),
             Some(|v| FieldSet::new().with_tweet_fields([TweetField::Other(v.into())])),
         ),
-        ("event_types", |v| EventType::parse(v).map(drop), None),
+        ("event_types", |v| v.parse::<EventType>().map(drop), None),
     ];
     type Apply = fn(FieldSet) -> Result<(), InvalidInput>;
     let ops: [(&str, Apply); 4] = [

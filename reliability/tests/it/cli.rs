@@ -117,7 +117,7 @@ async fn cli_refuses_bad_input_before_any_request() {
         ),
         (
             "send --conversation malformed",
-            vec!["send", "--conversation", "1-", "hi"],
+            vec!["send", "--conversation", "1/2", "hi"],
             &["conversation"],
         ),
         (
@@ -206,7 +206,7 @@ async fn cli_refuses_bad_input_before_any_request() {
                 "--out",
                 "/tmp/xdm-rel-x.jsonl",
                 "--conversation",
-                "x-y",
+                "x y",
             ],
             &["conversation"],
         ),
@@ -542,7 +542,11 @@ impl Watch {
                 xdm_core::endpoints::Message::text(text).expect("valid"),
             )
             .await
-            .map(|s| s.event_id)
+            .map(|s| {
+                s.event_id
+                    .expect("the emulator names the event")
+                    .to_string()
+            })
     }
 
     /// Stops the process and the emulator; returns every line the watch printed.

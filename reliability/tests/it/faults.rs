@@ -14,7 +14,6 @@ use xdm_core::endpoints::{
     ListConversationEvents, ListEvents, ListParams, ListParticipantEvents, Message,
 };
 use xdm_core::error::ApiErrorKind;
-use xdm_core::fields::FieldSet;
 use xdm_core::upload::MediaType;
 use xdm_emulator::{Fault, FaultKind, GroupLimits, RateLimits};
 
@@ -221,7 +220,7 @@ async fn run(
             .await
             .map(|p| Detail::Items(p.items().len())),
         Op::GetEvent => client
-            .get_event(&world.my_event, FieldSet::new())
+            .get_event(&world.my_event)
             .await
             .map(|r| Detail::Items(usize::from(r.data.is_some()))),
         Op::ListConversation => client
@@ -252,9 +251,18 @@ async fn run(
             .create_group([world.alice.clone(), world.bob.clone()], message())
             .await
             .map(|_| Detail::Sent),
-        Op::Delete => client.delete_event(&world.my_event).await.map(Detail::Bool),
-        Op::Block => client.block_user(&world.bob).await.map(Detail::Bool),
-        Op::Unblock => client.unblock_user(&world.bob).await.map(Detail::Bool),
+        Op::Delete => client
+            .delete_event(&world.my_event)
+            .await
+            .map(|d| Detail::Bool(d.is_deleted())),
+        Op::Block => client
+            .block_user(&world.bob)
+            .await
+            .map(|b| Detail::Bool(b.is_blocked())),
+        Op::Unblock => client
+            .unblock_user(&world.bob)
+            .await
+            .map(|b| Detail::Bool(b.is_blocked())),
         Op::Upload => {
             // Three segments, so the fault hits a segment in the middle of a file.
             let png = Bytes::from(vec![0x89u8; 3 * 1024]);
@@ -275,7 +283,7 @@ async fn run(
         Op::Export => {
             let params = ListParams::new().with_max_results(10).expect("valid");
             let mut events = client
-                .list_conversation_events(world.pair.clone(), params)
+                .list_conversation_events_with(&world.pair, params)
                 .events();
             let mut failed = None;
             while let Some(item) = events.next().await {
@@ -619,7 +627,7 @@ async fn delete_retried_after_lost_response_reports_deleted() {
         "deleted"
     );
     match result {
-        Ok(deleted) => assert!(deleted),
+        Ok(deletion) => assert!(deletion.is_deleted()),
         Err(e) => panic!("unexpected: {e}"),
     }
 }

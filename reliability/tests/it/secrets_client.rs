@@ -73,7 +73,7 @@ async fn no_secret_leaks_from_client_operations_or_errors() {
         .await;
     note("list", show(&r));
     let r = client
-        .get_event(
+        .get_event_with(
             &world.my_event,
             FieldSet::new().with_dm_event_fields([DmEventField::Text]),
         )
@@ -103,7 +103,7 @@ async fn no_secret_leaks_from_client_operations_or_errors() {
         note("download", show(&r.map(|m| m.body.len())));
     }
     let mut events = client
-        .list_events(ListParams::new().with_max_results(10).expect("valid"))
+        .list_events_with(ListParams::new().with_max_results(10).expect("valid"))
         .with_max_pages(3)
         .events();
     while let Some(item) = events.next().await {

@@ -13,7 +13,6 @@ use xdm_client::{Error, MediaSource, Recipient};
 use xdm_core::endpoints::Message;
 use xdm_core::error::ApiErrorKind;
 use xdm_core::fields::{Expansion, FieldSet, MediaField};
-use xdm_core::ids::EventId;
 use xdm_core::upload::MediaType;
 use xdm_emulator::{Fault, FaultKind};
 
@@ -129,12 +128,12 @@ async fn usable(world: &World, media_id: &str, file: &Bytes, photo: bool) -> Res
     if !photo {
         return Ok(());
     }
-    let event = EventId::parse(&sent.event_id).map_err(|e| e.to_string())?;
+    let event = sent.event_id.ok_or("the send named no event")?;
     let fields = FieldSet::new()
         .with_expansions([Expansion::AttachmentsMediaKeys])
         .with_media_fields([MediaField::Url, MediaField::MediaKey]);
     let got = probe
-        .get_event(&event, fields)
+        .get_event_with(&event, fields)
         .await
         .map_err(|e| e.to_string())?;
     let url = got
@@ -188,7 +187,7 @@ async fn cell(faults: Vec<(FaultKind, Step)>, via: Via, expect: Expect) -> Resul
                 source,
             )
             .await
-            .map(|s| s.event_id),
+            .map(|s| s.event_id.map(|id| id.to_string()).unwrap_or_default()),
     };
     if let Some(step) = steps
         .iter()

@@ -299,7 +299,7 @@ impl World {
             .with_expansions([Expansion::AttachmentsMediaKeys])
             .with_media_fields([MediaField::Url, MediaField::MediaKey]);
         let response = client
-            .get_event(&EventId::parse(&event.id).ok()?, fields)
+            .get_event_with(&EventId::parse(&event.id).ok()?, fields)
             .await
             .ok()?;
         let url = response

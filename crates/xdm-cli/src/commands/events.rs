@@ -1,10 +1,12 @@
 //! `xdm events` and `xdm event`: listings newest first, and one event.
 
+use serde_json::Value;
 use xdm_core::InvalidInput;
 use xdm_core::endpoints::ListParams;
+use xdm_core::error::Problem;
 use xdm_core::fields::{DmEventField, EventType, Expansion, FieldSet, MediaField, UserField};
 use xdm_core::ids::EventId;
-use xdm_core::pagination::Paginator;
+use xdm_core::response::EventPage;
 
 use crate::cli::EventsArgs;
 use crate::connect::Session;
@@ -72,7 +74,7 @@ fn event_types(names: &[String]) -> Result<Vec<EventType>, InvalidInput> {
     names
         .iter()
         .map(|n| {
-            let t = EventType::parse(n.trim())?;
+            let t: EventType = n.trim().parse()?;
             if EventType::ALL.contains(&t) {
                 Ok(t)
             } else {
@@ -112,24 +114,26 @@ impl Plan {
         })
     }
 
-    /// Fetches pages until the limit or the end, printing each event as it comes.
+    /// Fetches pages until the limit or the end, printing each event as it comes and a
+    /// warning on standard error for each partial error. The client's listing drops events
+    /// it has already yielded and stops with an error on a repeated token.
     pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
-        let mut pages = Paginator::new(self.listing).with_max_items(self.limit);
+        let mut pages = session.api.pages(self.listing).with_max_items(self.limit);
         let mut shown = 0u64;
-        while let Some(request) = pages.poll_request() {
-            let page = session.api.list_page(&request).await?;
-            let keep = pages.handle_page(&page);
+        while let Some(page) = pages.next_page().await {
+            let page = page?;
+            warn_partial_errors(&page.errors);
             if json {
-                for event in raw_data(&page.body)?.iter().take(keep) {
-                    json_line(event);
+                for event in kept_raw_events(&page)? {
+                    json_line(&event);
                 }
             } else {
                 let index = page.includes.index();
-                for event in page.items().iter().take(keep) {
+                for event in page.items() {
                     println!("{}", event_line(event, &index));
                 }
             }
-            shown += keep as u64;
+            shown += page.items().len() as u64;
         }
         if !json && shown == 0 {
             eprintln!("no events");
@@ -138,9 +142,49 @@ impl Plan {
     }
 }
 
+/// The events of `page` as X wrote them, for `--json`: the raw body holds every event X
+/// sent, the decoded page only those the listing kept (within the limit, not yielded
+/// before), which are a subsequence of them in the same order.
+fn kept_raw_events(page: &EventPage) -> Result<Vec<Value>, Failure> {
+    let mut kept = page.items().iter().map(|e| e.id.as_deref()).peekable();
+    let mut out = Vec::with_capacity(page.items().len());
+    for raw in raw_data(&page.body)? {
+        if raw.is_null() {
+            continue;
+        }
+        let Some(&next) = kept.peek() else { break };
+        if raw.get("id").and_then(Value::as_str) == next {
+            out.push(raw);
+            kept.next();
+        }
+    }
+    Ok(out)
+}
+
+/// One line on standard error for each partial error X reported (a referenced post that
+/// could not be found, a field the app may not read), so that what is printed is known to be
+/// incomplete.
+fn warn_partial_errors(errors: &[Problem]) {
+    for problem in errors {
+        eprintln!("{}", warning_line(problem));
+    }
+}
+
+fn warning_line(problem: &Problem) -> String {
+    let said = problem
+        .summary()
+        .unwrap_or("a partial error without details");
+    // X's text is printed on one line, with nothing that could steer the terminal.
+    let said: String = said
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    format!("warning: X reported a partial error: {said}")
+}
+
 /// `xdm event`: one event with the default fields.
 pub async fn show_one(session: &Session, id: &EventId, json: bool) -> Result<(), Failure> {
-    let response = session.api.get_event(id, fields(&[], &[])?).await?;
+    let response = session.api.get_event_with(id, fields(&[], &[])?).await?;
     // X answers a lookup of a missing event with 200, no data and a partial error.
     let Some(event) = response.data.as_ref() else {
         let said = response.errors.iter().find_map(|p| p.summary());
@@ -153,6 +197,7 @@ pub async fn show_one(session: &Session, id: &EventId, json: bool) -> Result<(),
         }
         return Err(failure);
     };
+    warn_partial_errors(&response.errors);
     if json {
         for event in raw_data(&response.body)? {
             json_line(&event);
@@ -217,5 +262,38 @@ mod tests {
         assert_eq!(set.dm_event_fields, vec![DmEventField::Text]);
         assert!(set.user_fields.is_empty());
         assert!(fields(&["a b".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn json_output_keeps_only_the_events_the_listing_kept() {
+        let body =
+            r#"{"data":[{"id":"3","text":"a"},null,{"id":"2","text":"b"},{"id":"1","text":"c"}]}"#;
+        let response = http::Response::new(bytes::Bytes::from(body));
+        let mut page =
+            xdm_core::response::decode_json_list::<xdm_core::models::DmEvent>(response).unwrap();
+        // As the listing leaves it: `2` was yielded on an earlier page.
+        page.data
+            .as_mut()
+            .unwrap()
+            .retain(|e| e.id.as_deref() != Some("2"));
+        let raw = kept_raw_events(&page).unwrap();
+        let ids: Vec<&str> = raw.iter().map(|v| v["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, ["3", "1"]);
+        assert_eq!(raw[1]["text"], "c");
+    }
+
+    #[test]
+    fn a_partial_error_is_one_plain_line() {
+        let problem = Problem::from_value(serde_json::json!({
+            "title": "Not Found Error",
+            "detail": "Could not find tweet with referenced_tweets.id: [9].\n\u{1b}[2J"
+        }));
+        let line = warning_line(&problem);
+        assert_eq!(
+            line,
+            "warning: X reported a partial error: Could not find tweet with referenced_tweets.id: [9].  [2J"
+        );
+        let bare = Problem::from_value(serde_json::json!({}));
+        assert!(warning_line(&bare).ends_with("a partial error without details"));
     }
 }

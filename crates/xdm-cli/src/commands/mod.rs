@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 async fn delete(session: &Session, id: &EventId, json: bool) -> Result<(), Failure> {
-    let deleted = session.api.delete_event(id).await?;
+    let deleted = session.api.delete_event(id).await?.is_deleted();
     if json {
         json_line(&json!({ "deleted": deleted }));
     } else if deleted {
@@ -81,7 +81,8 @@ async fn block(session: &Session, id: &UserId, block: bool, json: bool) -> Resul
         session.api.block_user(id).await?
     } else {
         session.api.unblock_user(id).await?
-    };
+    }
+    .is_blocked();
     if json {
         json_line(&json!({ "blocked": blocked }));
     } else if blocked {

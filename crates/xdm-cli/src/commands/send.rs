@@ -138,9 +138,16 @@ impl Plan {
                 "dm_event_id": sent.event_id,
             }));
         } else {
+            // X's answer may leave an id out; the message was stored all the same.
+            let unnamed = || "(not named by X)".to_owned();
             println!(
                 "sent event {} in conversation {}",
-                sent.event_id, sent.conversation_id
+                sent.event_id
+                    .as_ref()
+                    .map_or_else(unnamed, ToString::to_string),
+                sent.conversation_id
+                    .as_ref()
+                    .map_or_else(unnamed, ToString::to_string)
             );
         }
         Ok(())

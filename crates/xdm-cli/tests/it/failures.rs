@@ -30,7 +30,7 @@ fn bad_input_is_refused_before_any_request() {
             "media_path",
         ),
         (
-            &["send", "--conversation", "1-", "hi"],
+            &["send", "--conversation", "1/2", "hi"],
             "invalid conversation",
         ),
         (&["events", "--limit", "0"], "1 or more"),
@@ -38,7 +38,7 @@ fn bad_input_is_refused_before_any_request() {
         (&["events", "--types", "Typing"], "MessageCreate"),
         (&["events", "--fields", "a b"], "dm_event.fields"),
         (
-            &["export", "--out", out, "--conversation", "zz"],
+            &["export", "--out", out, "--conversation", "z?z"],
             "invalid conversation",
         ),
         (&["watch", "--interval", "0"], "interval"),
