@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     named(UserField::parse(s).map(drop));
     named(MediaField::parse(s).map(drop));
     named(TweetField::parse(s).map(drop));
-    named(EventType::parse(s).map(drop));
+    named(s.parse::<EventType>().map(drop));
     named(BaseUrl::parse(s).map(drop));
     named(DownloadMedia::from_media_url(s).map(drop));
     named(MediaType::parse(s).map(drop));

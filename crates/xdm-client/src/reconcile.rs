@@ -1,6 +1,6 @@
 //! Finding a message whose send had an unknown outcome, before sending it again.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use xdm_core::endpoints::{ListConversationEvents, ListParams, ListParticipantEvents, Message};
 use xdm_core::fields::{DmEventField, EventType, FieldSet};
@@ -146,76 +146,13 @@ pub(crate) fn is_the_message(
             .any(|key| key.rsplit('_').next() == Some(id.as_str())),
         None => media.is_empty(),
     };
-    let time_ok = event
-        .created_at
-        .as_deref()
-        .and_then(parse_rfc3339)
-        .is_some_and(|at| at >= since);
+    // An event whose time cannot be read is not taken for the message: sending again is
+    // safer than claiming a match that may be another copy.
+    let time_ok = match (event.created_at(), jiff::Timestamp::try_from(since)) {
+        (Some(at), Ok(since)) => at >= since,
+        _ => false,
+    };
     sender_ok && text_ok && attachment_ok && time_ok
-}
-
-/// Parses X's timestamps (`2026-11-22T10:11:12.123Z`, or with a numeric offset).
-pub(crate) fn parse_rfc3339(text: &str) -> Option<SystemTime> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20 || bytes[4] != b'-' || bytes[7] != b'-' || !matches!(bytes[10], b'T' | b't')
-    {
-        return None;
-    }
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if bytes[13] != b':' || bytes[16] != b':' || !(1..=12).contains(&month) || day == 0 || day > 31
-    {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    let mut nanos = 0u32;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let kept = &fraction[..digits.min(9)];
-        nanos = kept.parse::<u32>().ok()? * 10u32.pow(9 - kept.len() as u32);
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && matches!(&rest[3..4], ":") => {
-            let sign = match &rest[..1] {
-                "+" => 1,
-                "-" => -1,
-                _ => return None,
-            };
-            let h: i64 = rest[1..3].parse().ok()?;
-            let m: i64 = rest[4..6].parse().ok()?;
-            sign * (h * 3600 + m * 60)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offset;
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
