@@ -56,6 +56,10 @@
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(run).unwrap();
 //! ```
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 mod client;
 pub mod config;
 mod download;

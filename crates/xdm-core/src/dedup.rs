@@ -104,9 +104,10 @@ mod tests {
     use super::*;
 
     fn event(id: u32) -> DmEvent {
-        let mut e = DmEvent::default();
-        e.id = Some(id.to_string());
-        e
+        DmEvent {
+            id: Some(id.to_string()),
+            ..DmEvent::default()
+        }
     }
 
     #[test]

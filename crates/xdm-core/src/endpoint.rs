@@ -8,6 +8,7 @@ use crate::{BaseUrl, Dialect, InvalidInput, Scope};
 
 /// Where requests go and which wire names they use.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequestContext {
     /// The API root, such as `https://api.x.com`.
     pub base_url: BaseUrl,
@@ -77,7 +78,26 @@ pub enum Delivery {
 /// Every request built by an [`Endpoint`] carries a copy in its
 /// [extensions](http::Request::extensions), so that an authorizer, a limiter or a tracing layer
 /// can learn which endpoint a bare `http::Request` is for.
+///
+/// `#[non_exhaustive]`, so that more can be said about endpoints later: an endpoint of your
+/// own builds its value with [`EndpointInfo::new`].
+///
+/// ```
+/// use http::Method;
+/// use xdm_core::{Delivery, EndpointGroup, EndpointInfo, Scope};
+///
+/// let info = EndpointInfo::new(
+///     Method::GET,
+///     "/2/dm_events",
+///     EndpointGroup::ReadEvents,
+///     &[Scope::DmRead, Scope::TweetRead, Scope::UsersRead],
+///     Delivery::Idempotent,
+/// );
+/// assert!(info.oauth1);
+/// assert!(!info.without_oauth1().oauth1);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EndpointInfo {
     /// The HTTP method.
     pub method: Method,
@@ -91,6 +111,33 @@ pub struct EndpointInfo {
     pub delivery: Delivery,
     /// Whether X accepts OAuth 1.0a user tokens here (media download does not).
     pub oauth1: bool,
+}
+
+impl EndpointInfo {
+    /// An endpoint that accepts OAuth 1.0a user tokens as well as OAuth 2.0 (as every DM
+    /// endpoint but media download does).
+    pub fn new(
+        method: Method,
+        path_template: &'static str,
+        group: EndpointGroup,
+        scopes: &'static [Scope],
+        delivery: Delivery,
+    ) -> Self {
+        EndpointInfo {
+            method,
+            path_template,
+            group,
+            scopes,
+            delivery,
+            oauth1: true,
+        }
+    }
+
+    /// The same endpoint, refusing OAuth 1.0a (OAuth 2.0 only).
+    pub fn without_oauth1(mut self) -> Self {
+        self.oauth1 = false;
+        self
+    }
 }
 
 /// One X API operation: a value that builds its request and decodes its response.

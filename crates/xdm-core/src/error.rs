@@ -123,6 +123,7 @@ pub enum ForbiddenReason {
 
 /// One refused parameter of an invalid request.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InvalidParameter {
     /// The parameter's name, such as `tweet.fields`; absent when X named none.
     pub name: Option<String>,
@@ -134,6 +135,7 @@ pub struct InvalidParameter {
 
 /// An item of an old-style error body, `{"errors":[{"code":88,"message":"..."}]}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LegacyError {
     /// X's numeric error code (88 is "rate limit exceeded").
     pub code: Option<i64>,

@@ -275,7 +275,11 @@ pub use crate::models::EventType;
 ///     "dm_event.fields=text%2Csender_id&expansions=sender_id&user.fields=username"
 /// );
 /// ```
+///
+/// `#[non_exhaustive]`, since X adds kinds of fields: start from [`FieldSet::new`] and use
+/// the `with_*` methods, or set the public lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct FieldSet {
     /// `dm_event.fields`.
     pub dm_event_fields: Vec<DmEventField>,

@@ -236,6 +236,7 @@ impl<'a> IncludesIndex<'a> {
 
 /// An event with the objects it refers to, from [`IncludesIndex::resolve`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ResolvedEvent<'a> {
     /// The event itself.
     pub event: &'a DmEvent,

@@ -20,6 +20,10 @@
 //! 7. ask the [`retry`] policy what to do with a failure, or the [`pagination`] state machine
 //!    for the next page.
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 pub mod auth;
 pub mod base_url;
 pub mod dedup;

@@ -38,7 +38,11 @@ use crate::models::{DmEvent, Includes, Meta};
 use crate::rate_limit::RateLimitSnapshot;
 
 /// A decoded success: `data` with what X sent beside it.
+///
+/// `#[non_exhaustive]`, so that more of the response can be kept later: build one with
+/// [`ApiResponse::from_data`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ApiResponse<T> {
     /// The HTTP status (200 or 201).
     pub status: StatusCode,

@@ -67,6 +67,10 @@ pub enum ReachedServer {
 /// [`reached_server`](Self::reached_server): only [`ReachedServer::No`] allows a message to be
 /// sent again, so a transport that cannot tell must answer [`ReachedServer::Maybe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the whole contract between a transport and the retry policy, built by transports"
+)]
 pub struct TransportFailure {
     /// What went wrong.
     pub kind: TransportErrorKind,

@@ -162,6 +162,7 @@ impl DownloadMedia {
 
 /// A downloaded media file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MediaContent {
     /// The `content-type` X sent, such as `image/jpeg`, if any.
     pub content_type: Option<String>,
@@ -175,16 +176,14 @@ impl Endpoint for DownloadMedia {
     type Output = MediaContent;
 
     fn info(&self) -> EndpointInfo {
-        EndpointInfo {
-            oauth1: false,
-            ..info(
-                Method::GET,
-                Self::PATH,
-                EndpointGroup::MediaDownload,
-                MEDIA_SCOPES,
-                Delivery::Idempotent,
-            )
-        }
+        info(
+            Method::GET,
+            Self::PATH,
+            EndpointGroup::MediaDownload,
+            MEDIA_SCOPES,
+            Delivery::Idempotent,
+        )
+        .without_oauth1()
     }
 
     fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
@@ -310,6 +309,10 @@ impl Endpoint for DownloadMedia {
 /// assert_eq!(ContentRange::parse("items 0-1/2"), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a byte range is its first byte, its last byte and the total, nothing more"
+)]
 pub struct ContentRange {
     /// The first byte's offset in the whole file.
     pub first: u64,

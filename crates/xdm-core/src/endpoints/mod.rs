@@ -63,14 +63,7 @@ fn info(
     scopes: &'static [Scope],
     delivery: Delivery,
 ) -> EndpointInfo {
-    EndpointInfo {
-        method,
-        path_template,
-        group,
-        scopes,
-        delivery,
-        oauth1: true,
-    }
+    EndpointInfo::new(method, path_template, group, scopes, delivery)
 }
 
 /// Splices percent-encoded `values` into `template`'s `{name}` placeholders.

@@ -104,6 +104,7 @@ impl ProblemType {
 /// type is left in [`Problem::extra`] instead, and a non-object becomes a problem whose
 /// `detail` is its text. Partial errors must never cost the data they sit beside.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Problem {
     /// The `type` URI as it arrived; see [`Problem::problem_type`].
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]

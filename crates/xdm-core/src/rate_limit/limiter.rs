@@ -28,6 +28,10 @@ pub enum Admit {
 
 /// A limit assumed for a group before any response has been seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a limit is a count per period; callers build it to seed the limiter"
+)]
 pub struct SeededLimit {
     /// Requests allowed per window.
     pub limit: u32,

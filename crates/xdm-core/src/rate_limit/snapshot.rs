@@ -7,6 +7,10 @@ use http::HeaderMap;
 /// One rate-limit window as X reports it: how many requests it allows, how many are left, and
 /// when it starts over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "a window is X's three headers (limit, remaining, reset); tests build them"
+)]
 pub struct RateLimitWindow {
     /// Requests allowed in the window.
     pub limit: u32,
@@ -29,6 +33,10 @@ impl RateLimitWindow {
 /// malformed or partial set is dropped rather than guessed at, since a wrong "remaining" is
 /// worse than none.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "the three window families X documents; callers build snapshots in tests"
+)]
 pub struct RateLimitSnapshot {
     /// The per-endpoint window (`x-rate-limit-limit`, `-remaining`, `-reset`), usually 15
     /// minutes long.

@@ -32,14 +32,13 @@ use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, Reque
 const SCOPES: &[Scope] = &[Scope::MediaWrite];
 
 fn info(method: Method, path_template: &'static str) -> EndpointInfo {
-    EndpointInfo {
+    EndpointInfo::new(
         method,
         path_template,
-        group: EndpointGroup::MediaUpload,
-        scopes: SCOPES,
-        delivery: Delivery::Idempotent,
-        oauth1: true,
-    }
+        EndpointGroup::MediaUpload,
+        SCOPES,
+        Delivery::Idempotent,
+    )
 }
 
 fn build(
