@@ -13,12 +13,28 @@
 //!   never reached X, else [`Error::OutcomeUnknown`] (or reconciliation, with
 //!   [`ReconcilePolicy::LookBeforeResend`]);
 //! - **pagination**: listings are streams of pages or events ([`Pages`], [`Events`]) that stop
-//!   on X's empty last page, can be limited, and resume from a saved token;
+//!   on X's empty last page, can be limited, resume from a saved token, never yield an event
+//!   twice, and end with [`Error::RepeatedToken`] rather than loop on a server that repeats
+//!   itself;
+//! - **partial errors**: what X reports beside an answer (a referenced post not found, a field
+//!   the app may not read) is never dropped: every [`EventItem`] carries its page's, and
+//!   [`Sent`], [`Blocking`] and [`Deletion`] keep theirs;
 //! - **tokens**: OAuth 2.0 tokens are refreshed before expiry and once after a 401, by one
 //!   task at a time; OAuth 1.0a requests are signed with a fresh nonce.
 //!
 //! The crate depends on no HTTP library and no runtime. The `xdm-hyper` crate supplies a
 //! hyper transport, a tokio timer, and `xdm_hyper::from_env()`.
+//!
+//! # Conventions
+//!
+//! - Ids are typed and passed by reference: `&EventId`, `&UserId`, `&ConversationId`.
+//! - Optional parameters have defaults: [`get_event(&id)`](Client::get_event),
+//!   [`list_events()`](Client::list_events), [`list_conversation_events(&id)`](Client::list_conversation_events)
+//!   and [`list_participant_events(&user)`](Client::list_participant_events) use X's; each has
+//!   a `_with` variant taking a `FieldSet` or `ListParams`.
+//! - Outcomes read as words: [`BlockState::Blocked`]/[`NotBlocked`](BlockState::NotBlocked),
+//!   [`DeleteState::Deleted`]/[`NotDeleted`](DeleteState::NotDeleted).
+//! - Public structs that may gain fields are `#[non_exhaustive]`; read their fields freely.
 //!
 //! # Example
 //!

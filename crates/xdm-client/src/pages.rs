@@ -41,9 +41,11 @@ type Fetch = Pin<Box<dyn Future<Output = Result<EventPage, Error>> + Send>>;
 /// [`resume_token`](Self::resume_token) after each page you have fully processed to continue
 /// later from the next one, with any client.
 ///
-/// Each page's `data` holds only events this listing has not yielded before (see the
-/// [module](self) notes); its `body` is still the answer as X sent it, and its `errors` are
-/// the page's partial errors.
+/// Each page's `data` holds only events this listing has not yielded before (it remembers
+/// the last [`RecentIds::DEFAULT_CAPACITY`] ids; pages come newest first, so a repeated page
+/// falls within them); its `body` is still the answer as X sent it, and its `errors` are the
+/// page's partial errors. A pagination token handed out a second time ends the listing with
+/// [`Error::RepeatedToken`].
 #[must_use = "a listing does nothing until its pages are requested"]
 pub struct Pages<T, C, E> {
     client: Client<T, C>,
