@@ -17,7 +17,9 @@
 //! let sent = client
 //!     .send_to_participant(&"2244994945".parse()?, Message::text("Hello from Rust")?)
 //!     .await?;
-//! println!("sent {}", sent.event_id);
+//! if let Some(id) = &sent.event_id {
+//!     println!("sent event {id}");
+//! }
 //! # Ok(()) }
 //! ```
 //!
