@@ -16,6 +16,7 @@ mod known_bugs;
 mod load;
 mod refresh_faults;
 mod regressions;
+mod repeated_pages;
 mod secrets_auth;
 mod secrets_client;
 mod support;
