@@ -10,4 +10,5 @@ mod export;
 mod failures;
 mod login;
 mod media;
+mod partial_errors;
 mod watch;
