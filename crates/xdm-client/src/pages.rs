@@ -89,6 +89,8 @@ where
     }
 
     /// Stops after `items` events; the last page is trimmed (and requested smaller) to fit.
+    /// Events dropped as repeats count towards the limit, so a repeating server can make a
+    /// limited listing end with fewer.
     pub fn with_max_items(mut self, items: u64) -> Self {
         self.paginator = self.paginator.with_max_items(items);
         self

@@ -110,6 +110,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
         Ok(found.map(|event| {
             Sent::from_ids(
                 recipient,
+                self.user_id(),
                 event.dm_conversation_id.as_deref(),
                 event.id.as_deref(),
                 true,

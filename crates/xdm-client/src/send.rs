@@ -25,7 +25,8 @@ use crate::transport::{Timer, Transport};
 #[non_exhaustive]
 pub struct Sent {
     /// The conversation it went to (new, for a group or a first one-to-one message). When X's
-    /// answer leaves it out, the conversation sent to, if the send named one.
+    /// answer leaves it out: the conversation sent to, or the one-to-one conversation with
+    /// the participant when the user's id is known; else `None`.
     pub conversation_id: Option<ConversationId>,
     /// The message event's id, when X's answer (or the event found by reconciliation) names it.
     pub event_id: Option<EventId>,
@@ -37,11 +38,16 @@ pub struct Sent {
 }
 
 impl Sent {
-    fn confirmed(recipient: &Recipient, response: ApiResponse<SentMessage>) -> Result<Sent, Error> {
+    fn confirmed(
+        recipient: &Recipient,
+        me: Option<&UserId>,
+        response: ApiResponse<SentMessage>,
+    ) -> Result<Sent, Error> {
         let errors = response.errors.clone();
         let data = response.into_data()?;
         Ok(Sent::from_ids(
             recipient,
+            me,
             data.dm_conversation_id.as_deref(),
             data.dm_event_id.as_deref(),
             false,
@@ -52,6 +58,7 @@ impl Sent {
     /// A `Sent` from the ids X gave, each kept only if it is one.
     pub(crate) fn from_ids(
         recipient: &Recipient,
+        me: Option<&UserId>,
         conversation_id: Option<&str>,
         event_id: Option<&str>,
         reconciled: bool,
@@ -63,8 +70,11 @@ impl Sent {
                 if let Some(Err(e)) = other {
                     tracing::warn!(%e, "X named the conversation of a sent message oddly");
                 }
-                match recipient {
-                    Recipient::Conversation(id) => Some(id.clone()),
+                match (recipient, me) {
+                    (Recipient::Conversation(id), _) => Some(id.clone()),
+                    (Recipient::Participant(other), Some(me)) => {
+                        Some(ConversationId::one_to_one(me, other))
+                    }
                     _ => None,
                 }
             }
@@ -203,7 +213,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 ))));
             }
         };
-        Sent::confirmed(recipient, response).map_err(CallError::Failed)
+        Sent::confirmed(recipient, self.user_id(), response).map_err(CallError::Failed)
     }
 
     /// Runs an endpoint through the pipeline, keeping an unknown outcome distinct.

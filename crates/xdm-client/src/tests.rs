@@ -1117,11 +1117,25 @@ fn a_send_whose_answer_names_no_event_still_succeeds_with_its_partial_errors() {
     let sent = block_on(client.send_to_conversation(&conversation, hello())).unwrap();
     assert_eq!(sent.event_id, None);
     assert_eq!(sent.conversation_id, Some(conversation));
-    // A participant send with nothing named: stored, but nothing to say which.
+    // A participant send with nothing named: the one-to-one conversation follows from the
+    // user's id (implied by the OAuth 1.0a token); the event stays unnamed.
     let sent = block_on(client.send_to_participant(&peer(), hello())).unwrap();
-    assert_eq!((sent.conversation_id, sent.event_id), (None, None));
+    assert_eq!(
+        sent.conversation_id.as_ref().map(ConversationId::as_str),
+        Some("1000-2000")
+    );
+    assert_eq!(sent.event_id, None);
     assert!(sent.errors.is_empty() && !sent.reconciled);
     assert_eq!(script.requests(), 3);
+    // Without the user's id, nothing says which conversation it went to.
+    let script = Script::default().json(201, r#"{"data":{}}"#);
+    let unnamed = Client::new(
+        script.clone(),
+        clock.clone(),
+        Config::new(Credentials::oauth2_token("user-access-token")),
+    );
+    let sent = block_on(unnamed.send_to_participant(&peer(), hello())).unwrap();
+    assert_eq!((sent.conversation_id, sent.event_id), (None, None));
 }
 
 const PAGE_ONE_AGAIN: &str = r#"{"data":[{"id":"11","event_type":"MessageCreate","text":"a"},
