@@ -9,7 +9,6 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use xdm_auth::oauth1::verify::parse_authorization;
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, TokenCredentials};
 use xdm_auth::oauth2::{
     Bearer, BearerAuthorizer, FileTokenStore, OAuth2Client, PkceVerifier, RevocableToken,
@@ -176,29 +175,6 @@ fn ops() -> Vec<Op> {
                 }
             }
             (texts, reqs)
-        }),
-    );
-    add(
-        "oauth1 verify (server side) errors",
-        Box::new(|| {
-            let header = format!(
-                "OAuth oauth_consumer_key=\"{CONSUMER_KEY}\", oauth_token=\"{ACCESS_TOKEN}\", oauth_signature=\"{TOKEN_SECRET}\", oauth_signature_method=\"PLAINTEXT-{CONSUMER_SECRET}\""
-            );
-            let mut texts = Vec::new();
-            match parse_authorization(&header) {
-                Ok(p) => texts.push(format!("{p:?}")),
-                Err(e) => texts.push(format!("{e} {e:?}")),
-            }
-            for bad in [
-                format!("Bearer {ACCESS_TOKEN}"),
-                format!("OAuth {ACCESS_TOKEN}"),
-                format!("OAuth oauth_token=\"{ACCESS_TOKEN}"),
-            ] {
-                if let Err(e) = parse_authorization(&bad) {
-                    texts.push(format!("{e} {e:?}"));
-                }
-            }
-            (texts, vec![])
         }),
     );
     add(

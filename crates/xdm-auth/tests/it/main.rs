@@ -7,3 +7,4 @@ mod redaction;
 mod refresh;
 mod store;
 mod support;
+mod verify;

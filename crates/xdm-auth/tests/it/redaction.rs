@@ -2,8 +2,8 @@
 
 use std::time::SystemTime;
 
+use crate::verify;
 use bytes::Bytes;
-use xdm_auth::oauth1::verify;
 use xdm_auth::oauth1::{
     AccessTokenResponse, ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, RequestToken,
     TokenCredentials,
