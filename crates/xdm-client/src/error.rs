@@ -78,10 +78,10 @@ pub enum AuthorizationError {
     /// The token is expired or was rejected and cannot be refreshed: the user must authorize
     /// the app again.
     ReauthorizationRequired,
-    /// The token file set with
-    /// [`ClientBuilder::token_file`](crate::ClientBuilder::token_file) could not be locked or
-    /// read before a refresh, or the refreshed token could not be saved to it.
-    TokenStore(xdm_auth::oauth2::StoreError),
+    /// The token store set with
+    /// [`ClientBuilder::token_store`](crate::ClientBuilder::token_store) could not be locked
+    /// or read before a refresh.
+    TokenStore(crate::TokenStoreError),
 }
 
 impl fmt::Display for AuthorizationError {

@@ -68,6 +68,7 @@ mod pages;
 mod policy;
 mod reconcile;
 mod send;
+pub mod token_store;
 pub mod transport;
 mod upload;
 
@@ -78,6 +79,7 @@ pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutco
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};
 pub use send::Sent;
+pub use token_store::{RefreshLock, StoreFuture, TokenStore, TokenStoreError};
 pub use upload::MediaSource;
 
 /// Runs a future that never waits on I/O to completion on the current thread.

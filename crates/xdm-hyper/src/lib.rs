@@ -26,10 +26,17 @@
 
 mod clock;
 mod error;
+mod login;
 mod ready;
+mod store;
 mod transport;
 
 pub use clock::TokioClock;
 pub use error::BuildError;
+pub use login::{
+    CONFIG_DIR_VAR, NoConfigDir, ResolveError, Resolved, SavedClient, SavedLogin, config_dir,
+    resolve, resolve_env,
+};
 pub use ready::{Builder, Client, SetupError, builder, from_env};
+pub use store::{FileStoreError, FileTokenStore};
 pub use transport::{HttpVersion, HyperTransport, HyperTransportBuilder};
