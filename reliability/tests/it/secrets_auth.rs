@@ -11,11 +11,12 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, TokenCredentials};
 use xdm_auth::oauth2::{
-    Bearer, BearerAuthorizer, FileTokenStore, OAuth2Client, PkceVerifier, RevocableToken,
-    TokenAction, TokenManager, UserToken,
+    Bearer, BearerAuthorizer, OAuth2Client, PkceVerifier, RevocableToken, TokenAction,
+    TokenManager, UserToken,
 };
 use xdm_auth::secret::{AccessToken, RefreshToken};
 use xdm_core::Authorize;
+use xdm_hyper::FileTokenStore;
 
 use crate::capture::{self, leaked};
 use crate::support::Tally;
@@ -322,12 +323,11 @@ fn ops() -> Vec<Op> {
             let path = dir.join("token.json");
             let store = FileTokenStore::new(&path);
             let mut texts = vec![format!("{store:?}")];
-            if let Ok(lock) = store.lock() {
-                texts.push(format!("{lock:?}"));
-                if let Err(e) = lock.save(&token()) {
+            {
+                if let Err(e) = store.save_blocking(&token()) {
                     texts.push(format!("{e} {e:?}"));
                 }
-                match lock.load() {
+                match store.load_blocking() {
                     Ok(t) => texts.push(format!("{t:?}")),
                     Err(e) => texts.push(format!("{e} {e:?}")),
                 }
@@ -342,14 +342,14 @@ fn ops() -> Vec<Op> {
                     ),
                 ] {
                     let _ = std::fs::write(&path, corrupt);
-                    match lock.load() {
+                    match store.load_blocking() {
                         Ok(t) => texts.push(format!("{t:?}")),
                         Err(e) => texts.push(format!("{e} {e:?}")),
                     }
                 }
             }
             let missing = FileTokenStore::new(dir.join("no-such-dir").join("x").join("token.json"));
-            if let Err(e) = missing.lock() {
+            if let Err(e) = missing.save_blocking(&token()) {
                 texts.push(format!("{e} {e:?}"));
             }
             let _ = std::fs::remove_dir_all(&dir);
