@@ -95,6 +95,11 @@ impl fmt::Display for AuthorizationError {
                 "refreshing the access token failed: X granted it but {e}; the refresh token is \
                  spent and the app must be authorized again"
             ),
+            AuthorizationError::Refresh(e) if e.refuses_refresh_token() => write!(
+                f,
+                "refreshing the access token failed: {e}; the refresh token is spent or \
+                 revoked, and the user must authorize the app again"
+            ),
             AuthorizationError::Refresh(e) => write!(f, "refreshing the access token failed: {e}"),
             AuthorizationError::RefreshTransport(e)
                 if e.failure().reached_server == xdm_core::retry::ReachedServer::No =>
