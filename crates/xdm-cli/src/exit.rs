@@ -144,9 +144,7 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
                  refreshed (run `xdm login` again, or check the X_* variables)",
         )
         .with_detail(detail),
-        E::Authorization(a @ xdm_client::AuthorizationError::Refresh(r))
-            if r.refuses_refresh_token() =>
-        {
+        E::Authorization(a) if matches!(&a, xdm_client::AuthorizationError::Refresh(r) if r.refuses_refresh_token()) => {
             Failure::new(
                 Kind::Auth,
                 format!(
