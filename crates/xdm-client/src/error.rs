@@ -97,8 +97,8 @@ impl fmt::Display for AuthorizationError {
             ),
             AuthorizationError::Refresh(e) if e.refuses_refresh_token() => write!(
                 f,
-                "refreshing the access token failed: {e}; the refresh token is spent or \
-                 revoked, and the user must authorize the app again"
+                "refreshing the access token failed: {e}; the refresh token is no longer \
+                 valid (used already, or revoked), and the user must authorize the app again"
             ),
             AuthorizationError::Refresh(e) => write!(f, "refreshing the access token failed: {e}"),
             AuthorizationError::RefreshTransport(e)
