@@ -31,7 +31,8 @@ pub const CONFIG_DIR_VAR: &str = "XDM_CONFIG_DIR";
 #[error("no configuration directory: set XDM_CONFIG_DIR, or HOME")]
 pub struct NoConfigDir;
 
-/// The directory of the saved login (see the [module](self) for the rule), not yet created.
+/// The directory of the saved login, not yet created: `$XDM_CONFIG_DIR` when set, else the
+/// platform's configuration directory with `xdm` appended (see [`SavedLogin`]).
 pub fn config_dir() -> Result<PathBuf, NoConfigDir> {
     if let Some(dir) = std::env::var_os(CONFIG_DIR_VAR).filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
@@ -77,6 +78,18 @@ impl SavedClient {
 }
 
 /// The saved login in one directory.
+///
+/// [`config_dir`] finds the directory:
+///
+/// | platform | directory |
+/// |---|---|
+/// | any | `$XDM_CONFIG_DIR`, when set |
+/// | Linux, the BSDs, macOS | `$XDG_CONFIG_HOME/xdm` (an absolute path), else `~/.config/xdm` |
+/// | Windows | `%APPDATA%\xdm` (the roaming application data folder) |
+///
+/// It holds `token.json`, the OAuth 2.0 user token (a [`FileTokenStore`]), and
+/// `client.json`, the app's client id (and secret, for a confidential client) that refreshing
+/// the token needs. Both are readable by their owner only.
 #[derive(Debug, Clone)]
 pub struct SavedLogin {
     dir: PathBuf,

@@ -140,10 +140,10 @@ impl TokenManager {
     /// Calls `hook` with every token a refresh obtains: the place to persist rotated tokens,
     /// since the previous refresh token is now spent.
     ///
-    /// Hooks run after the new token is installed in the manager (and, for
-    /// [`StoreLock::finish_refresh`](super::StoreLock::finish_refresh), after it is saved and
-    /// the file lock released), with no lock held, so a hook may save through the same
-    /// [`TokenStore`](super::TokenStore) or read the manager. They run before anyone waiting
+    /// Hooks run after the new token is installed in the manager (and, for a refresh under a
+    /// store's lock, after the driver saved it and released the lock: see
+    /// [`RefreshTicket::complete`]), with no lock held, so a hook may save through the same
+    /// store or read the manager. They run before anyone waiting
     /// for the refresh is woken and before another refresh can begin, so they see tokens in
     /// the order they were obtained. A hook that panics does not keep waiters pending: they
     /// are woken anyway, and the panic reaches whoever completed the refresh.
