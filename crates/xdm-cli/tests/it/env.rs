@@ -192,3 +192,62 @@ fn a_saved_token_file_others_can_read_gets_a_warning() {
     let ran = ok(emu.bare(), &["events", "--limit", "1"]);
     assert!(!ran.stderr.contains("other users"), "{}", ran.stderr);
 }
+
+/// Writes a saved login for the emulator's "me" into `dir`.
+fn save_login(emu: &Emu, dir: &std::path::Path) {
+    let c = emu.emulator().credentials().oauth2.clone();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("token.json"),
+        serde_json::json!({
+            "version": 1,
+            "access_token": c.access_token,
+            "refresh_token": c.refresh_token,
+            "issued_at_ms": 1u64,
+        })
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("client.json"),
+        serde_json::json!({ "client_id": c.client_id }).to_string(),
+    )
+    .unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn the_saved_login_is_found_by_xdm_config_dir_then_xdg_config_home_then_home() {
+    let emu = Emu::start();
+    let root = crate::common::temp_dir("dirs");
+    let home = root.join("home");
+    let xdg = root.join("xdg");
+    let explicit = root.join("explicit");
+    let xdm = |vars: &[(&str, &std::path::Path)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xdm"));
+        cmd.env_clear()
+            .arg("--base-url")
+            .arg(emu.url())
+            .stdin(std::process::Stdio::null());
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        run(cmd, &["events", "--limit", "1"])
+    };
+    let all: [(&str, &std::path::Path); 3] = [
+        ("XDM_CONFIG_DIR", &explicit),
+        ("XDG_CONFIG_HOME", &xdg),
+        ("HOME", &home),
+    ];
+    // Nothing saved anywhere: no credentials.
+    assert_eq!(xdm(&all).code, 3);
+    save_login(&emu, &home.join(".config").join("xdm"));
+    assert_eq!(xdm(&all[2..]).code, 0, "~/.config/xdm");
+    assert_eq!(xdm(&all[1..]).code, 3, "XDG_CONFIG_HOME is looked at first");
+    save_login(&emu, &xdg.join("xdm"));
+    assert_eq!(xdm(&all[1..]).code, 0, "$XDG_CONFIG_HOME/xdm");
+    assert_eq!(xdm(&all).code, 3, "XDM_CONFIG_DIR is looked at first");
+    save_login(&emu, &explicit);
+    assert_eq!(xdm(&all).code, 0, "$XDM_CONFIG_DIR");
+    let _ = std::fs::remove_dir_all(root);
+}
