@@ -150,11 +150,5 @@ async fn from_env_or_login(base: BaseUrl) -> Result<(Config, Option<FileTokenSto
 
 /// The OAuth 2.0 client of a saved app, sending token requests to `base`.
 pub fn oauth_client(client: &SavedClient, redirect_uri: &str, base: &BaseUrl) -> OAuth2Client {
-    let oauth = match &client.client_secret {
-        Some(secret) => {
-            OAuth2Client::confidential(client.client_id.clone(), secret.clone(), redirect_uri)
-        }
-        None => OAuth2Client::public(client.client_id.clone(), redirect_uri),
-    };
-    oauth.with_api_base_url(base.clone())
+    client.oauth_client(redirect_uri, base)
 }

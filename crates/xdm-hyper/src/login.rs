@@ -222,7 +222,9 @@ pub enum ResolveError {
 /// single-use and the variable's would be spent after the first refresh: the rotated pair
 /// is saved (with the client), marked as the successor of the variable's refresh token.
 /// While the variable still holds that spent refresh token, the saved pair takes
-/// precedence; a new value in the variable takes precedence over the saved pair.
+/// precedence; a new value in the variable takes precedence over the saved pair. Without a
+/// configuration directory to keep the successor in, such a token is refused
+/// ([`ResolveError::NoConfigDir`]) rather than spent and lost.
 pub fn resolve_env() -> Result<Resolved, ResolveError> {
     resolve(|name| std::env::var_os(name), SavedLogin::from_env)
 }

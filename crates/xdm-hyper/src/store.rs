@@ -31,8 +31,9 @@ pub enum FileStoreError {
         #[source]
         source: io::Error,
     },
-    /// The file is not a token file. The message gives the position only, never the content.
-    #[error("the token file {} is not valid (line {line}, column {column})", .path.display())]
+    /// The file is not a token file (or, for the saved login's `client.json`, not a client
+    /// file). The message gives the position only, never the content.
+    #[error("{} is damaged: not valid at line {line}, column {column}", .path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
