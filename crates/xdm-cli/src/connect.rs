@@ -120,6 +120,15 @@ async fn from_env_or_login(base: BaseUrl) -> Result<(Config, Option<FileTokenSto
             return Err(Failure::new(Kind::Input, e.to_string()));
         }
         Err(ResolveError::Config(e)) => return Err(Failure::new(Kind::Auth, e.to_string())),
+        Err(ResolveError::SavedLogin(
+            e @ (xdm_hyper::FileStoreError::Corrupt { .. }
+            | xdm_hyper::FileStoreError::UnsupportedVersion { .. }),
+        )) => {
+            return Err(Failure::new(
+                Kind::Local,
+                format!("{e}; run `xdm login` again"),
+            ));
+        }
         Err(e) => return Err(Failure::new(Kind::Local, e.to_string())),
     };
     if let Some(store) = &resolved.store {

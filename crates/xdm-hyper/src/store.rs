@@ -232,9 +232,13 @@ impl FileTokenStore {
 
     /// Replaces the stored token under the lock, blocking the thread (also while another
     /// process holds the lock).
+    ///
+    /// A token saved this way (a new login) starts afresh: it is no longer the successor of a
+    /// refresh token from the environment. A refresh saves through the lock instead
+    /// ([`TokenStore::try_lock`]), which keeps that mark.
     pub fn save_blocking(&self, token: &UserToken) -> Result<(), FileStoreError> {
         let _lock = self.lock_blocking()?;
-        self.write(token)
+        self.write(token, false)
     }
 
     /// Takes the lock, waiting for another holder to release it.
@@ -318,10 +322,14 @@ impl FileTokenStore {
     /// name by `tempfile`), syncs it, renames it over the target and syncs the directory, so
     /// that a reader sees the old token or the new one, never half of one, and a crash keeps
     /// one of them.
-    fn write(&self, token: &UserToken) -> Result<(), FileStoreError> {
-        // A token saved without the environment keeps the mark of the chain it continues.
+    ///
+    /// `continues` says the token is the refresh of the stored one: without an origin of its
+    /// own, it keeps the stored token's mark of the environment refresh token its chain
+    /// started from.
+    fn write(&self, token: &UserToken, continues: bool) -> Result<(), FileStoreError> {
         let succeeds = match &self.origin {
             Some(origin) => Some(origin.fingerprint.clone()),
+            None if !continues => None,
             None => self
                 .read_stored()
                 .ok()
@@ -408,7 +416,8 @@ impl TokenStore for FileTokenStore {
         Box::pin(blocking(move || store.read()))
     }
 
-    /// Saves under the lock, waiting for it on the blocking pool.
+    /// Saves under the lock, waiting for it on the blocking pool; like
+    /// [`save_blocking`](FileTokenStore::save_blocking), a new token, not a refresh.
     fn save<'a>(&'a self, token: &'a UserToken) -> StoreFuture<'a, ()> {
         let store = self.clone();
         let token = token.clone();
@@ -441,7 +450,7 @@ impl RefreshLock for FileLock {
     fn save<'a>(&'a self, token: &'a UserToken) -> StoreFuture<'a, ()> {
         let store = self.store.clone();
         let token = token.clone();
-        Box::pin(blocking(move || store.write(&token)))
+        Box::pin(blocking(move || store.write(&token, true)))
     }
 
     fn release(self: Box<Self>) -> StoreFuture<'static, ()> {

@@ -251,3 +251,18 @@ fn the_saved_login_is_found_by_xdm_config_dir_then_xdg_config_home_then_home() {
     assert_eq!(xdm(&all).code, 0, "$XDM_CONFIG_DIR");
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[test]
+fn a_damaged_saved_login_says_to_log_in_again() {
+    let emu = Emu::start();
+    save_login(&emu, &emu.config_dir);
+    std::fs::write(emu.config_dir.join("client.json"), b"{\"client_id\":").unwrap();
+    let ran = run(emu.bare(), &["events", "--limit", "1"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("client.json is damaged") && ran.stderr.contains("xdm login"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(emu.api_requests(), 0);
+}

@@ -167,14 +167,27 @@ async fn an_environment_refresh_tokens_successor_is_saved_and_takes_over_while_i
     let again = resolve(vars(&REFRESHABLE), || Ok(login.clone())).unwrap();
     assert_eq!(access_token(&again), "AT-next");
 
-    // A save without the environment (the saved login refreshing alone) keeps the mark.
-    login
-        .token_store()
-        .save(&saved_token("AT-later", "RT-later"))
+    // A refresh without the environment (the saved login refreshing alone, under the lock)
+    // keeps the mark.
+    let lock = login.token_store().try_lock().await.unwrap().unwrap();
+    lock.save(&saved_token("AT-later", "RT-later"))
         .await
         .unwrap();
+    lock.release().await.unwrap();
     let later = resolve(vars(&REFRESHABLE), || Ok(login.clone())).unwrap();
     assert_eq!(access_token(&later), "AT-later");
+
+    // A new login replaces the chain: the variable's token is used again.
+    login
+        .token_store()
+        .save(&saved_token("AT-login", "RT-login"))
+        .await
+        .unwrap();
+    let relogged = resolve(vars(&REFRESHABLE), || Ok(login.clone())).unwrap();
+    assert_eq!(access_token(&relogged), "AT-env");
+    // (and the saved login alone still finds the new login)
+    let alone = resolve(vars(&[]), || Ok(login.clone())).unwrap();
+    assert_eq!(access_token(&alone), "AT-login");
 
     // A new refresh token in the variable wins over what was saved for the old one.
     let mut fresh = REFRESHABLE.to_vec();
