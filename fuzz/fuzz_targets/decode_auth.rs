@@ -5,7 +5,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use xdm_auth::oauth1::verify::parse_authorization;
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Flow};
 use xdm_auth::oauth2::OAuth2Client;
 
@@ -24,7 +23,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = flow.parse_request_token(&response);
     let _ = flow.parse_access_token(&response);
     if let Ok(text) = std::str::from_utf8(body) {
-        let _ = parse_authorization(text);
         if let Ok(pending) = oauth2.authorize(&[]) {
             let _ = pending.handle_callback(text);
         }

@@ -3,25 +3,69 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use xdm_auth::oauth2::{TokenStore, UserToken};
+use xdm_auth::oauth2::UserToken;
+use xdm_client::{RefreshLock, StoreFuture, TokenStore};
 use xdm_core::endpoints::ListEvents;
 use xdm_emulator::{Emulator, ManualClock};
 
 use crate::support::{Scheme, builder, emulator};
 
-#[derive(Clone, Default)]
-struct MemoryStore(Arc<Mutex<Vec<UserToken>>>);
+/// A store in memory, as a networked one would be shaped: every token saved, and a lock flag.
+#[derive(Debug, Clone, Default)]
+struct MemoryStore {
+    saved: Arc<Mutex<Vec<UserToken>>>,
+    locked: Arc<Mutex<bool>>,
+}
+
+#[derive(Debug)]
+struct MemoryLock(MemoryStore);
+
+impl MemoryStore {
+    fn last(&self) -> Option<UserToken> {
+        self.saved.lock().unwrap().last().cloned()
+    }
+}
 
 impl TokenStore for MemoryStore {
-    type Error = std::io::Error;
-
-    fn load(&self) -> Result<Option<UserToken>, std::io::Error> {
-        Ok(self.0.lock().unwrap().last().cloned())
+    fn load(&self) -> StoreFuture<'_, Option<UserToken>> {
+        Box::pin(async move { Ok(self.last()) })
     }
 
-    fn save(&self, token: &UserToken) -> Result<(), std::io::Error> {
-        self.0.lock().unwrap().push(token.clone());
-        Ok(())
+    fn save<'a>(&'a self, token: &'a UserToken) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.saved.lock().unwrap().push(token.clone());
+            Ok(())
+        })
+    }
+
+    fn try_lock(&self) -> StoreFuture<'_, Option<Box<dyn RefreshLock>>> {
+        Box::pin(async move {
+            let mut locked = self.locked.lock().unwrap();
+            if *locked {
+                return Ok(None);
+            }
+            *locked = true;
+            Ok(Some(
+                Box::new(MemoryLock(self.clone())) as Box<dyn RefreshLock>
+            ))
+        })
+    }
+}
+
+impl RefreshLock for MemoryLock {
+    fn load(&self) -> StoreFuture<'_, Option<UserToken>> {
+        self.0.load()
+    }
+
+    fn save<'a>(&'a self, token: &'a UserToken) -> StoreFuture<'a, ()> {
+        self.0.save(token)
+    }
+
+    fn release(self: Box<Self>) -> StoreFuture<'static, ()> {
+        Box::pin(async move {
+            *self.0.locked.lock().unwrap() = false;
+            Ok(())
+        })
     }
 }
 
@@ -52,7 +96,8 @@ async fn a_401_refreshes_once_across_tasks_and_saves_the_rotated_token() {
         .filter(|r| r.path == "/2/oauth2/token")
         .count();
     assert_eq!(refreshes, 1, "{requests:?}");
-    let saved = store.0.lock().unwrap();
+    let saved = store.saved.lock().unwrap();
+    assert!(!*store.locked.lock().unwrap());
     assert_eq!(saved.len(), 1);
     assert_ne!(
         saved[0].access_token().expose_secret(),

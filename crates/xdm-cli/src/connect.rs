@@ -1,19 +1,15 @@
 //! Building the client a command talks through: where to (flag, variable, or an in-process
 //! emulator) and as whom (the X_* variables, else the token `xdm login` saved).
 
-use std::time::SystemTime;
-
-use xdm_auth::oauth2::{
-    FileTokenStore, LockedRefresh, OAuth2Client, TokenAction, TokenManager, TokenStore,
-};
+use xdm_auth::oauth2::OAuth2Client;
 use xdm_client::{Config, ConfigError, Credentials, RateLimitPolicy};
 use xdm_core::BaseUrl;
 use xdm_core::ids::UserId;
 use xdm_emulator::Emulator;
-use xdm_hyper::{HyperTransport, SetupError};
+use xdm_hyper::{FileTokenStore, HyperTransport, ResolveError, SetupError};
 
 use crate::cli::Global;
-use crate::config::{self, SavedClient};
+use crate::config::SavedClient;
 use crate::exit::{Failure, Kind};
 
 /// The client every command uses.
@@ -27,14 +23,13 @@ pub struct Session {
     _emulator: Option<Emulator>,
 }
 
-/// The API root: `--base-url`, else `X_API_BASE_URL`, else X's.
+/// The API root: `--base-url`, else `X_API_BASE_URL` (refused when set but unusable), else
+/// X's.
 pub fn base_url(global: &Global) -> Result<BaseUrl, Failure> {
-    let from_env = std::env::var(xdm_client::vars::BASE_URL)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    match global.base_url.as_deref().or(from_env.as_deref()) {
+    match global.base_url.as_deref() {
         Some(url) => BaseUrl::parse(url.trim()).map_err(Failure::from),
-        None => Ok(BaseUrl::x_api()),
+        None => xdm_client::config::base_url_from_os_vars(|name| std::env::var_os(name))
+            .map_err(|e| Failure::new(Kind::Input, e.to_string())),
     }
 }
 
@@ -72,9 +67,9 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
         .config(config)
         .rate_limit_policy(RateLimitPolicy::FailFast);
     if let Some(store) = store {
-        // Refreshes after a 401 mid-run then happen under the file's lock too, so that two
-        // `xdm` processes sharing the saved login never both spend the refresh token.
-        builder = builder.token_file(store);
+        // Every refresh (due, or after a 401 mid-run) happens under the file's lock, so that
+        // two `xdm` processes sharing the saved login never both spend the refresh token.
+        builder = builder.token_store(store);
     }
     let api = builder.build().map_err(|e| match e {
         SetupError::Config(c) => Failure::new(Kind::Auth, c.to_string()),
@@ -86,97 +81,83 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
     })
 }
 
+/// The environment's credentials, else the saved login: `xdm_hyper::resolve`, which SDK
+/// programs share, with `--base-url` in place of `X_API_BASE_URL`.
 async fn from_env_or_login(base: BaseUrl) -> Result<(Config, Option<FileTokenStore>), Failure> {
-    let base_str = base.as_str().to_owned();
-    let got = Config::from_vars(|name| {
-        if name == xdm_client::vars::BASE_URL {
-            Some(base_str.clone())
-        } else {
-            std::env::var(name).ok()
-        }
-    });
-    match got {
-        Ok(config) => Ok((config, None)),
-        Err(ConfigError::NoCredentials) => saved_login(base).await,
-        Err(e) => Err(Failure::new(Kind::Auth, e.to_string())),
-    }
-}
-
-/// The token `xdm login` saved, refreshed through the same file when it expires.
-async fn saved_login(base: BaseUrl) -> Result<(Config, Option<FileTokenStore>), Failure> {
-    let dir = config::config_dir()?;
-    let store = FileTokenStore::new(config::token_path(&dir));
-    let token = store
-        .load()
-        .map_err(|e| Failure::new(Kind::Auth, e.to_string()))?;
-    let (Some(token), Some(client)) = (token, config::load_client(&dir)?) else {
-        return Err(Failure::new(
-            Kind::Auth,
-            format!(
-                "no credentials: run `xdm login --client-id ID`, or set {}, {}, {} and {} \
-                 (OAuth 1.0a), or {} (OAuth 2.0); `xdm --emulator ...` needs none",
-                xdm_client::vars::CONSUMER_KEY,
-                xdm_client::vars::CONSUMER_SECRET,
-                xdm_client::vars::ACCESS_TOKEN,
-                xdm_client::vars::ACCESS_TOKEN_SECRET,
-                xdm_client::vars::OAUTH2_ACCESS_TOKEN,
-            ),
-        ));
-    };
-    let oauth = oauth_client(&client, "", &base);
-    let manager = TokenManager::new(oauth, token);
-    refresh_if_due(&manager, &store).await?;
-    let config = Config::new(Credentials::oauth2(manager)).with_base_url(base);
-    Ok((config, Some(store)))
-}
-
-/// Refreshes an expiring saved token before the first request, under the token file's lock.
-///
-/// X's refresh tokens are single-use: two `xdm` processes refreshing the same token would
-/// lock one of them out. Under the lock, the file is read again first, so a process that
-/// finds the token already rotated by another takes that one instead of refreshing. Later
-/// refreshes (a 401 mid-run) follow the same protocol inside the client
-/// (`ClientBuilder::token_file`).
-async fn refresh_if_due(manager: &TokenManager, store: &FileTokenStore) -> Result<(), Failure> {
-    let now = SystemTime::now();
-    let TokenAction::Refresh(ticket) = manager.poll_token(now) else {
-        return Ok(());
-    };
-    let locking = store.clone();
-    let lock = tokio::task::spawn_blocking(move || locking.lock())
-        .await
-        .map_err(|e| Failure::new(Kind::Local, format!("could not lock the token file: {e}")))?
-        .map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
-    let ticket = match lock
-        .begin_refresh(ticket, now)
-        .map_err(|e| Failure::new(Kind::Local, e.to_string()))?
-    {
-        LockedRefresh::Send(ticket) => ticket,
-        _ => return Ok(()),
-    };
-    let response = transport()?.send(ticket.request()).await.map_err(|e| {
-        Failure::new(
-            Kind::Network,
-            format!("could not refresh the saved token: {e}"),
+    let base_str = std::ffi::OsString::from(base.as_str());
+    // Reading two small files: off the executor like all file work.
+    let resolved = tokio::task::spawn_blocking(move || {
+        xdm_hyper::resolve(
+            |name| {
+                if name == xdm_client::vars::BASE_URL {
+                    Some(base_str.clone())
+                } else {
+                    std::env::var_os(name)
+                }
+            },
+            xdm_hyper::SavedLogin::from_env,
         )
-    })?;
-    lock.finish_refresh(ticket, &response, SystemTime::now())
-        .map_err(|e| {
-            Failure::new(
+    })
+    .await
+    .map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
+    let resolved = match resolved {
+        Ok(resolved) => resolved,
+        Err(ResolveError::Config(ConfigError::NoCredentials)) => {
+            return Err(Failure::new(
                 Kind::Auth,
-                format!("the saved token could not be refreshed ({e}); run `xdm login` again"),
-            )
-        })?;
-    Ok(())
+                format!(
+                    "no credentials: run `xdm login --client-id ID`, or set {}, {}, {} and {} \
+                     (OAuth 1.0a), or {} (OAuth 2.0); `xdm --emulator ...` needs none",
+                    xdm_client::vars::CONSUMER_KEY,
+                    xdm_client::vars::CONSUMER_SECRET,
+                    xdm_client::vars::ACCESS_TOKEN,
+                    xdm_client::vars::ACCESS_TOKEN_SECRET,
+                    xdm_client::vars::OAUTH2_ACCESS_TOKEN,
+                ),
+            ));
+        }
+        Err(ResolveError::Config(e @ ConfigError::Invalid { .. })) => {
+            return Err(Failure::new(Kind::Input, e.to_string()));
+        }
+        Err(ResolveError::Config(e)) => return Err(Failure::new(Kind::Auth, e.to_string())),
+        Err(ResolveError::SavedLogin(
+            e @ (xdm_hyper::FileStoreError::Corrupt { .. }
+            | xdm_hyper::FileStoreError::UnsupportedVersion { .. }),
+        )) => {
+            return Err(Failure::new(
+                Kind::Local,
+                format!("{e}; run `xdm login` again"),
+            ));
+        }
+        Err(e) => return Err(Failure::new(Kind::Local, e.to_string())),
+    };
+    if let Some(store) = &resolved.store {
+        if store.is_open_to_others() {
+            eprintln!(
+                "warning: {} can be read by other users; restrict it to yourself \
+                 (chmod 600 {})",
+                store.path().display(),
+                store.path().display()
+            );
+        }
+        if store.keeps_environment_token()
+            && let Credentials::OAuth2(manager) = &resolved.config.credentials
+        {
+            let path = store.path().to_owned();
+            manager.on_rotate(move |_| {
+                eprintln!(
+                    "note: the OAuth 2.0 token was refreshed; {} is spent, and the new pair \
+                     is saved in {} (used from now on while the variable holds the spent one)",
+                    xdm_client::vars::OAUTH2_REFRESH_TOKEN,
+                    path.display()
+                );
+            });
+        }
+    }
+    Ok((resolved.config, resolved.store))
 }
 
 /// The OAuth 2.0 client of a saved app, sending token requests to `base`.
 pub fn oauth_client(client: &SavedClient, redirect_uri: &str, base: &BaseUrl) -> OAuth2Client {
-    let oauth = match &client.client_secret {
-        Some(secret) => {
-            OAuth2Client::confidential(client.client_id.clone(), secret.clone(), redirect_uri)
-        }
-        None => OAuth2Client::public(client.client_id.clone(), redirect_uri),
-    };
-    oauth.with_api_base_url(base.clone())
+    client.oauth_client(redirect_uri, base)
 }

@@ -144,6 +144,15 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
                  refreshed (run `xdm login` again, or check the X_* variables)",
         )
         .with_detail(detail),
+        E::Authorization(a) if matches!(&a, xdm_client::AuthorizationError::Refresh(r) if r.refuses_refresh_token()) => {
+            Failure::new(
+                Kind::Auth,
+                format!(
+                    "authorization failed: {a} (run `xdm login` to authorize again, or set a new \
+                     X_OAUTH2_REFRESH_TOKEN)"
+                ),
+            )
+        }
         E::Authorization(a) => Failure::new(Kind::Auth, format!("authorization failed: {a}")),
         E::Config(c) => Failure::new(Kind::Auth, c.to_string()),
         e if e.is_outcome_unknown() => Failure::new(

@@ -6,7 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use xdm_auth::oauth1::Oauth1Authorizer;
-use xdm_auth::oauth2::{FileTokenStore, TokenManager, TokenStore};
+use xdm_auth::oauth2::TokenManager;
 use xdm_core::RequestContext;
 use xdm_core::endpoints::GetMe;
 use xdm_core::ids::UserId;
@@ -18,6 +18,7 @@ use crate::config::{Config, ConfigError, Credentials, vars};
 use crate::error::Error;
 use crate::jitter::Jitter;
 use crate::policy::{RateLimitPolicy, ReconcilePolicy};
+use crate::token_store::TokenStore;
 use crate::transport::{Timer, Transport};
 
 /// The async X DM client.
@@ -74,8 +75,8 @@ pub(crate) struct Inner<T, C> {
     pub(crate) rate_limit_policy: RateLimitPolicy,
     pub(crate) reconcile: ReconcilePolicy,
     pub(crate) upload_chunk_size: Option<usize>,
-    /// The file whose lock OAuth 2.0 refreshes take; see [`ClientBuilder::token_file`].
-    pub(crate) token_file: Option<FileTokenStore>,
+    /// The store whose lock OAuth 2.0 refreshes take; see [`ClientBuilder::token_store`].
+    pub(crate) token_store: Option<Arc<dyn TokenStore>>,
 }
 
 fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
@@ -111,7 +112,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
             reconcile: ReconcilePolicy::default(),
             limiter: LimiterConfig::default(),
             upload_chunk_size: None,
-            token_file: None,
+            token_store: None,
         }
     }
 
@@ -199,7 +200,7 @@ pub struct ClientBuilder<T, C> {
     reconcile: ReconcilePolicy,
     limiter: LimiterConfig,
     upload_chunk_size: Option<usize>,
-    token_file: Option<FileTokenStore>,
+    token_store: Option<Arc<dyn TokenStore>>,
 }
 
 impl<T, C> fmt::Debug for ClientBuilder<T, C> {
@@ -244,30 +245,14 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
         self
     }
 
-    /// Saves every rotated OAuth 2.0 token to `store` (ignored for OAuth 1.0a). A failed save
-    /// is logged, without the token, and the client goes on with the new token.
-    pub fn token_store<S>(self, store: S) -> Self
-    where
-        S: TokenStore + Send + Sync + 'static,
-    {
-        if let Credentials::OAuth2(manager) = &self.config.credentials {
-            manager.on_rotate(move |token| {
-                if let Err(error) = store.save(token) {
-                    tracing::warn!(%error, "could not save the refreshed OAuth 2.0 token");
-                }
-            });
-        }
-        self
-    }
-
-    /// Refreshes OAuth 2.0 tokens under the lock of the token file `store` (ignored for
-    /// OAuth 1.0a), so that processes sharing a saved login never spend the same single-use
-    /// refresh token twice.
+    /// Keeps the OAuth 2.0 token in `store` (ignored for OAuth 1.0a): every refresh runs
+    /// under the store's lock and saves the rotated token before anyone uses it, so that
+    /// processes sharing the store never spend the same single-use refresh token twice.
     ///
     /// Before each refresh, whether the token was due or rejected with a 401, the client
-    /// takes the file's lock and re-reads the file: if another process has already rotated
-    /// the token, the client adopts that one and sends no refresh. Otherwise it refreshes
-    /// and saves the new token to the file before releasing the lock. Clones and tasks of one
+    /// takes the store's lock and reads the store again: if another process has already
+    /// rotated the token, the client adopts that one and sends no refresh. Otherwise it
+    /// refreshes and saves the new token before releasing the lock. Clones and tasks of one
     /// client still refresh once between them.
     ///
     /// The lock is taken without blocking the async runtime: the client tries it, and while
@@ -277,18 +262,9 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
     /// failure to save the new token is logged, without the token, and the client goes on
     /// with it.
     ///
-    /// ```no_run
-    /// # fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
-    /// #     transport: T, timer: C, config: xdm_client::Config) {
-    /// use xdm_auth::oauth2::FileTokenStore;
-    ///
-    /// let client = xdm_client::Client::builder(transport, timer, config)
-    ///     .token_file(FileTokenStore::new("/home/me/.config/xdm/token.json"))
-    ///     .build();
-    /// # }
-    /// ```
-    pub fn token_file(mut self, store: FileTokenStore) -> Self {
-        self.token_file = Some(store);
+    /// `xdm_hyper::FileTokenStore` is a store in a file; see [`TokenStore`] for others.
+    pub fn token_store(mut self, store: impl TokenStore + 'static) -> Self {
+        self.token_store = Some(Arc::new(store));
         self
     }
 
@@ -324,7 +300,7 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
                 rate_limit_policy: self.rate_limit_policy,
                 reconcile: self.reconcile,
                 upload_chunk_size: self.upload_chunk_size,
-                token_file: self.token_file,
+                token_store: self.token_store,
             }),
         }
     }

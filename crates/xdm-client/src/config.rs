@@ -31,6 +31,21 @@ pub mod vars {
     /// The authenticated user's id (optional; derived from an OAuth 1.0a token when unset).
     pub const USER_ID: &str = "X_USER_ID";
 
+    /// Every variable that names a place or a credential: a value that is set must be usable
+    /// (not blank, UTF-8, on one line), or configuration fails naming it.
+    pub const ALL: [&str; 10] = [
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+        ACCESS_TOKEN,
+        ACCESS_TOKEN_SECRET,
+        OAUTH2_ACCESS_TOKEN,
+        OAUTH2_REFRESH_TOKEN,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        USER_ID,
+        BASE_URL,
+    ];
+
     /// The four OAuth 1.0a variables, in the order they are reported.
     pub const OAUTH1: [&str; 4] = [
         CONSUMER_KEY,
@@ -140,9 +155,15 @@ impl Config {
 
     /// Reads the process environment; see [`vars`] for the names.
     ///
-    /// OAuth 1.0a wins when both schemes are configured. An empty variable counts as unset.
+    /// OAuth 1.0a wins when both schemes are configured. Only an unset variable counts as
+    /// unset: one that is set but blank, not UTF-8, or on more than one line is refused
+    /// ([`ConfigError::Invalid`], naming the variable and never its value), so that a typo
+    /// never sends a request somewhere or as someone else.
+    ///
+    /// The saved login of `xdm login` is not read here (this crate does no file I/O):
+    /// `xdm_hyper::from_env` falls back to it.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_vars(|name| std::env::var(name).ok())
+        Config::from_os_vars(|name| std::env::var_os(name))
     }
 
     /// Like [`from_env`](Self::from_env), reading variables through `get`.
@@ -161,18 +182,26 @@ impl Config {
     /// assert!(err.to_string().contains("X_CONSUMER_KEY"));
     /// ```
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
-        let base_url = match get(vars::BASE_URL) {
-            Some(url) => BaseUrl::parse(url.trim()).map_err(|e| ConfigError::Invalid {
-                variable: vars::BASE_URL,
-                problem: e.to_string(),
-            })?,
-            None => BaseUrl::x_api(),
+        Config::from_os_vars(|name| get(name).map(Into::into))
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables (which need not be UTF-8) through
+    /// `get`.
+    pub fn from_os_vars(
+        get: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Config, ConfigError> {
+        let values = read_vars(&get)?;
+        let get = |name: &str| {
+            values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.clone())
         };
+        let base_url = base_url_from(get(vars::BASE_URL))?;
         let credentials = credentials_from(&get, &base_url)?;
         let mut config = Config::new(credentials).with_base_url(base_url);
         if let Some(id) = get(vars::USER_ID) {
-            let id = UserId::parse(id.trim()).map_err(|e| ConfigError::Invalid {
+            let id = UserId::parse(&id).map_err(|e| ConfigError::Invalid {
                 variable: vars::USER_ID,
                 problem: e.to_string(),
             })?;
@@ -180,6 +209,63 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+/// The API root the variables read through `get` name (`X_API_BASE_URL`, else X's),
+/// refusing an unusable value as [`Config::from_os_vars`] does.
+pub fn base_url_from_os_vars(
+    get: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<BaseUrl, ConfigError> {
+    base_url_from(checked_var(vars::BASE_URL, get(vars::BASE_URL))?)
+}
+
+fn base_url_from(value: Option<String>) -> Result<BaseUrl, ConfigError> {
+    match value {
+        Some(url) => BaseUrl::parse(&url).map_err(|e| ConfigError::Invalid {
+            variable: vars::BASE_URL,
+            problem: e.to_string(),
+        }),
+        None => Ok(BaseUrl::x_api()),
+    }
+}
+
+/// Every variable of [`vars::ALL`], checked, with surrounding spaces trimmed.
+fn read_vars(
+    get: &impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Vec<(&'static str, Option<String>)>, ConfigError> {
+    vars::ALL
+        .iter()
+        .map(|name| Ok((*name, checked_var(name, get(name))?)))
+        .collect()
+}
+
+/// A variable's value, trimmed, if it is set; an error naming it (and never quoting the
+/// value, which may be a secret) if it is set but blank, not UTF-8 or on several lines.
+fn checked_var(
+    name: &'static str,
+    value: Option<std::ffi::OsString>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let invalid = |problem: &str| ConfigError::Invalid {
+        variable: name,
+        problem: problem.to_owned(),
+    };
+    let value = value
+        .into_string()
+        .map_err(|_| invalid("is set but is not valid UTF-8"))?;
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("is set but blank; unset it or give it a value"));
+    }
+    if trimmed.contains(['\n', '\r']) {
+        return Err(invalid("holds more than one line"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid("holds a control character"));
+    }
+    Ok(Some(trimmed.to_owned()))
 }
 
 fn credentials_from(

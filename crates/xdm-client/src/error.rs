@@ -82,10 +82,10 @@ pub enum AuthorizationError {
     /// The token is expired or was rejected and cannot be refreshed: the user must authorize
     /// the app again.
     ReauthorizationRequired,
-    /// The token file set with
-    /// [`ClientBuilder::token_file`](crate::ClientBuilder::token_file) could not be locked or
-    /// read before a refresh, or the refreshed token could not be saved to it.
-    TokenStore(xdm_auth::oauth2::StoreError),
+    /// The token store set with
+    /// [`ClientBuilder::token_store`](crate::ClientBuilder::token_store) could not be locked
+    /// or read before a refresh.
+    TokenStore(crate::TokenStoreError),
 }
 
 impl fmt::Display for AuthorizationError {
@@ -98,6 +98,11 @@ impl fmt::Display for AuthorizationError {
                 f,
                 "refreshing the access token failed: X granted it but {e}; the refresh token is \
                  spent and the app must be authorized again"
+            ),
+            AuthorizationError::Refresh(e) if e.refuses_refresh_token() => write!(
+                f,
+                "refreshing the access token failed: {e}; the refresh token is no longer \
+                 valid (used already, or revoked), and the user must authorize the app again"
             ),
             AuthorizationError::Refresh(e) => write!(f, "refreshing the access token failed: {e}"),
             AuthorizationError::RefreshTransport(e)

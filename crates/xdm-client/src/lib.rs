@@ -87,6 +87,7 @@ mod pages;
 mod policy;
 mod reconcile;
 mod send;
+pub mod token_store;
 pub mod transport;
 mod upload;
 
@@ -98,6 +99,7 @@ pub use operations::{BlockState, Blocking, DeleteState, Deletion};
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};
 pub use send::Sent;
+pub use token_store::{RefreshLock, StoreFuture, TokenStore, TokenStoreError};
 pub use upload::MediaSource;
 
 #[cfg(test)]

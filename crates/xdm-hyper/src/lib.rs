@@ -6,13 +6,16 @@
 //! also streams bodies (for media downloads of any size), with an idle timeout between chunks
 //! in place of the whole-request timeout and the size cap.
 //! [`TokioClock`] is the timer. [`from_env`] and [`builder`] put them together into a
-//! [`Client`].
+//! [`Client`]. [`FileTokenStore`] keeps an OAuth 2.0 token in a file that processes share
+//! safely, and [`SavedLogin`] and [`resolve_env`] read the login `xdm login` saves, as
+//! [`from_env`] does when no credential variable is set.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use xdm_core::endpoints::Message;
 //!
-//! // X_API_BASE_URL, and X_CONSUMER_KEY... or X_OAUTH2_ACCESS_TOKEN, say where and who.
+//! // X_API_BASE_URL, and X_CONSUMER_KEY... or X_OAUTH2_ACCESS_TOKEN (else the login
+//! // `xdm login` saved) say where and who.
 //! let client = xdm_hyper::from_env()?;
 //! let sent = client
 //!     .send_to_participant(&"2244994945".parse()?, Message::text("Hello from Rust")?)
@@ -28,10 +31,17 @@
 
 mod clock;
 mod error;
+mod login;
 mod ready;
+mod store;
 mod transport;
 
 pub use clock::TokioClock;
 pub use error::BuildError;
+pub use login::{
+    CONFIG_DIR_VAR, NoConfigDir, ResolveError, Resolved, SavedClient, SavedLogin, config_dir,
+    resolve, resolve_env,
+};
 pub use ready::{Builder, Client, SetupError, builder, from_env};
+pub use store::{FileStoreError, FileTokenStore};
 pub use transport::{HttpVersion, HyperTransport, HyperTransportBuilder};

@@ -1,7 +1,6 @@
 //! One line to a ready client: from the environment, or from a few choices.
 
-use xdm_auth::oauth2::TokenStore;
-use xdm_client::{Config, ConfigError, Credentials, RateLimitPolicy, ReconcilePolicy};
+use xdm_client::{Config, ConfigError, Credentials, RateLimitPolicy, ReconcilePolicy, TokenStore};
 use xdm_core::BaseUrl;
 use xdm_core::retry::RetryPolicy;
 
@@ -28,10 +27,28 @@ pub enum SetupError {
     /// The transport could not be built.
     #[error(transparent)]
     Transport(#[from] BuildError),
+    /// The saved login could not be read, or there is no directory to look for it in.
+    #[error(transparent)]
+    SavedLogin(crate::login::ResolveError),
 }
 
-/// A client configured from the environment (see [`xdm_client::vars`]), over a default
-/// transport. Must be called inside a tokio runtime.
+impl From<crate::login::ResolveError> for SetupError {
+    fn from(e: crate::login::ResolveError) -> Self {
+        match e {
+            crate::login::ResolveError::Config(c) => SetupError::Config(c),
+            other => SetupError::SavedLogin(other),
+        }
+    }
+}
+
+/// A client configured from the environment (see [`xdm_client::vars`]), falling back to the
+/// login `xdm login` saved, over a default transport. Must be called inside a tokio runtime.
+///
+/// The resolution is [`resolve_env`](crate::resolve_env)'s, the same as the `xdm` tool's: an
+/// unusable variable is an error naming it; with no credential variable set, the saved login
+/// is used, and its token is refreshed under its file's lock with each rotated token saved;
+/// an OAuth 2.0 refresh token from the environment has its successors saved in the saved
+/// login too, so that a later run does not present the spent one.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +60,12 @@ pub enum SetupError {
 /// # Ok(()) }
 /// ```
 pub fn from_env() -> Result<Client, SetupError> {
-    builder().config(Config::from_env()?).build()
+    let resolved = crate::login::resolve_env()?;
+    let mut builder = builder().config(resolved.config);
+    if let Some(store) = resolved.store {
+        builder = builder.token_store(store);
+    }
+    builder.build()
 }
 
 /// A builder for a client over hyper.
@@ -157,19 +179,11 @@ impl Builder {
         self.customize(move |b| b.reconcile(policy))
     }
 
-    /// Saves rotated OAuth 2.0 tokens to `store`.
-    pub fn token_store<S>(self, store: S) -> Self
-    where
-        S: TokenStore + Send + Sync + 'static,
-    {
+    /// Keeps the OAuth 2.0 token in `store`, refreshing under its lock (adopting a token
+    /// another process already rotated) and saving each new one; see
+    /// [`xdm_client::ClientBuilder::token_store`] and [`FileTokenStore`](crate::FileTokenStore).
+    pub fn token_store(self, store: impl TokenStore + 'static) -> Self {
         self.customize(move |b| b.token_store(store))
-    }
-
-    /// Refreshes OAuth 2.0 tokens under the lock of the token file `store`, adopting a token
-    /// another process already rotated and saving each new one; see
-    /// [`xdm_client::ClientBuilder::token_file`].
-    pub fn token_file(self, store: xdm_auth::oauth2::FileTokenStore) -> Self {
-        self.customize(move |b| b.token_file(store))
     }
 
     /// Any other choice of the generic [`xdm_client::ClientBuilder`].

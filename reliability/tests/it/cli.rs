@@ -832,7 +832,8 @@ async fn events_on_saved_login(
 /// 401 first and refreshes after it, under the same lock).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_processes_sharing_a_saved_login_refresh_once() {
-    use xdm_auth::oauth2::{FileTokenStore, TokenStore, UserToken};
+    use xdm_auth::oauth2::UserToken;
+    use xdm_hyper::FileTokenStore;
 
     const PROCESSES: usize = 3;
     let mut tally = Tally::new("cli_refresh_once_across_processes");
@@ -856,7 +857,7 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
             .with_refresh_token(c.refresh_token.clone())
             .with_expires_at(issued + Duration::from_secs(7200));
         let store = FileTokenStore::new(dir.join("token.json"));
-        store.save(&saved).expect("saved");
+        store.save_blocking(&saved).expect("saved");
         std::fs::write(
             dir.join("client.json"),
             serde_json::json!({"client_id": c.client_id, "client_secret": c.client_secret})
@@ -874,7 +875,7 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
             .iter()
             .filter(|r| r.template == "/2/dm_events" && r.status == Some(200))
             .count();
-        let rotated = store.load().expect("readable").expect("a token");
+        let rotated = store.load_blocking().expect("readable").expect("a token");
         emu.shutdown().await;
         let _ = std::fs::remove_dir_all(&dir);
         tally.record(

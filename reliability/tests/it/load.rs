@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use xdm_auth::oauth2::{
-    FileTokenStore, LockedRefresh, OAuth2Client, TokenAction, TokenManager, TokenStore, UserToken,
-};
-use xdm_client::{Config, Credentials};
+use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
+use xdm_client::{Config, Credentials, TokenStore};
 use xdm_core::endpoints::ListEvents;
 use xdm_core::rate_limit::LimiterConfig;
 use xdm_emulator::{Emulator, GroupLimits, RateLimits};
+use xdm_hyper::FileTokenStore;
 
 use crate::support::{Tally, check};
 use crate::world::{
@@ -251,8 +250,9 @@ async fn fifty_concurrent_calls_with_an_expired_token_refresh_once() {
 /// two-process refresh test.
 const WORKER_VAR: &str = "XDM_RELIABILITY_REFRESH_WORKER";
 
-/// One process: loads the shared token, refreshes it under the file's lock (or adopts the
-/// token another process just refreshed), saves it, then makes a call with it.
+/// One process: loads the shared token and makes a call through a client that keeps it in
+/// the file, which refreshes it under the file's lock (or adopts the token another process
+/// just refreshed).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "run as a child process by two_processes_sharing_a_token_file_refresh_once"]
 async fn refresh_worker() {
@@ -266,39 +266,15 @@ async fn refresh_worker() {
     let oauth =
         OAuth2Client::confidential(s("client_id"), s("client_secret"), "http://127.0.0.1:1/cb")
             .with_api_base_url(base.clone());
-    let token = store.load().expect("readable").expect("a saved token");
-    let manager = TokenManager::new(oauth.clone(), token);
-    let now = SystemTime::now();
-    let bearer = match manager.poll_token(now) {
-        TokenAction::Use(b) => b,
-        TokenAction::Refresh(ticket) => {
-            let lock = store.lock().expect("lock");
-            match lock
-                .begin_refresh(ticket, SystemTime::now())
-                .expect("store")
-            {
-                LockedRefresh::Ready(b) => b,
-                LockedRefresh::Send(ticket) => {
-                    let transport = xdm_hyper::HyperTransport::builder()
-                        .build()
-                        .expect("transport");
-                    let response = transport
-                        .send(ticket.request())
-                        .await
-                        .expect("token endpoint answers");
-                    lock.finish_refresh(ticket, &response, SystemTime::now())
-                        .expect("refresh succeeds")
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-        }
-        other => panic!("unexpected token action {other:?}"),
-    };
-    let token = UserToken::new(bearer.access_token().clone(), SystemTime::now());
+    let token = store
+        .load()
+        .await
+        .expect("readable")
+        .expect("a saved token");
+    let manager = TokenManager::new(oauth, token);
     let client = xdm_hyper::builder()
-        .config(
-            Config::new(Credentials::oauth2(TokenManager::new(oauth, token))).with_base_url(base),
-        )
+        .config(Config::new(Credentials::oauth2(manager)).with_base_url(base))
+        .token_store(store)
         .build()
         .expect("builds");
     client
@@ -316,7 +292,7 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     let token_file = dir.join("token.json");
     let store = FileTokenStore::new(&token_file);
     let expired = expired_token(&world.emu, &c.refresh_token);
-    store.lock().expect("lock").save(&expired).expect("save");
+    store.save_blocking(&expired).expect("save");
     let spec = serde_json::json!({
         "base_url": world.emu.base_url(),
         "token_file": token_file,
@@ -392,7 +368,7 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
     let saved = UserToken::new(c.access_token.clone(), now)
         .with_refresh_token(c.refresh_token.clone())
         .with_expires_at(now + Duration::from_secs(7200));
-    store.save(&saved).expect("saved");
+    store.save_blocking(&saved).expect("saved");
     // The server's clock moves past the access token's lifetime; the clients' does not.
     clock.advance(Duration::from_secs(3 * 3600));
     let client = |store: FileTokenStore| {
@@ -402,7 +378,7 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
             .config(config)
             .retry_policy(retry_policy())
             .customize(|b| b.limiter_config(unseeded()))
-            .token_file(store)
+            .token_store(store)
             .build()
             .expect("builds")
     };
@@ -422,7 +398,7 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
         .iter()
         .filter(|r| r.status == Some(401))
         .count();
-    let rotated = store.load().expect("readable").expect("a token");
+    let rotated = store.load_blocking().expect("readable").expect("a token");
     let _ = std::fs::remove_dir_all(&dir);
     emu.shutdown().await;
     let mut tally = Tally::new("refresh_once_after_401_shared_file");

@@ -9,6 +9,7 @@ mod bad_input_client;
 mod bad_input_core;
 mod capture;
 mod cli;
+mod env_tokens;
 mod export;
 mod faults;
 mod hostile;

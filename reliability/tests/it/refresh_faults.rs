@@ -16,10 +16,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use xdm_auth::oauth2::{FileTokenStore, TokenStore, UserToken};
+use xdm_auth::oauth2::UserToken;
 use xdm_client::{AuthorizationError, Config, Error};
 use xdm_core::endpoints::ListEvents;
 use xdm_emulator::{Emulator, Fault, FaultKind};
+use xdm_hyper::FileTokenStore;
 
 use crate::support::{Tally, run_cells};
 use crate::world::{
@@ -39,9 +40,9 @@ enum Trigger {
 /// How the client keeps its token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Keeping {
-    /// `ClientBuilder::token_store`: the rotated token is saved after the refresh.
+    /// A `TokenManager::on_rotate` hook saves the rotated token after the refresh.
     Hook,
-    /// `ClientBuilder::token_file`: the refresh runs under the file's lock (as `xdm` does).
+    /// `ClientBuilder::token_store`: the refresh runs under the file's lock (as `xdm` does).
     Locked,
 }
 
@@ -59,7 +60,14 @@ fn temp_file(name: &str) -> PathBuf {
 
 fn client(emu: &Emulator, store: &FileTokenStore, keeping: Keeping) -> xdm_hyper::Client {
     let user = &emu.credentials().oauth2.user_id;
-    let config = Config::new(saved_login(emu, store))
+    let credentials = saved_login(emu, store);
+    if let (Keeping::Hook, xdm_client::Credentials::OAuth2(manager)) = (keeping, &credentials) {
+        let saving = store.clone();
+        manager.on_rotate(move |token| {
+            let _ = saving.save_blocking(token);
+        });
+    }
+    let config = Config::new(credentials)
         .with_base_url(xdm_core::BaseUrl::parse(emu.base_url()).expect("loopback"))
         .with_user_id(xdm_core::ids::UserId::parse(user).expect("numeric"));
     let builder = xdm_hyper::builder()
@@ -70,8 +78,8 @@ fn client(emu: &Emulator, store: &FileTokenStore, keeping: Keeping) -> xdm_hyper
         })
         .retry_policy(retry_policy());
     match keeping {
-        Keeping::Hook => builder.token_store(store.clone()),
-        Keeping::Locked => builder.token_file(store.clone()),
+        Keeping::Hook => builder,
+        Keeping::Locked => builder.token_store(store.clone()),
     }
     .build()
     .expect("builds")
@@ -95,7 +103,7 @@ fn intact(store: &FileTokenStore) -> Result<UserToken, String> {
     serde_json::from_str::<serde_json::Value>(&raw)
         .map_err(|e| format!("the token file is not JSON any more ({e})"))?;
     store
-        .load()
+        .load_blocking()
         .map_err(|e| format!("the token file does not load: {e}"))?
         .ok_or_else(|| "the token file holds no token".to_owned())
 }
@@ -204,7 +212,7 @@ async fn cell(kind: FaultKind, trigger: Trigger, keeping: Keeping, name: &str) -
     let saved = UserToken::new(c.access_token.clone(), now - Duration::from_secs(60))
         .with_refresh_token(c.refresh_token.clone())
         .with_expires_at(expires_at);
-    store.save(&saved).expect("saved");
+    store.save_blocking(&saved).expect("saved");
     if trigger == Trigger::Rejected {
         // X's clock passes the access token's two hours; the client's does not.
         clock.advance(Duration::from_secs(3 * 3600));

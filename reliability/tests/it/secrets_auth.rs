@@ -9,14 +9,14 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use xdm_auth::oauth1::verify::parse_authorization;
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, TokenCredentials};
 use xdm_auth::oauth2::{
-    Bearer, BearerAuthorizer, FileTokenStore, OAuth2Client, PkceVerifier, RevocableToken,
-    TokenAction, TokenManager, UserToken,
+    Bearer, BearerAuthorizer, OAuth2Client, PkceVerifier, RevocableToken, TokenAction,
+    TokenManager, UserToken,
 };
 use xdm_auth::secret::{AccessToken, RefreshToken};
 use xdm_core::Authorize;
+use xdm_hyper::FileTokenStore;
 
 use crate::capture::{self, leaked};
 use crate::support::Tally;
@@ -179,29 +179,6 @@ fn ops() -> Vec<Op> {
         }),
     );
     add(
-        "oauth1 verify (server side) errors",
-        Box::new(|| {
-            let header = format!(
-                "OAuth oauth_consumer_key=\"{CONSUMER_KEY}\", oauth_token=\"{ACCESS_TOKEN}\", oauth_signature=\"{TOKEN_SECRET}\", oauth_signature_method=\"PLAINTEXT-{CONSUMER_SECRET}\""
-            );
-            let mut texts = Vec::new();
-            match parse_authorization(&header) {
-                Ok(p) => texts.push(format!("{p:?}")),
-                Err(e) => texts.push(format!("{e} {e:?}")),
-            }
-            for bad in [
-                format!("Bearer {ACCESS_TOKEN}"),
-                format!("OAuth {ACCESS_TOKEN}"),
-                format!("OAuth oauth_token=\"{ACCESS_TOKEN}"),
-            ] {
-                if let Err(e) = parse_authorization(&bad) {
-                    texts.push(format!("{e} {e:?}"));
-                }
-            }
-            (texts, vec![])
-        }),
-    );
-    add(
         "oauth2 pkce authorize + callback",
         Box::new(|| {
             let c = client();
@@ -346,12 +323,11 @@ fn ops() -> Vec<Op> {
             let path = dir.join("token.json");
             let store = FileTokenStore::new(&path);
             let mut texts = vec![format!("{store:?}")];
-            if let Ok(lock) = store.lock() {
-                texts.push(format!("{lock:?}"));
-                if let Err(e) = lock.save(&token()) {
+            {
+                if let Err(e) = store.save_blocking(&token()) {
                     texts.push(format!("{e} {e:?}"));
                 }
-                match lock.load() {
+                match store.load_blocking() {
                     Ok(t) => texts.push(format!("{t:?}")),
                     Err(e) => texts.push(format!("{e} {e:?}")),
                 }
@@ -366,14 +342,14 @@ fn ops() -> Vec<Op> {
                     ),
                 ] {
                     let _ = std::fs::write(&path, corrupt);
-                    match lock.load() {
+                    match store.load_blocking() {
                         Ok(t) => texts.push(format!("{t:?}")),
                         Err(e) => texts.push(format!("{e} {e:?}")),
                     }
                 }
             }
             let missing = FileTokenStore::new(dir.join("no-such-dir").join("x").join("token.json"));
-            if let Err(e) = missing.lock() {
+            if let Err(e) = missing.save_blocking(&token()) {
                 texts.push(format!("{e} {e:?}"));
             }
             let _ = std::fs::remove_dir_all(&dir);

@@ -2,13 +2,14 @@
 
 use std::time::{Duration, SystemTime};
 
-use xdm_auth::oauth2::{FileTokenStore, OAuth2Client, TokenManager, TokenStore, UserToken};
+use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
 use xdm_client::{Config, Credentials, ReconcilePolicy};
 use xdm_core::endpoints::DownloadMedia;
 use xdm_core::fields::{Expansion, FieldSet, MediaField};
 use xdm_core::ids::{ConversationId, EventId, UserId};
 use xdm_core::retry::RetryPolicy;
 use xdm_emulator::{Emulator, EventType, FaultKind, GroupLimits, ManualClock, RateLimits};
+use xdm_hyper::FileTokenStore;
 
 /// The whole-request timeout of every client of the matrices: "delayed past the timeout"
 /// faults wait longer than this.
@@ -183,7 +184,10 @@ pub(crate) fn expired_oauth2_client(
 /// Credentials for the token `store` holds now, refreshed through [`oauth2_app`]: what a
 /// program starting with a saved login has.
 pub(crate) fn saved_login(emu: &Emulator, store: &FileTokenStore) -> Credentials {
-    let token = store.load().expect("readable").expect("a saved token");
+    let token = store
+        .load_blocking()
+        .expect("readable")
+        .expect("a saved token");
     Credentials::oauth2(TokenManager::new(oauth2_app(emu), token))
 }
 

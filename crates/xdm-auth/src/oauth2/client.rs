@@ -106,6 +106,11 @@ impl OAuth2Client {
         &self.client_id
     }
 
+    /// The client secret, for a confidential client.
+    pub fn client_secret(&self) -> Option<&ClientSecret> {
+        self.client_secret.as_ref()
+    }
+
     /// Starts an authorization with a fresh PKCE verifier and `state`.
     pub fn authorize(&self, scopes: &[Scope]) -> Result<PendingAuthorization, RandomError> {
         Ok(self.authorize_with(scopes, PkceVerifier::generate()?, generate_state()?))

@@ -17,7 +17,6 @@ use bytes::Bytes;
 use xdm_core::Authorize;
 
 use super::client::OAuth2Client;
-use super::store::LockedRefresh;
 use super::token::{Bearer, UserToken, check_scopes};
 use crate::error::{AuthorizeError, ResponseError};
 use crate::secret::RefreshToken;
@@ -141,10 +140,10 @@ impl TokenManager {
     /// Calls `hook` with every token a refresh obtains: the place to persist rotated tokens,
     /// since the previous refresh token is now spent.
     ///
-    /// Hooks run after the new token is installed in the manager (and, for
-    /// [`StoreLock::finish_refresh`](super::StoreLock::finish_refresh), after it is saved and
-    /// the file lock released), with no lock held, so a hook may save through the same
-    /// [`TokenStore`](super::TokenStore) or read the manager. They run before anyone waiting
+    /// Hooks run after the new token is installed in the manager (and, for a refresh under a
+    /// store's lock, after the driver saved it and released the lock: see
+    /// [`RefreshTicket::complete`]), with no lock held, so a hook may save through the same
+    /// store or read the manager. They run before anyone waiting
     /// for the refresh is woken and before another refresh can begin, so they see tokens in
     /// the order they were obtained. A hook that panics does not keep waiters pending: they
     /// are woken anyway, and the panic reaches whoever completed the refresh.
@@ -329,12 +328,26 @@ impl RefreshTicket {
     }
 
     /// The token this ticket refreshes.
-    pub(crate) fn basis(&self) -> &UserToken {
+    pub fn basis(&self) -> &UserToken {
         &self.basis
     }
 
-    /// Reads X's response to the refresh into the token it grants, changing nothing yet.
-    pub(crate) fn parse(
+    /// The first step of a refresh shared with other processes through a token store, taken
+    /// under the store's lock with what the store holds now: if `stored` supersedes the
+    /// token this ticket refreshes, another process has rotated it, and the manager takes it
+    /// (refreshing it in turn if it is about to expire too); otherwise the ticket's request
+    /// is to be sent.
+    pub fn resume_from(self, stored: Option<UserToken>, now: SystemTime) -> LockedRefresh {
+        match stored {
+            Some(stored) if stored.supersedes(&self.basis) => self.adopt(stored, now),
+            _ => LockedRefresh::Send(self),
+        }
+    }
+
+    /// Reads X's response to the refresh into the token it grants, changing nothing yet: a
+    /// driver that shares the token with other processes saves it (still under its store's
+    /// lock) before handing it to [`complete`](Self::complete).
+    pub fn parse(
         &self,
         response: &http::Response<Bytes>,
         now: SystemTime,
@@ -357,7 +370,9 @@ impl RefreshTicket {
     /// see tokens in the order they were obtained. If a hook panics, the other hooks still
     /// run, the refresh still ends and the waiters are still woken; the first panic is then
     /// resumed in the caller.
-    pub(crate) fn complete(
+    ///
+    /// [`handle_response`](Self::handle_response) is [`parse`](Self::parse) then this.
+    pub fn complete(
         mut self,
         parsed: Result<UserToken, ResponseError>,
     ) -> Result<Bearer, ResponseError> {
@@ -402,7 +417,7 @@ impl RefreshTicket {
     /// Takes a token found in shared storage that supersedes the one this ticket refreshes.
     /// If it is fresh enough (or cannot be refreshed), the refresh ends with it; otherwise
     /// the ticket now refreshes the stored token instead.
-    pub(crate) fn adopt(mut self, stored: UserToken, now: SystemTime) -> LockedRefresh {
+    fn adopt(mut self, stored: UserToken, now: SystemTime) -> LockedRefresh {
         let mut state = self.shared.lock();
         let fresh = stored
             .expires_at()
@@ -424,6 +439,19 @@ impl RefreshTicket {
             }
         }
     }
+}
+
+/// The first step of a refresh under a token store's lock
+/// ([`RefreshTicket::resume_from`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LockedRefresh {
+    /// Another process had already rotated the token: the manager holds this one now;
+    /// nothing to send.
+    Ready(Bearer),
+    /// Send the ticket's request, save what [`RefreshTicket::parse`] reads from the answer,
+    /// release the lock, then [`RefreshTicket::complete`].
+    Send(RefreshTicket),
 }
 
 impl Drop for RefreshTicket {

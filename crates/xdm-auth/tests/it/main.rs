@@ -5,5 +5,5 @@ mod oauth1_sign;
 mod oauth2_flow;
 mod redaction;
 mod refresh;
-mod store;
 mod support;
+mod verify;

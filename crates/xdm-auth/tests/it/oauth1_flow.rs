@@ -1,7 +1,7 @@
 //! The three-legged OAuth 1.0a flow against a tiny fake server built on `verify`.
 
+use crate::verify;
 use bytes::Bytes;
-use xdm_auth::oauth1::verify;
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Flow, RequestToken};
 use xdm_auth::secret::{ConsumerSecret, TokenSecret, Verifier};
 use xdm_auth::{CallbackError, OAuthErrorCode, ResponseError};

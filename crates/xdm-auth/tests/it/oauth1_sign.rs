@@ -2,11 +2,11 @@
 
 use std::time::{Duration, SystemTime};
 
+use crate::verify::{self, VerifyError};
 use bytes::Bytes;
 use http::Method;
 use proptest::prelude::*;
 use xdm_auth::AuthorizeError;
-use xdm_auth::oauth1::verify::{self, VerifyError};
 use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
 use xdm_auth::secret::{ConsumerSecret, TokenSecret};
 use xdm_core::{Authorize, Delivery, EndpointGroup, EndpointInfo, Scope};

@@ -497,3 +497,111 @@ fn other_refusals_leave_the_refresh_token_to_be_tried_again() {
     assert!(!e.refuses_refresh_token());
     assert!(matches!(m.poll_token(at(7201)), TokenAction::Refresh(_)));
 }
+
+mod under_a_store_lock {
+    //! The steps a driver takes under a shared store's lock: resume from what the store
+    //! holds, parse, save, complete.
+
+    use std::time::Duration;
+
+    use xdm_auth::oauth2::{LockedRefresh, RefreshOutcome, TokenAction, TokenManager, UserToken};
+
+    use crate::support::{at, client, refresh_token_sent, response, token, token_response};
+
+    #[test]
+    fn a_newer_stored_token_is_taken_instead_of_refreshing() {
+        let m = TokenManager::new(client(), token("AT1", "RT1"));
+        // Another process rotated the token meanwhile.
+        let rotated = UserToken::new("AT2", at(7000))
+            .with_refresh_token("RT2")
+            .with_expires_at(at(14200));
+        let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+            panic!()
+        };
+        let TokenAction::Wait(wait) = m.poll_token(at(7200)) else {
+            panic!()
+        };
+        let LockedRefresh::Ready(bearer) = ticket.resume_from(Some(rotated.clone()), at(7200))
+        else {
+            panic!("the stored token is fresh")
+        };
+        assert_eq!(bearer.access_token().expose_secret(), "AT2");
+        assert!(matches!(
+            wait.wait_blocking(),
+            RefreshOutcome::Refreshed(b) if b == bearer
+        ));
+        assert_eq!(m.token(), rotated);
+    }
+
+    #[test]
+    fn an_older_or_identical_stored_token_is_refreshed_as_held() {
+        let m = TokenManager::new(client(), token("AT1", "RT1"));
+        for stored in [
+            None,
+            Some(token("AT1", "RT1")),
+            Some(UserToken::new("AT0", at(0) - Duration::from_secs(1)).with_refresh_token("RT0")),
+        ] {
+            let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+                panic!()
+            };
+            let LockedRefresh::Send(ticket) = ticket.resume_from(stored.clone(), at(7200)) else {
+                panic!("{stored:?} does not supersede the held token")
+            };
+            assert_eq!(refresh_token_sent(&ticket.request()), "RT1");
+            assert_eq!(ticket.basis(), &token("AT1", "RT1"));
+        }
+    }
+
+    #[test]
+    fn a_stale_stored_token_is_refreshed_with_its_own_refresh_token() {
+        let m = TokenManager::new(client(), token("AT1", "RT1"));
+        let stored = UserToken::new("AT2", at(10))
+            .with_refresh_token("RT2")
+            .with_expires_at(at(7210));
+        let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+            panic!()
+        };
+        let LockedRefresh::Send(ticket) = ticket.resume_from(Some(stored), at(7200)) else {
+            panic!("the stored token expires too soon")
+        };
+        assert_eq!(refresh_token_sent(&ticket.request()), "RT2");
+        let parsed = ticket
+            .parse(&token_response("AT3", "RT3", 7200), at(7200))
+            .unwrap();
+        // Parsing changes nothing yet: the driver saves first.
+        assert_eq!(m.token().access_token().expose_secret(), "AT2");
+        let bearer = ticket.complete(Ok(parsed)).unwrap();
+        assert_eq!(bearer.access_token().expose_secret(), "AT3");
+        assert_eq!(m.token().refresh_token().unwrap().expose_secret(), "RT3");
+    }
+
+    #[test]
+    fn a_refused_refresh_completes_with_the_error_and_asks_for_authorization() {
+        let m = TokenManager::new(client(), token("AT1", "RT1"));
+        let TokenAction::Refresh(ticket) = m.poll_token(at(7200)) else {
+            panic!()
+        };
+        let LockedRefresh::Send(ticket) = ticket.resume_from(None, at(7200)) else {
+            panic!()
+        };
+        let parsed = ticket.parse(&response(400, r#"{"error":"invalid_grant"}"#), at(7200));
+        let e = ticket.complete(parsed).unwrap_err();
+        assert!(e.refuses_refresh_token(), "{e:?}");
+        assert!(matches!(m.poll_token(at(7200)), TokenAction::Reauthorize));
+    }
+
+    #[test]
+    fn an_endless_margin_refreshes_an_adopted_token_without_panicking() {
+        let m = TokenManager::new(client(), token("AT1", "RT1")).with_margin(Duration::MAX);
+        let stored = UserToken::new("AT2", at(10))
+            .with_refresh_token("RT2")
+            .with_expires_at(at(1_000_000));
+        let TokenAction::Refresh(ticket) = m.poll_token(at(0)) else {
+            panic!()
+        };
+        let LockedRefresh::Send(ticket) = ticket.resume_from(Some(stored), at(0)) else {
+            panic!("under an endless margin every expiring token is due")
+        };
+        assert_eq!(refresh_token_sent(&ticket.request()), "RT2");
+    }
+}

@@ -12,11 +12,11 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xdm_auth::error::CallbackError;
-use xdm_auth::oauth2::{
-    FileTokenStore, PendingAuthorization, RevocableToken, TokenStore, X_AUTHORIZE_URL,
-};
+use xdm_auth::oauth2::{PendingAuthorization, RevocableToken, X_AUTHORIZE_URL};
 use xdm_auth::secret::AuthorizationCode;
+use xdm_client::TokenStore;
 use xdm_core::{BaseUrl, InvalidInput, Scope};
+use xdm_hyper::FileTokenStore;
 
 use crate::cli::{Global, LoginArgs};
 use crate::config::{self, SavedClient};
@@ -117,6 +117,7 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
     let store = FileTokenStore::new(config::token_path(&dir));
     store
         .save(&token)
+        .await
         .map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
     config::save_client(&dir, &saved)?;
     let granted: Vec<String> = token
@@ -256,6 +257,7 @@ pub async fn logout(global: &Global) -> Result<(), Failure> {
     let store = FileTokenStore::new(config::token_path(&dir));
     let token = store
         .load()
+        .await
         .map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
     let client = config::load_client(&dir)?;
     let (Some(token), Some(client)) = (token, client) else {

@@ -6,6 +6,7 @@
 
 mod commands;
 mod common;
+mod env;
 mod export;
 mod failures;
 mod login;

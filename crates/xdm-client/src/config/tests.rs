@@ -106,7 +106,58 @@ fn bad_values_are_refused_by_name() {
 }
 
 #[test]
-fn empty_variables_count_as_unset() {
-    let error = from(&[("X_CONSUMER_KEY", " "), ("X_OAUTH2_ACCESS_TOKEN", "")]).unwrap_err();
-    assert_eq!(error, ConfigError::NoCredentials);
+fn set_but_unusable_variables_are_refused_by_name_without_their_value() {
+    let secret = "S3CR3T-value";
+    for name in vars::ALL {
+        for (value, problem) in [
+            ("".to_owned(), "blank"),
+            (" \t ".to_owned(), "blank"),
+            (format!("{secret}\n{secret}"), "more than one line"),
+            (format!("{secret}\r{secret}"), "more than one line"),
+            (format!("{secret}\u{7f}x"), "control character"),
+        ] {
+            // A complete, valid configuration besides the variable under test.
+            let mut pairs: Vec<(&str, &str)> = OAUTH1.to_vec();
+            pairs.retain(|(k, _)| *k != name);
+            pairs.push((name, &value));
+            let error = from(&pairs).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                matches!(&error, ConfigError::Invalid { variable, .. } if *variable == name),
+                "{name}: {error:?}"
+            );
+            assert!(text.starts_with(name) && text.contains(problem), "{text}");
+            assert!(!text.contains("S3CR3T"), "{text}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn non_utf8_variables_are_refused_by_name() {
+    use std::os::unix::ffi::OsStringExt;
+    for name in vars::ALL {
+        let error = Config::from_os_vars(|n| {
+            (n == name).then(|| std::ffi::OsString::from_vec(b"ab\xffcd".to_vec()))
+        })
+        .unwrap_err();
+        assert_eq!(
+            error,
+            ConfigError::Invalid {
+                variable: name,
+                problem: "is set but is not valid UTF-8".into()
+            }
+        );
+        assert_eq!(
+            base_url_from_os_vars(|n| {
+                (n == vars::BASE_URL).then(|| std::ffi::OsString::from_vec(vec![0xff]))
+            })
+            .unwrap_err(),
+            ConfigError::Invalid {
+                variable: vars::BASE_URL,
+                problem: "is set but is not valid UTF-8".into()
+            }
+        );
+    }
+    assert_eq!(base_url_from_os_vars(|_| None).unwrap(), BaseUrl::x_api());
 }

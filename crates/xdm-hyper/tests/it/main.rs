@@ -1,5 +1,7 @@
 //! The transport against raw TCP servers on loopback that misbehave in one way each.
 
+mod login;
+mod store;
 mod streaming;
 
 use std::time::Duration;

@@ -1,8 +1,8 @@
-//! Checking an OAuth 1.0a signature as a server does, for emulators and tests.
+//! Checking an OAuth 1.0a signature as a server does: the tests' own verifier.
 //!
-//! This side builds the signature base string of RFC 5849 §3.4.1 the plain way (decode every
-//! parameter, encode it, sort, join, encode) and shares only the form decoding with the signing
-//! side, which takes canonically encoded parameters as they are; so each checks the other.
+//! It builds the signature base string of RFC 5849 §3.4.1 the plain way (decode every
+//! parameter, encode it, sort, join, encode) with none of the crate's code, so that the signer
+//! (`oauth1-request`, fed by the crate) is checked against an independent reading of the RFC.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -11,36 +11,91 @@ use hmac::{Hmac, Mac};
 use http::header::AUTHORIZATION;
 use subtle::ConstantTimeEq;
 
-use crate::form;
-use crate::secret::{AccessToken, ConsumerSecret, TokenSecret, Verifier};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
+use xdm_auth::secret::{AccessToken, ConsumerSecret, TokenSecret, Verifier};
+
+/// RFC 3986's unreserved characters stay; everything else is escaped (RFC 5849 §3.6).
+const OAUTH_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn encode(value: &str) -> String {
+    utf8_percent_encode(value, OAUTH_ENCODE).to_string()
+}
+
+fn encode_bytes(value: &[u8]) -> String {
+    percent_encoding::percent_encode(value, OAUTH_ENCODE).to_string()
+}
+
+/// Decoded `(name, value)` pairs of a query or form body, `+` read as a space.
+fn parse_pairs(input: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let decode = |raw: &[u8]| -> Vec<u8> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_decode(&spaced).collect()
+    };
+    input
+        .split(|&b| b == b'&')
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.iter().position(|&b| b == b'=') {
+            Some(i) => (decode(&part[..i]), decode(&part[i + 1..])),
+            None => (decode(part), Vec::new()),
+        })
+        .collect()
+}
+
+/// The query's pairs, then the body's when it is a form.
+fn signed_pairs(request: &http::Request<Bytes>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut pairs = request
+        .uri()
+        .query()
+        .map(|q| parse_pairs(q.as_bytes()))
+        .unwrap_or_default();
+    let is_form = request
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if is_form {
+        pairs.extend(parse_pairs(request.body()));
+    }
+    pairs
+}
 
 /// The protocol parameters of an `Authorization: OAuth ...` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProtocolParams {
+pub(crate) struct ProtocolParams {
     /// `oauth_consumer_key`.
-    pub consumer_key: String,
+    pub(crate) consumer_key: String,
     /// `oauth_token`, absent when requesting a request token.
-    pub token: Option<AccessToken>,
+    pub(crate) token: Option<AccessToken>,
     /// `oauth_signature_method`.
-    pub signature_method: String,
+    pub(crate) signature_method: String,
     /// `oauth_timestamp`.
-    pub timestamp: u64,
+    pub(crate) timestamp: u64,
     /// `oauth_nonce`.
-    pub nonce: String,
+    pub(crate) nonce: String,
     /// `oauth_version`, if sent.
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     /// `oauth_callback`, if sent.
-    pub callback: Option<String>,
+    pub(crate) callback: Option<String>,
     /// `oauth_verifier`, if sent.
-    pub verifier: Option<Verifier>,
+    pub(crate) verifier: Option<Verifier>,
     /// `oauth_signature`, base64.
-    pub signature: String,
+    pub(crate) signature: String,
 }
 
 /// Why a request's OAuth 1.0a signature was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
+pub(crate) enum VerifyError {
     /// The request has no `Authorization` header, or it is not OAuth.
     #[error("the request has no `Authorization: OAuth ...` header")]
     MissingHeader,
@@ -68,7 +123,7 @@ pub enum VerifyError {
 }
 
 /// Parses an `Authorization` header value of the form `OAuth k="v", ...`.
-pub fn parse_authorization(value: &str) -> Result<ProtocolParams, VerifyError> {
+pub(crate) fn parse_authorization(value: &str) -> Result<ProtocolParams, VerifyError> {
     let rest = value
         .strip_prefix("OAuth ")
         .ok_or(VerifyError::MissingHeader)?;
@@ -122,7 +177,11 @@ pub fn parse_authorization(value: &str) -> Result<ProtocolParams, VerifyError> {
 /// The signature base string: `METHOD&enc(base_uri)&enc(normalised parameters)`, where
 /// `params` are the request's query and form parameters plus the protocol parameters, each
 /// already percent-encoded (RFC 5849 §3.4.1.3.2).
-pub fn signature_base_string(method: &str, base_uri: &str, params: &[(String, String)]) -> String {
+pub(crate) fn signature_base_string(
+    method: &str,
+    base_uri: &str,
+    params: &[(String, String)],
+) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort();
     let normalised = sorted
@@ -133,23 +192,23 @@ pub fn signature_base_string(method: &str, base_uri: &str, params: &[(String, St
     format!(
         "{}&{}&{}",
         method.to_ascii_uppercase(),
-        form::encode(base_uri),
-        form::encode(&normalised)
+        encode(base_uri),
+        encode(&normalised)
     )
 }
 
 /// The encoded parameters a server signs for `request`: its query, its form body (only when
 /// `Content-Type` is `application/x-www-form-urlencoded`) and the protocol parameters.
-pub fn request_parameters(
+pub(crate) fn request_parameters(
     request: &http::Request<Bytes>,
     protocol: &ProtocolParams,
 ) -> Vec<(String, String)> {
-    let mut params: Vec<(String, String)> = form::signed_pairs(request)
+    let mut params: Vec<(String, String)> = signed_pairs(request)
         .iter()
-        .map(|(k, v)| (form::encode_bytes(k), form::encode_bytes(v)))
+        .map(|(k, v)| (encode_bytes(k), encode_bytes(v)))
         .collect();
     let mut protocol_param = |name: &str, value: &str| {
-        params.push((name.to_owned(), form::encode(value).into_owned()));
+        params.push((name.to_owned(), encode(value)));
     };
     protocol_param("oauth_consumer_key", &protocol.consumer_key);
     protocol_param("oauth_signature_method", &protocol.signature_method);
@@ -171,16 +230,15 @@ pub fn request_parameters(
 }
 
 /// HMAC-SHA1 of `base_string` keyed with `enc(consumer_secret)&enc(token_secret)`, in base64.
-pub fn hmac_sha1_signature(
+pub(crate) fn hmac_sha1_signature(
     base_string: &str,
     consumer_secret: &ConsumerSecret,
     token_secret: Option<&TokenSecret>,
 ) -> String {
     let key = format!(
         "{}&{}",
-        form::encode(consumer_secret.expose_secret()),
-        token_secret.map_or_else(String::new, |s| form::encode(s.expose_secret())
-            .into_owned())
+        encode(consumer_secret.expose_secret()),
+        token_secret.map_or_else(String::new, |s| encode(s.expose_secret()))
     );
     let mut mac =
         Hmac::<sha1::Sha1>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any length");
@@ -193,7 +251,7 @@ pub fn hmac_sha1_signature(
 ///
 /// Checking the timestamp window and nonce reuse is left to the caller, who owns the clock
 /// and the nonce memory.
-pub fn verify_request(
+pub(crate) fn verify_request(
     request: &http::Request<Bytes>,
     origin: &str,
     consumer_secret: &ConsumerSecret,
