@@ -5,7 +5,7 @@
 //! every contender makes.
 
 use bytes::Bytes;
-use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
+use xdm_auth::oauth1::{ConsumerCredentials, OAuth1Authorizer, TokenCredentials};
 use xdm_core::endpoints::{ListEvents, ListParams};
 use xdm_core::fields::FieldSet;
 use xdm_core::ids::PaginationToken;
@@ -37,8 +37,8 @@ pub fn page_response(body: &'static [u8]) -> http::Response<Bytes> {
 }
 
 /// An OAuth 1.0a signer with the credentials of X's documented signing example.
-pub fn authorizer() -> Oauth1Authorizer {
-    Oauth1Authorizer::new(
+pub fn authorizer() -> OAuth1Authorizer {
+    OAuth1Authorizer::new(
         ConsumerCredentials::new(
             "xvz1evFS4wEEPTGEFPHBog",
             "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw",

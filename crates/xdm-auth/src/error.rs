@@ -34,7 +34,7 @@ pub enum AuthorizeError {
         "{method} {endpoint} does not accept OAuth 1.0a user tokens; \
          use an OAuth 2.0 user token"
     )]
-    Oauth1NotAccepted {
+    OAuth1NotAccepted {
         /// The endpoint's method.
         method: Method,
         /// The endpoint's path template.

@@ -13,10 +13,10 @@
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use bytes::Bytes;
-//! use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
+//! use xdm_auth::oauth1::{ConsumerCredentials, OAuth1Authorizer, TokenCredentials};
 //! use xdm_core::Authorize;
 //!
-//! let authorizer = Oauth1Authorizer::new(
+//! let authorizer = OAuth1Authorizer::new(
 //!     ConsumerCredentials::new("consumer-key", "consumer-secret"),
 //!     TokenCredentials::new("access-token", "access-token-secret"),
 //! );

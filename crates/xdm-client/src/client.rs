@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
-use xdm_auth::oauth1::Oauth1Authorizer;
+use xdm_auth::oauth1::OAuth1Authorizer;
 use xdm_auth::oauth2::TokenManager;
 use xdm_core::RequestContext;
 use xdm_core::endpoints::GetMe;
@@ -53,7 +53,7 @@ impl<T, C> fmt::Debug for Client<T, C> {
 }
 
 pub(crate) enum Auth {
-    OAuth1(Oauth1Authorizer),
+    OAuth1(OAuth1Authorizer),
     OAuth2(TokenManager),
 }
 
@@ -280,7 +280,7 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
         let credential_key = credential_key(&credentials, user_id.as_ref());
         let auth = match credentials {
             Credentials::OAuth1 { consumer, token } => {
-                Auth::OAuth1(Oauth1Authorizer::new(consumer, token))
+                Auth::OAuth1(OAuth1Authorizer::new(consumer, token))
             }
             Credentials::OAuth2(manager) => Auth::OAuth2(manager),
         };

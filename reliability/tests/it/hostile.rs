@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Flow};
+use xdm_auth::oauth1::{ConsumerCredentials, OAuth1Flow};
 use xdm_auth::oauth2::OAuth2Client;
 use xdm_core::endpoints::{
     BlockUser, CreateGroup, DeleteEvent, DownloadMedia, GetEvent, ListEvents, Message,
@@ -49,7 +49,7 @@ fn decoders() -> Vec<(&'static str, Decoder)> {
     let text = Message::text("hi").expect("valid");
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let oauth2 = OAuth2Client::public("client", "http://127.0.0.1:1/cb");
-    let oauth1 = Oauth1Flow::new(ConsumerCredentials::new("ck", "cs"));
+    let oauth1 = OAuth1Flow::new(ConsumerCredentials::new("ck", "cs"));
     let oauth1b = oauth1.clone();
     let oauth2b = oauth2.clone();
     vec![

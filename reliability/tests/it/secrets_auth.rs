@@ -9,7 +9,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, TokenCredentials};
+use xdm_auth::oauth1::{ConsumerCredentials, OAuth1Authorizer, OAuth1Flow, TokenCredentials};
 use xdm_auth::oauth2::{
     Bearer, BearerAuthorizer, OAuth2Client, PkceVerifier, RevocableToken, TokenAction,
     TokenManager, UserToken,
@@ -82,7 +82,7 @@ fn ops() -> Vec<Op> {
     add(
         "oauth1 sign",
         Box::new(|| {
-            let a = Oauth1Authorizer::new(
+            let a = OAuth1Authorizer::new(
                 ConsumerCredentials::new(CONSUMER_KEY, CONSUMER_SECRET),
                 TokenCredentials::new(ACCESS_TOKEN, TOKEN_SECRET),
             );
@@ -110,7 +110,7 @@ fn ops() -> Vec<Op> {
     add(
         "oauth1 flow (request token, access token, errors)",
         Box::new(|| {
-            let flow = Oauth1Flow::new(ConsumerCredentials::new(CONSUMER_KEY, CONSUMER_SECRET));
+            let flow = OAuth1Flow::new(ConsumerCredentials::new(CONSUMER_KEY, CONSUMER_SECRET));
             let mut texts = vec![format!("{flow:?}")];
             let mut reqs = Vec::new();
             if let Ok(r) = flow.request_token_request("http://127.0.0.1:1/cb", now()) {

@@ -7,7 +7,7 @@ use http::Method;
 use xdm_core::BaseUrl;
 
 use super::sign::{Extras, Signer};
-use super::{ConsumerCredentials, Oauth1Authorizer, TokenCredentials};
+use super::{ConsumerCredentials, OAuth1Authorizer, TokenCredentials};
 use crate::error::{AuthorizeError, CallbackError, OAuthErrorCode, ResponseError};
 use crate::form;
 use crate::secret::{AccessToken, TokenSecret, Verifier};
@@ -22,7 +22,7 @@ use crate::secret::{AccessToken, TokenSecret, Verifier};
 ///    [`parse_access_token`](Self::parse_access_token), and sign API calls with
 ///    [`authorizer`](Self::authorizer).
 #[derive(Debug, Clone)]
-pub struct Oauth1Flow {
+pub struct OAuth1Flow {
     signer: Signer,
     consumer: ConsumerCredentials,
     base: BaseUrl,
@@ -49,7 +49,7 @@ pub struct AccessTokenResponse {
     pub screen_name: Option<String>,
 }
 
-impl Oauth1Flow {
+impl OAuth1Flow {
     /// A flow against X's production API.
     pub fn new(consumer: ConsumerCredentials) -> Self {
         Self {
@@ -171,8 +171,8 @@ impl Oauth1Flow {
     }
 
     /// An authorizer for API calls with the user's access token.
-    pub fn authorizer(&self, credentials: TokenCredentials) -> Oauth1Authorizer {
-        Oauth1Authorizer::new(self.consumer.clone(), credentials)
+    pub fn authorizer(&self, credentials: TokenCredentials) -> OAuth1Authorizer {
+        OAuth1Authorizer::new(self.consumer.clone(), credentials)
     }
 
     fn post(&self, path: &str) -> http::Request<Bytes> {

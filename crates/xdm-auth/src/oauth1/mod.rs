@@ -1,16 +1,16 @@
 //! OAuth 1.0a user context: HMAC-SHA1 signing (through `oauth1-request`) and the three-legged
 //! flow.
 //!
-//! [`Oauth1Authorizer`] signs any request the core builds: query parameters and
+//! [`OAuth1Authorizer`] signs any request the core builds: query parameters and
 //! `application/x-www-form-urlencoded` bodies are part of the signature, JSON bodies are not
-//! (RFC 5849 §3.4.1.3.1 only covers form bodies, and X follows it). [`Oauth1Flow`] builds and
+//! (RFC 5849 §3.4.1.3.1 only covers form bodies, and X follows it). [`OAuth1Flow`] builds and
 //! parses the three steps that turn a consumer key into a user's access token.
 
 mod flow;
 mod sign;
 
-pub use flow::{AccessTokenResponse, Oauth1Flow, RequestToken};
-pub use sign::Oauth1Authorizer;
+pub use flow::{AccessTokenResponse, OAuth1Flow, RequestToken};
+pub use sign::OAuth1Authorizer;
 
 use crate::secret::{AccessToken, ConsumerSecret, TokenSecret};
 

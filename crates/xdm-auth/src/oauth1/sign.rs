@@ -221,12 +221,12 @@ impl oauth1_request::Request for SignedParams {
 /// Requests whose [`EndpointInfo`] says the endpoint does not accept OAuth 1.0a (media
 /// download) are refused before anything is signed.
 #[derive(Debug, Clone)]
-pub struct Oauth1Authorizer {
+pub struct OAuth1Authorizer {
     signer: Signer,
     token: TokenCredentials,
 }
 
-impl Oauth1Authorizer {
+impl OAuth1Authorizer {
     /// Signs with the app's consumer credentials and the user's access token; each request
     /// gets a fresh random nonce and the timestamp of the `now` it is authorized at.
     pub fn new(consumer: ConsumerCredentials, token: TokenCredentials) -> Self {
@@ -257,7 +257,7 @@ impl Oauth1Authorizer {
     }
 }
 
-impl Authorize for Oauth1Authorizer {
+impl Authorize for OAuth1Authorizer {
     type Error = AuthorizeError;
 
     fn authorize(
@@ -268,7 +268,7 @@ impl Authorize for Oauth1Authorizer {
         if let Some(info) = request.extensions().get::<EndpointInfo>()
             && !info.oauth1
         {
-            return Err(AuthorizeError::Oauth1NotAccepted {
+            return Err(AuthorizeError::OAuth1NotAccepted {
                 method: info.method.clone(),
                 endpoint: info.path_template,
             });

@@ -2,7 +2,7 @@
 
 use crate::verify;
 use bytes::Bytes;
-use xdm_auth::oauth1::{ConsumerCredentials, Oauth1Flow, RequestToken};
+use xdm_auth::oauth1::{ConsumerCredentials, OAuth1Flow, RequestToken};
 use xdm_auth::secret::{ConsumerSecret, TokenSecret, Verifier};
 use xdm_auth::{CallbackError, OAuthErrorCode, ResponseError};
 use xdm_core::{Authorize, BaseUrl};
@@ -14,8 +14,8 @@ const REQUEST_SECRET: &str = "request-token-secret";
 const ACCESS_SECRET: &str = "access-token-secret";
 const ORIGIN: &str = "http://127.0.0.1:4000";
 
-fn flow() -> Oauth1Flow {
-    Oauth1Flow::new(ConsumerCredentials::new("consumer-key", CONSUMER_SECRET))
+fn flow() -> OAuth1Flow {
+    OAuth1Flow::new(ConsumerCredentials::new("consumer-key", CONSUMER_SECRET))
         .with_base_url(BaseUrl::parse(ORIGIN).unwrap())
 }
 

@@ -264,14 +264,13 @@ fn revoke_responses() {
 
 fn dm_request(scopes: &'static [Scope]) -> http::Request<Bytes> {
     http::Request::post("https://api.x.com/2/dm_conversations/with/1/messages")
-        .extension(EndpointInfo {
-            method: Method::POST,
-            path_template: "/2/dm_conversations/with/{participant_id}/messages",
-            group: EndpointGroup::SendMessage,
+        .extension(EndpointInfo::new(
+            Method::POST,
+            "/2/dm_conversations/with/{participant_id}/messages",
+            EndpointGroup::SendMessage,
             scopes,
-            delivery: Delivery::AtMostOnce,
-            oauth1: true,
-        })
+            Delivery::AtMostOnce,
+        ))
         .body(Bytes::new())
         .unwrap()
 }

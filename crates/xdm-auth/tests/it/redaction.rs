@@ -5,7 +5,7 @@ use std::time::SystemTime;
 use crate::verify;
 use bytes::Bytes;
 use xdm_auth::oauth1::{
-    AccessTokenResponse, ConsumerCredentials, Oauth1Authorizer, Oauth1Flow, RequestToken,
+    AccessTokenResponse, ConsumerCredentials, OAuth1Authorizer, OAuth1Flow, RequestToken,
     TokenCredentials,
 };
 use xdm_auth::oauth2::{
@@ -86,14 +86,14 @@ fn secrets_never_show() {
         token: "public-request-token".into(),
         secret: TokenSecret::new(req_secret),
     };
-    let flow = Oauth1Flow::new(consumer.clone());
+    let flow = OAuth1Flow::new(consumer.clone());
     check_debug!(
         consumer,
         token,
         request_token,
         flow,
-        Oauth1Authorizer::new(consumer.clone(), token.clone()),
-        Oauth1Authorizer::with_fixed_nonce(consumer.clone(), token.clone(), "n", 1),
+        OAuth1Authorizer::new(consumer.clone(), token.clone()),
+        OAuth1Authorizer::with_fixed_nonce(consumer.clone(), token.clone(), "n", 1),
         AccessTokenResponse {
             credentials: token.clone(),
             user_id: Some("1".into()),
@@ -163,12 +163,12 @@ fn secrets_never_show() {
     let mut r = http::Request::get(format!("https://api.x.com/2/x?oauth_token={at_}"))
         .body(Bytes::new())
         .unwrap();
-    let e = Oauth1Authorizer::new(consumer.clone(), token.clone())
+    let e = OAuth1Authorizer::new(consumer.clone(), token.clone())
         .authorize(&mut r, at(0))
         .unwrap_err();
     assert!(matches!(e, AuthorizeError::ReservedParameter { .. }));
     check_both!(e);
-    let e = Oauth1Authorizer::new(consumer, token)
+    let e = OAuth1Authorizer::new(consumer, token)
         .authorize(&mut r, SystemTime::UNIX_EPOCH)
         .unwrap_err();
     check_both!(e);

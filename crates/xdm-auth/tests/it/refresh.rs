@@ -265,14 +265,13 @@ fn rotations_reach_the_hook() {
 fn the_manager_checks_scopes() {
     let m = TokenManager::new(client(), token("AT1", "RT1").with_scopes([Scope::DmRead]));
     let mut r = http::Request::delete("https://api.x.com/2/dm_events/1")
-        .extension(EndpointInfo {
-            method: Method::DELETE,
-            path_template: "/2/dm_events/{event_id}",
-            group: EndpointGroup::DeleteEvent,
-            scopes: &[Scope::DmRead, Scope::DmWrite],
-            delivery: Delivery::Idempotent,
-            oauth1: true,
-        })
+        .extension(EndpointInfo::new(
+            Method::DELETE,
+            "/2/dm_events/{event_id}",
+            EndpointGroup::DeleteEvent,
+            &[Scope::DmRead, Scope::DmWrite],
+            Delivery::Idempotent,
+        ))
         .body(Bytes::new())
         .unwrap();
     let e = m.authorize(&mut r, at(0)).unwrap_err();

@@ -107,7 +107,7 @@ pub(crate) struct RequestFacts<'a> {
 }
 
 /// A verified OAuth 1.0a request: its parameters (decoded) and whose token signed it.
-pub(crate) struct Oauth1Verified {
+pub(crate) struct OAuth1Verified {
     pub(crate) params: Vec<(String, String)>,
     pub(crate) token: Option<String>,
 }
@@ -185,7 +185,7 @@ impl AuthState {
         &mut self,
         f: &RequestFacts<'_>,
         token_kind: TokenKind,
-    ) -> Option<Oauth1Verified> {
+    ) -> Option<OAuth1Verified> {
         let header = oauth1::parse_header(f.authorization?)?;
         let get = |k: &str| {
             header
@@ -233,7 +233,7 @@ impl AuthState {
         self.nonces
             .retain(|_, t| t.abs_diff(now_s) <= TIMESTAMP_WINDOW_S);
         self.nonces.insert(nonce, ts);
-        Some(Oauth1Verified { params, token })
+        Some(OAuth1Verified { params, token })
     }
 
     /// Resolves the `Authorization` header of an API request.
