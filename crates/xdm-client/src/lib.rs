@@ -66,6 +66,7 @@ mod jitter;
 mod operations;
 mod pages;
 mod policy;
+mod ready;
 mod reconcile;
 mod send;
 pub mod transport;
@@ -77,6 +78,7 @@ pub use download::MediaStream;
 pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutcome};
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};
+pub use ready::FromEnv;
 pub use send::Sent;
 pub use upload::MediaSource;
 
