@@ -11,12 +11,12 @@
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use xdm_auth::oauth2::{OAuth2Client, TokenManager};
-use xdm_client::{Config, Credentials};
-use xdm_core::endpoints::ListParams;
-use xdm_core::{BaseUrl, Scope};
-use xdm_emulator::Emulator;
-use xdm_hyper::HyperTransport;
+use xdm::auth::oauth2::{OAuth2Client, TokenManager};
+use xdm::emulator::Emulator;
+use xdm::endpoints::ListParams;
+use xdm::transport::HyperTransport;
+use xdm::{BaseUrl, Scope};
+use xdm::{Config, Credentials};
 
 const CALLBACK: &str = "http://127.0.0.1:8765/callback";
 
@@ -73,7 +73,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 4. Use it: the manager refreshes it when it expires.
     let config =
         Config::new(Credentials::oauth2(TokenManager::new(oauth, token))).with_base_url(base);
-    let client = xdm_hyper::builder().config(config).build()?;
+    let client = xdm::builder().config(config).build()?;
     let page = client
         .list_events(ListParams::new().with_max_results(5)?)
         .next_page()
