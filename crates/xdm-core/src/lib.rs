@@ -31,6 +31,9 @@ pub mod includes;
 pub mod input;
 pub mod models;
 pub mod pagination;
+/// Not API: query encoding is internal, and the module is public (and hidden) only for the
+/// one function `xdm-auth` still shares.
+#[doc(hidden)]
 pub mod query;
 pub mod rate_limit;
 pub mod response;
