@@ -253,7 +253,7 @@ pub struct LoginArgs {
     #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// The callback registered for your app, when it is not http://127.0.0.1:PORT/callback.
-    /// A loopback http URL is listened on; for any other (such as https://www.example.com),
+    /// A loopback http URL is listened on; for any other (such as `https://www.example.com`),
     /// paste the address the browser is sent to.
     #[arg(long, value_name = "URL", conflicts_with = "port")]
     pub redirect_uri: Option<String>,
