@@ -549,11 +549,25 @@ mod tests {
             .unwrap()
     }
 
-    fn paste(pending: &PendingAuthorization, input: &str) -> Result<AuthorizationCode, Failure> {
+    fn paste(
+        pending: &PendingAuthorization,
+        input: impl AsRef<[u8]>,
+    ) -> Result<AuthorizationCode, Failure> {
         tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
-            .block_on(read_pasted_code(&mut input.as_bytes(), pending))
+            .block_on(read_pasted_code(&mut input.as_ref(), pending))
+    }
+
+    #[test]
+    fn unreadable_standard_input_is_a_local_failure() {
+        let failed = paste(&pending(), b"\xff\xfe\n").unwrap_err();
+        assert_eq!(failed.kind, Kind::Local);
+        assert!(
+            failed.message.contains("standard input"),
+            "{}",
+            failed.message
+        );
     }
 
     #[test]

@@ -194,6 +194,56 @@ fn login_with_a_registered_web_callback_takes_the_pasted_redirect() {
 }
 
 #[test]
+fn login_with_a_registered_loopback_callback_listens_on_it() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let registered = format!("http://127.0.0.1:{port}/oauth/done");
+    let emu = Emu::with(Emulator::builder().redirect_uris([registered.clone()]));
+    let client_id = emu.emulator().credentials().oauth2.client_id.clone();
+    let mut login = spawn(
+        emu.bare(),
+        &[
+            "login",
+            "--client-id",
+            &client_id,
+            "--redirect-uri",
+            &registered,
+            "--no-browser",
+            "--timeout",
+            "30",
+        ],
+    );
+    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
+        l.trim_start().starts_with("http://")
+    })
+    .expect("the authorize URL is printed")
+    .trim()
+    .to_owned();
+    wait_line(&login.stderr, Duration::from_secs(5), |l| {
+        l.starts_with("Waiting") && l.contains(&registered)
+    })
+    .expect("it listens on the registered callback");
+    // The default path is not ours here.
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/callback")).0,
+        404
+    );
+    let (status, headers) = http_get(&url);
+    assert_eq!(status, 302);
+    let location = headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .expect("a redirect");
+    assert!(location.starts_with(&registered), "{location}");
+    assert_eq!(http_get(&location).0, 200);
+    assert_eq!(wait_exit(&mut login.child, Duration::from_secs(15)), 0);
+    assert!(emu.config_dir.join("token.json").exists());
+}
+
+#[test]
 fn a_redirect_uri_that_cannot_be_a_callback_is_refused_before_any_request() {
     let emu = Emu::start();
     let ran = run(
