@@ -262,9 +262,15 @@ fn parse_redirect_uri(uri: &str) -> Result<RedirectUri, InvalidInput> {
     } else {
         host.to_owned()
     };
+    let port = authority.port_u16().unwrap_or(80);
+    if port == 0 {
+        return Err(invalid(
+            "a registered callback names its port, and 0 is none",
+        ));
+    }
     Ok(RedirectUri::Loopback {
         host,
-        port: authority.port_u16().unwrap_or(80),
+        port,
         path: parsed.path().to_owned(),
     })
 }
@@ -536,6 +542,7 @@ mod tests {
             ("https://www.example.com/#top", "no fragment"),
             ("https://user:pw@example.com/", "no user name"),
             ("http://exa mple.com/", "not a URL"),
+            ("http://127.0.0.1:0/callback", "names its port"),
         ] {
             let err = parse_redirect_uri(bad).unwrap_err();
             assert_eq!(err.parameter, "redirect_uri");
