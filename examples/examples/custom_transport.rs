@@ -2,6 +2,10 @@
 //! on a thread per request, and a timer that sleeps on a thread. Neither touches tokio; the
 //! runtime here only hosts the emulator.
 //!
+//! `xdm::client::Client` is the client generic over its transport and timer. A program that
+//! brings its own transport depends on `xdm` with `default-features = false` (no hyper, no
+//! rustls, no tokio), or on the single crates `xdm-core`, `xdm-auth` and `xdm-client`.
+//!
 //! ```text
 //! cargo run --example custom_transport
 //! ```
@@ -19,12 +23,12 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use xdm_client::transport::{Timer, Transport, TransportError};
-use xdm_client::{Client, Config, Credentials};
-use xdm_core::BaseUrl;
-use xdm_core::endpoints::ListParams;
-use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
-use xdm_emulator::{Emulator, RateLimits};
+use xdm::BaseUrl;
+use xdm::client::{Client, Config, Credentials};
+use xdm::emulator::{Emulator, RateLimits};
+use xdm::endpoints::ListParams;
+use xdm::retry::{ReachedServer, TransportErrorKind, TransportFailure};
+use xdm::transport::{Timer, Transport, TransportError};
 
 /// A value computed on another thread, awaited without any runtime.
 struct OnThread<T> {
@@ -173,7 +177,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let defaults = RateLimits::default();
     let limits = RateLimits {
         window: Duration::from_secs(2),
-        read: xdm_emulator::GroupLimits {
+        read: xdm::emulator::GroupLimits {
             user_per_window: 2,
             ..defaults.read
         },

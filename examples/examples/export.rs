@@ -14,9 +14,9 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use xdm_core::endpoints::ListParams;
-use xdm_core::fields::{DmEventField, Expansion, FieldSet};
-use xdm_core::ids::PaginationToken;
+use xdm::endpoints::ListParams;
+use xdm::fields::{DmEventField, Expansion, FieldSet};
+use xdm::ids::PaginationToken;
 
 /// Where an interrupted export stands: the token of the next page and the output's length.
 struct Checkpoint {

@@ -13,9 +13,9 @@
 //! separated).
 #![allow(clippy::print_stdout)]
 
-use xdm_core::endpoints::{ListParams, Message};
-use xdm_core::fields::{DmEventField, Expansion, FieldSet, UserField};
-use xdm_core::ids::UserId;
+use xdm::endpoints::{ListParams, Message};
+use xdm::fields::{DmEventField, Expansion, FieldSet, UserField};
+use xdm::ids::UserId;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,28 +1,25 @@
 //! Shared helpers of the examples: a client from the environment, or an in-process emulator
 //! when the environment names no server.
 
-use xdm_client::{Config, Credentials};
-use xdm_core::BaseUrl;
-use xdm_core::ids::UserId;
-use xdm_emulator::Emulator;
+use xdm::BaseUrl;
+use xdm::emulator::Emulator;
+use xdm::ids::UserId;
+use xdm::{Config, Credentials};
 
 /// A client, and the emulator it talks to when it runs against one (kept alive with it).
 pub struct Connection {
     /// The client.
-    pub client: xdm_hyper::Client,
+    pub client: xdm::Client,
     /// The in-process emulator, when no server was configured.
     pub emulator: Option<Emulator>,
 }
 
 /// Whether the environment configures a server or credentials.
 pub fn environment_is_set() -> bool {
-    [
-        xdm_client::vars::BASE_URL,
-        xdm_client::vars::OAUTH2_ACCESS_TOKEN,
-    ]
-    .iter()
-    .chain(xdm_client::vars::OAUTH1.iter())
-    .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
+    [xdm::vars::BASE_URL, xdm::vars::OAUTH2_ACCESS_TOKEN]
+        .iter()
+        .chain(xdm::vars::OAUTH1.iter())
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
 }
 
 /// Connects as the environment says, or starts the emulator (with its demo world of
@@ -30,7 +27,7 @@ pub fn environment_is_set() -> bool {
 pub async fn connect(events: usize) -> Result<Connection, Box<dyn std::error::Error>> {
     if environment_is_set() {
         return Ok(Connection {
-            client: xdm_hyper::from_env()?,
+            client: xdm::Client::from_env()?,
             emulator: None,
         });
     }
@@ -44,7 +41,7 @@ pub async fn connect(events: usize) -> Result<Connection, Box<dyn std::error::Er
     ))
     .with_base_url(BaseUrl::parse(emulator.base_url())?)
     .with_user_id(UserId::parse(&c.user_id)?);
-    let client = xdm_hyper::builder().config(config).build()?;
+    let client = xdm::builder().config(config).build()?;
     Ok(Connection {
         client,
         emulator: Some(emulator),

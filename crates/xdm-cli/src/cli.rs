@@ -127,8 +127,9 @@ Examples:
         after_help = "The token is saved in $XDM_CONFIG_DIR, else $XDG_CONFIG_HOME/xdm, else
 ~/.config/xdm, readable by you alone, and refreshed when needed.
 
-Example:
-  xdm login --client-id YOUR_CLIENT_ID"
+Examples:
+  xdm login --client-id YOUR_CLIENT_ID
+  xdm login --client-id YOUR_CLIENT_ID --redirect-uri https://www.example.com"
     )]
     Login(LoginArgs),
     /// Revoke the saved token and forget it.
@@ -251,6 +252,11 @@ pub struct LoginArgs {
     /// callback must be http://127.0.0.1:PORT/callback.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// The callback registered for your app, when it is not http://127.0.0.1:PORT/callback.
+    /// A loopback http URL is listened on; for any other (such as `https://www.example.com`),
+    /// paste the address the browser is sent to.
+    #[arg(long, value_name = "URL", conflicts_with = "port")]
+    pub redirect_uri: Option<String>,
     /// Print the URL only; do not try to open a browser.
     #[arg(long)]
     pub no_browser: bool,

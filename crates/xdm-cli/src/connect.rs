@@ -4,13 +4,17 @@
 use xdm_auth::oauth2::OAuth2Client;
 use xdm_client::{Config, ConfigError, Credentials, RateLimitPolicy};
 use xdm_core::BaseUrl;
-use xdm_core::ids::UserId;
-use xdm_emulator::Emulator;
 use xdm_hyper::{FileTokenStore, HyperTransport, ResolveError, SetupError};
 
 use crate::cli::Global;
 use crate::config::SavedClient;
 use crate::exit::{Failure, Kind};
+
+/// The in-process server behind `--emulator`; nothing when the tool is built without it.
+#[cfg(feature = "emulator")]
+type Emulator = xdm_emulator::Emulator;
+#[cfg(not(feature = "emulator"))]
+type Emulator = std::convert::Infallible;
 
 /// The client every command uses.
 pub type Api = xdm_hyper::Client;
@@ -46,17 +50,7 @@ pub fn transport() -> Result<HyperTransport, Failure> {
 /// ends, and the long-running ones (export, watch) wait with the time shown.
 pub async fn connect(global: &Global) -> Result<Session, Failure> {
     let (config, store, emulator) = if global.emulator {
-        let emu = Emulator::builder()
-            .start()
-            .await
-            .map_err(|e| Failure::io("could not start the emulator", &e))?;
-        let creds = &emu.credentials().oauth2;
-        let base = BaseUrl::parse(emu.base_url())?;
-        let mut config =
-            Config::new(Credentials::oauth2_token(creds.access_token.clone())).with_base_url(base);
-        if let Ok(id) = UserId::parse(&creds.user_id) {
-            config = config.with_user_id(id);
-        }
+        let (config, emu) = emulated().await?;
         (config, None, Some(emu))
     } else {
         let base = base_url(global)?;
@@ -79,6 +73,32 @@ pub async fn connect(global: &Global) -> Result<Session, Failure> {
         api,
         _emulator: emulator,
     })
+}
+
+/// Starts the in-process emulator and signs in to it.
+#[cfg(feature = "emulator")]
+async fn emulated() -> Result<(Config, Emulator), Failure> {
+    let emu = Emulator::builder()
+        .start()
+        .await
+        .map_err(|e| Failure::io("could not start the emulator", &e))?;
+    let creds = &emu.credentials().oauth2;
+    let base = BaseUrl::parse(emu.base_url())?;
+    let mut config =
+        Config::new(Credentials::oauth2_token(creds.access_token.clone())).with_base_url(base);
+    if let Ok(id) = xdm_core::ids::UserId::parse(&creds.user_id) {
+        config = config.with_user_id(id);
+    }
+    Ok((config, emu))
+}
+
+#[cfg(not(feature = "emulator"))]
+async fn emulated() -> Result<(Config, Emulator), Failure> {
+    Err(Failure::new(
+        Kind::Input,
+        "this xdm was built without the emulator: build it with the `emulator` feature (on by \
+         default) to use --emulator",
+    ))
 }
 
 /// The environment's credentials, else the saved login: `xdm_hyper::resolve`, which SDK

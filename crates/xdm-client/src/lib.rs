@@ -85,6 +85,7 @@ mod jitter;
 mod operations;
 mod pages;
 mod policy;
+mod ready;
 mod reconcile;
 mod send;
 pub mod token_store;
@@ -98,6 +99,7 @@ pub use error::{AuthorizationError, Error, OutcomeCause, Recipient, UnknownOutco
 pub use operations::{BlockState, Blocking, DeleteState, Deletion};
 pub use pages::{EventItem, Events, Pages};
 pub use policy::{RateLimitPolicy, ReconcilePolicy};
+pub use ready::FromEnv;
 pub use send::Sent;
 pub use token_store::{RefreshLock, StoreFuture, TokenStore, TokenStoreError};
 pub use upload::MediaSource;

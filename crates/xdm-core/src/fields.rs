@@ -261,19 +261,12 @@ pub use crate::models::EventType;
 ///
 /// ```
 /// use xdm_core::fields::{DmEventField, Expansion, FieldSet, UserField};
-/// use xdm_core::query::Query;
-/// use xdm_core::Dialect;
 ///
 /// let fields = FieldSet::new()
 ///     .with_dm_event_fields([DmEventField::Text, DmEventField::SenderId])
 ///     .with_expansions([Expansion::SenderId])
 ///     .with_user_fields([UserField::Username]);
-/// let mut query = Query::new();
-/// fields.apply(&mut query, Dialect::Legacy).unwrap();
-/// assert_eq!(
-///     query.encoded(),
-///     "dm_event.fields=text%2Csender_id&expansions=sender_id&user.fields=username"
-/// );
+/// assert!(fields.validate().is_ok());
 /// ```
 ///
 /// `#[non_exhaustive]`, since X adds kinds of fields: start from [`FieldSet::new`] and use
@@ -367,7 +360,7 @@ impl FieldSet {
     }
 
     /// Validates, then sets the non-empty lists on `query` with `dialect`'s names.
-    pub fn apply(&self, query: &mut Query, dialect: Dialect) -> Result<(), InvalidInput> {
+    pub(crate) fn apply(&self, query: &mut Query, dialect: Dialect) -> Result<(), InvalidInput> {
         self.validate()?;
         query.set_list(
             "dm_event.fields",

@@ -36,7 +36,7 @@ pub mod includes;
 pub mod input;
 pub mod models;
 pub mod pagination;
-pub mod query;
+mod query;
 pub mod rate_limit;
 pub mod response;
 pub mod retry;

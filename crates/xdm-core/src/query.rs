@@ -4,115 +4,62 @@
 //! server recomputes it from the URL it received. If the URL said `id,text` while the signature
 //! covered `id%2Ctext`, the two would disagree and X would answer 401. So every byte outside the
 //! unreserved set `A-Z a-z 0-9 - . _ ~` is encoded, in names and values alike: a comma becomes
-//! `%2C`, a space `%20` (never `+`), and hex digits are uppercase.
+//! `%2C`, a space `%20` (never `+`), and hex digits are uppercase. The encoding itself is the
+//! `percent-encoding` crate's.
+//!
+//! Internal to the crate: endpoints build their queries here, and callers see only URLs.
 
-/// RFC 3986's unreserved bytes, `A-Z a-z 0-9 - . _ ~`, as a table: encoding looks up every
-/// byte of every value.
-const UNRESERVED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~');
-        b += 1;
-    }
-    table
-};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// What RFC 3986 leaves unencoded in a component, `A-Z a-z 0-9 - . _ ~`; every other byte,
+/// and every byte of a non-ASCII character, is escaped.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Whether `byte` is one of RFC 3986's unreserved characters, `A-Z a-z 0-9 - . _ ~`: the only
 /// bytes [`encode`] leaves as they are.
 ///
-/// ```
-/// use xdm_core::query::is_unreserved;
-///
-/// assert!(is_unreserved(b'~') && is_unreserved(b'a'));
-/// assert!(!is_unreserved(b',') && !is_unreserved(b'+'));
-/// ```
-#[inline]
-pub fn is_unreserved(byte: u8) -> bool {
-    UNRESERVED[usize::from(byte)]
+/// The RFC 3986 unreserved set, the reference the encoder is tested against.
+#[cfg(test)]
+fn is_unreserved(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~')
 }
 
-const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
-
 /// Percent-encodes `input` as an RFC 3986 component: everything but `A-Z a-z 0-9 - . _ ~`.
-///
-/// ```
-/// assert_eq!(xdm_core::query::encode("id,text"), "id%2Ctext");
-/// assert_eq!(xdm_core::query::encode("a b/é"), "a%20b%2F%C3%A9");
-/// ```
-pub fn encode(input: &str) -> String {
-    let mut out = Vec::with_capacity(input.len());
-    encode_into(&mut out, input);
-    into_string(out)
+pub(crate) fn encode(input: &str) -> String {
+    utf8_percent_encode(input, COMPONENT).to_string()
 }
 
 /// Appends the encoding of `input` to `out`.
-///
-/// Byte by byte into room made beforehand (an escape is three bytes for one): in a list of
-/// fields an escape (the comma) comes every few bytes, so copying the runs between escapes
-/// costs more in calls than it saves, and pushing byte by byte checks the capacity each time.
-fn encode_into(out: &mut Vec<u8>, input: &str) {
-    let start = out.len();
-    out.resize(start + 3 * input.len(), 0);
-    let buf = &mut out[start..];
-    let mut at = 0;
-    for &b in input.as_bytes() {
-        if UNRESERVED[usize::from(b)] {
-            buf[at] = b;
-            at += 1;
-        } else {
-            buf[at] = b'%';
-            buf[at + 1] = HEX_UPPER[usize::from(b >> 4)];
-            buf[at + 2] = HEX_UPPER[usize::from(b & 0xF)];
-            at += 3;
-        }
-    }
-    out.truncate(start + at);
-}
-
-/// The encoded bytes as a string: they are ASCII, which the check confirms in a few
-/// instructions per word.
-fn into_string(encoded: Vec<u8>) -> String {
-    String::from_utf8(encoded).expect("percent-encoding writes ASCII")
+fn encode_into(out: &mut String, input: &str) {
+    out.extend(utf8_percent_encode(input, COMPONENT));
 }
 
 /// Percent-encodes one path segment, so that no value can add a segment, a query or a fragment.
-///
-/// ```
-/// assert_eq!(xdm_core::query::encode_path_segment("123?x=1#f"), "123%3Fx%3D1%23f");
-/// assert_eq!(xdm_core::query::encode_path_segment("../up"), "..%2Fup");
-/// ```
-pub fn encode_path_segment(segment: &str) -> String {
+pub(crate) fn encode_path_segment(segment: &str) -> String {
     encode(segment)
 }
 
-/// An ordered set of query parameters, kept unencoded until [`Query::encoded`].
+/// An ordered set of query parameters, kept unencoded until they are appended to a path.
 ///
 /// Each name appears at most once (X refuses repeated keys): setting a name again replaces its
-/// value in place. The raw pairs are available through [`Query::pairs`] for a signer that wants
-/// them as a parameter list.
-///
-/// ```
-/// use xdm_core::query::Query;
-/// let mut q = Query::new();
-/// q.set("max_results", "50");
-/// q.set_list("dm_event.fields", ["id", "text", "id"]);
-/// assert_eq!(q.encoded(), "max_results=50&dm_event.fields=id%2Ctext");
-/// ```
+/// value in place.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Query {
+pub(crate) struct Query {
     pairs: Vec<(String, String)>,
 }
 
 impl Query {
     /// An empty query.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Sets `name` to `value`, replacing an earlier value for the same name.
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+    pub(crate) fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let name = name.into();
         let value = value.into();
         match self.pairs.iter_mut().find(|(n, _)| *n == name) {
@@ -125,7 +72,7 @@ impl Query {
     ///
     /// An empty list sets nothing: X's array parameters require at least one item, and leaving
     /// the parameter out asks for the server's default.
-    pub fn set_list<I, S>(&mut self, name: impl Into<String>, values: I)
+    pub(crate) fn set_list<I, S>(&mut self, name: impl Into<String>, values: I)
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -158,62 +105,58 @@ impl Query {
     }
 
     /// The value set for `name`, unencoded.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 
-    /// The unencoded pairs, in the order they were first set.
-    pub fn pairs(&self) -> &[(String, String)] {
-        &self.pairs
-    }
-
     /// Whether no parameter is set.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.pairs.is_empty()
     }
 
     /// The encoded query, `name=value` pairs joined by `&`, without a leading `?`.
-    pub fn encoded(&self) -> String {
-        let mut out = Vec::with_capacity(self.encoded_len_hint());
+    #[cfg(test)]
+    pub(crate) fn encoded(&self) -> String {
+        let mut out = String::with_capacity(self.encoded_len_hint());
         self.write_encoded(&mut out);
-        into_string(out)
+        out
     }
 
     /// Appends the encoded query to `out`, encoding straight into it.
-    fn write_encoded(&self, out: &mut Vec<u8>) {
+    fn write_encoded(&self, out: &mut String) {
         for (i, (name, value)) in self.pairs.iter().enumerate() {
             if i > 0 {
-                out.push(b'&');
+                out.push('&');
             }
             encode_into(out, name);
-            out.push(b'=');
+            out.push('=');
             encode_into(out, value);
         }
     }
 
-    /// An upper bound of the encoded length.
+    /// A guess at the encoded length: the raw length plus room for a few escapes, so that a
+    /// typical query is written without growing the string.
     fn encoded_len_hint(&self) -> usize {
-        // Room for every byte to be escaped, which is what `encode_into` makes before it
-        // writes: counting the escapes first cost as much as the encoding.
         self.pairs
             .iter()
-            .map(|(n, v)| 3 * (n.len() + v.len()) + 2)
+            .map(|(n, v)| (n.len() + v.len()) * 3 / 2 + 2)
             .sum()
     }
 
     /// `path` followed by `?` and the encoded query, or `path` alone when the query is empty.
-    pub fn append_to_path(&self, path: &str) -> String {
+    pub(crate) fn append_to_path(&self, path: &str) -> String {
         if self.is_empty() {
             return path.to_owned();
         }
-        let mut out = Vec::with_capacity(path.len() + 1 + self.encoded_len_hint());
-        out.extend_from_slice(path.as_bytes());
-        out.push(b'?');
+        let mut out = String::with_capacity(path.len() + 1 + self.encoded_len_hint());
+        out.push_str(path);
+        out.push('?');
         self.write_encoded(&mut out);
-        String::from_utf8(out).expect("a path and an encoded query are UTF-8")
+        out
     }
 }
 
@@ -271,6 +214,34 @@ mod tests {
     }
 
     #[test]
+    fn path_segments_cannot_add_a_segment_a_query_or_a_fragment() {
+        assert_eq!(encode_path_segment("123?x=1#f"), "123%3Fx%3D1%23f");
+        assert_eq!(encode_path_segment("../up"), "..%2Fup");
+        assert_eq!(encode("a b/é"), "a%20b%2F%C3%A9");
+    }
+
+    #[test]
+    fn the_unreserved_bytes_are_the_ones_left_as_they_are() {
+        for byte in 0..=u8::MAX {
+            let alone = [byte];
+            let encoded = match std::str::from_utf8(&alone) {
+                Ok(s) => encode(s),
+                Err(_) => continue,
+            };
+            assert_eq!(is_unreserved(byte), encoded.len() == 1, "{byte:#04x}");
+        }
+        assert!(!is_unreserved(0xC3));
+    }
+
+    #[test]
+    fn a_query_keeps_its_order_and_names_once() {
+        let mut q = Query::new();
+        q.set("max_results", "50");
+        q.set_list("dm_event.fields", ["id", "text", "id"]);
+        assert_eq!(q.encoded(), "max_results=50&dm_event.fields=id%2Ctext");
+    }
+
+    #[test]
     fn names_are_encoded_too() {
         let mut q = Query::new();
         q.set("a b", "c");
@@ -295,7 +266,7 @@ mod tests {
         q.set_list("empty", Vec::<String>::new());
         assert_eq!(q.get("x"), Some("b,a,c"));
         assert_eq!(q.encoded(), "x=b%2Ca%2Cc");
-        assert_eq!(q.pairs().len(), 1);
+        assert_eq!(q.encoded().matches('=').count(), 1);
     }
 
     #[test]
@@ -351,13 +322,12 @@ mod tests {
         }
 
         #[test]
-        fn encoding_is_the_percent_encoding_crates(s in any::<String>()) {
-            const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-                .remove(b'-')
-                .remove(b'.')
-                .remove(b'_')
-                .remove(b'~');
-            prop_assert_eq!(encode(&s), percent_encoding::utf8_percent_encode(&s, SET).to_string());
+        fn encoding_escapes_exactly_the_bytes_that_are_not_unreserved(s in any::<String>()) {
+            let expected: String = s
+                .bytes()
+                .map(|b| if is_unreserved(b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+                .collect();
+            prop_assert_eq!(encode(&s), expected);
         }
 
         #[test]

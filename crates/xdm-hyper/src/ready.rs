@@ -68,6 +68,16 @@ pub fn from_env() -> Result<Client, SetupError> {
     builder.build()
 }
 
+/// What gives [`Client`] its `Client::from_env()`: the same as [`from_env`].
+impl xdm_client::FromEnv for HyperTransport {
+    type Timer = TokioClock;
+    type Error = SetupError;
+
+    fn client_from_env() -> Result<Client, SetupError> {
+        from_env()
+    }
+}
+
 /// A builder for a client over hyper.
 pub fn builder() -> Builder {
     Builder::default()

@@ -1,15 +1,20 @@
 //! `xdm login` and `xdm logout`: OAuth 2.0 with PKCE through a browser, and forgetting it.
 //!
-//! Login listens once on `127.0.0.1` for the browser's redirect, so the code never passes
-//! through anything but the user's own machine. The URL to open is printed on standard
-//! error, and a browser is started when the system has a way to (failing that is fine: the
-//! URL is enough). Requests to other paths, or with a `state` that is not ours, are answered
-//! and ignored, so a stray or forged request cannot end the login.
+//! The browser comes back to the app's registered callback. When that is a loopback address
+//! (by default `http://127.0.0.1:PORT/callback`), login listens there for the redirect, so
+//! the code never passes through anything but the user's own machine; requests to other
+//! paths, or with a `state` that is not ours, are answered and ignored, so a stray or forged
+//! request cannot end the login. Any other callback (`--redirect-uri https://www.example.com`)
+//! is a page xdm cannot listen on: the user pastes the address the browser was sent to, and
+//! lines that are not our redirect are refused with the reason and asked for again.
+//!
+//! The URL to open is printed on standard error, and the system's browser is started on it
+//! (failing that is fine: the URL is enough).
 
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use xdm_auth::error::CallbackError;
 use xdm_auth::oauth2::{PendingAuthorization, RevocableToken, X_AUTHORIZE_URL};
@@ -71,14 +76,8 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
         .into());
     }
     let base = base_url(global)?;
-    let listener = TcpListener::bind(("127.0.0.1", args.port))
-        .await
-        .map_err(|e| Failure::io(format!("could not listen on 127.0.0.1:{}", args.port), &e))?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| Failure::io("the redirect listener", &e))?
-        .port();
-    let redirect = format!("http://127.0.0.1:{port}{CALLBACK_PATH}");
+    let callback = Callback::open(args.redirect_uri.as_deref(), args.port).await?;
+    let redirect = callback.redirect().to_owned();
     let saved = SavedClient {
         client_id: args.client_id.trim().to_owned(),
         client_secret: args.client_secret.clone().filter(|s| !s.is_empty()),
@@ -91,12 +90,18 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
         "Open this URL in a browser to authorize xdm:\n\n  {}\n",
         pending.url()
     );
-    eprintln!("Waiting for the redirect to {redirect} ...");
+    match &callback {
+        Callback::Listen { .. } => eprintln!("Waiting for the redirect to {redirect} ..."),
+        Callback::Paste { .. } => eprintln!(
+            "After you approve, the browser goes to {redirect} (the page itself may not load).\n\
+             Paste the whole address from the browser's address bar here, then press Enter:"
+        ),
+    }
     if !args.no_browser {
         open_browser(pending.url());
     }
     let wait = Duration::from_secs(args.timeout);
-    let code = tokio::time::timeout(wait, wait_for_code(&listener, &pending, port))
+    let code = tokio::time::timeout(wait, callback.code(&pending))
         .await
         .map_err(|_| {
             Failure::new(
@@ -104,7 +109,7 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
                 format!("no authorization arrived within {}s", args.timeout),
             )
         })??;
-    drop(listener);
+    drop(callback);
     let response = transport()?
         .send(client.exchange_code_request(&code, pending.verifier()))
         .await
@@ -145,11 +150,174 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Accepts connections until one carries our redirect.
+/// Where X sends the browser back to, and how the redirect reaches xdm from there.
+enum Callback {
+    /// A loopback callback: xdm listens on it.
+    Listen {
+        listener: TcpListener,
+        redirect: String,
+        path: String,
+    },
+    /// Any other callback: the user pastes the address the browser was sent to.
+    Paste { redirect: String },
+}
+
+impl Callback {
+    /// `http://127.0.0.1:PORT/callback` when no redirect URI is given (`port` 0: any free
+    /// one); else the given one, refused before any request when it cannot be a callback.
+    async fn open(redirect_uri: Option<&str>, port: u16) -> Result<Callback, Failure> {
+        let (host, port, path, redirect) = match redirect_uri {
+            None => ("127.0.0.1".to_owned(), port, CALLBACK_PATH.to_owned(), None),
+            Some(uri) => match parse_redirect_uri(uri)? {
+                RedirectUri::Loopback { host, port, path } => {
+                    (host, port, path, Some(uri.trim().to_owned()))
+                }
+                RedirectUri::Elsewhere => {
+                    return Ok(Callback::Paste {
+                        redirect: uri.trim().to_owned(),
+                    });
+                }
+            },
+        };
+        let listener = TcpListener::bind((host.as_str(), port))
+            .await
+            .map_err(|e| Failure::io(format!("could not listen on {host}:{port}"), &e))?;
+        let bound = listener
+            .local_addr()
+            .map_err(|e| Failure::io("the redirect listener", &e))?
+            .port();
+        let redirect = redirect.unwrap_or_else(|| format!("http://127.0.0.1:{bound}{path}"));
+        Ok(Callback::Listen {
+            listener,
+            redirect,
+            path,
+        })
+    }
+
+    /// The redirect URI to register the authorization with.
+    fn redirect(&self) -> &str {
+        match self {
+            Callback::Listen { redirect, .. } | Callback::Paste { redirect } => redirect,
+        }
+    }
+
+    /// Waits for the redirect that carries our authorization.
+    async fn code(&self, pending: &PendingAuthorization) -> Result<AuthorizationCode, Failure> {
+        match self {
+            Callback::Listen { listener, path, .. } => wait_for_code(listener, path, pending).await,
+            Callback::Paste { .. } => {
+                read_pasted_code(&mut BufReader::new(tokio::io::stdin()), pending).await
+            }
+        }
+    }
+}
+
+/// What a `--redirect-uri` says about where the redirect can be received.
+#[derive(Debug, PartialEq, Eq)]
+enum RedirectUri {
+    /// `http://` on this machine: listen on `host:port` for `path`.
+    Loopback {
+        host: String,
+        port: u16,
+        path: String,
+    },
+    /// Somewhere xdm cannot listen.
+    Elsewhere,
+}
+
+/// Checks a `--redirect-uri`: an absolute `http` or `https` URL without a fragment, as OAuth
+/// 2.0 requires of a redirect URI.
+fn parse_redirect_uri(uri: &str) -> Result<RedirectUri, InvalidInput> {
+    const ALLOWED: &str = "the callback URL registered for your app, such as \
+                           https://www.example.com or http://127.0.0.1:8765/callback";
+    let invalid = |problem: &'static str| InvalidInput::new("redirect_uri", problem, ALLOWED);
+    let uri = uri.trim();
+    if uri.contains('#') {
+        return Err(invalid("a redirect URI has no fragment (#...)"));
+    }
+    let parsed: http::Uri = uri.parse().map_err(|_| invalid("it is not a URL"))?;
+    let (Some(scheme), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
+        return Err(invalid("it is not an absolute URL"));
+    };
+    if !matches!(scheme, "http" | "https") {
+        return Err(invalid(
+            "only http and https callbacks can receive the redirect",
+        ));
+    }
+    if authority.as_str().contains('@') {
+        return Err(invalid("a redirect URI carries no user name or password"));
+    }
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if scheme != "http" || !loopback {
+        return Ok(RedirectUri::Elsewhere);
+    }
+    let host = if host.eq_ignore_ascii_case("localhost") {
+        "127.0.0.1".to_owned()
+    } else {
+        host.to_owned()
+    };
+    let port = authority.port_u16().unwrap_or(80);
+    if port == 0 {
+        return Err(invalid(
+            "a registered callback names its port, and 0 is none",
+        ));
+    }
+    Ok(RedirectUri::Loopback {
+        host,
+        port,
+        path: parsed.path().to_owned(),
+    })
+}
+
+/// Reads pasted lines until one is our redirect. Lines that are not (blank lines, another
+/// address, a forged `state`) are refused with the reason, without echoing them, since they
+/// may hold a code.
+async fn read_pasted_code(
+    input: &mut (impl AsyncBufRead + Unpin),
+    pending: &PendingAuthorization,
+) -> Result<AuthorizationCode, Failure> {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = input
+            .read_line(&mut line)
+            .await
+            .map_err(|e| Failure::io("could not read standard input", &e))?;
+        if n == 0 {
+            return Err(Failure::new(
+                Kind::Auth,
+                "standard input ended before the redirected address was pasted",
+            ));
+        }
+        let pasted = line.trim();
+        if pasted.is_empty() {
+            continue;
+        }
+        match pending.handle_callback(pasted) {
+            Ok(code) => return Ok(code),
+            Err(e @ CallbackError::Denied { .. }) => {
+                return Err(Failure::new(Kind::Auth, e.to_string()));
+            }
+            Err(e) => eprintln!(
+                "That is not the address the browser was sent back to ({e}). Paste the whole \
+                 address from the address bar after approving:"
+            ),
+        }
+    }
+}
+
+/// Accepts connections until one carries our redirect to `path`.
 async fn wait_for_code(
     listener: &TcpListener,
+    path: &str,
     pending: &PendingAuthorization,
-    port: u16,
 ) -> Result<AuthorizationCode, Failure> {
     loop {
         let (mut stream, _) = listener
@@ -159,11 +327,11 @@ async fn wait_for_code(
         let Some(target) = read_target(&mut stream).await else {
             continue;
         };
-        if target.split('?').next() != Some(CALLBACK_PATH) {
+        if target.split('?').next() != Some(path) {
             respond(&mut stream, "404 Not Found", "Nothing here.").await;
             continue;
         }
-        match pending.handle_callback(&format!("http://127.0.0.1:{port}{target}")) {
+        match pending.handle_callback(&target) {
             Ok(code) => {
                 respond(
                     &mut stream,
@@ -229,19 +397,14 @@ async fn respond(stream: &mut TcpStream, status: &str, text: &str) {
     let _ = stream.shutdown().await;
 }
 
-/// Starts the system's browser on `url`, quietly; the printed URL covers every failure.
+/// Starts the system's browser on `url` (Linux, macOS, Windows, or `$BROWSER`), on a thread
+/// of its own so that a slow launcher never holds up the login; the printed URL covers every
+/// failure.
 fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    let _ = std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let _ = opener::open_browser(url);
+    });
 }
 
 /// Revokes the saved token at X and deletes it. The local copy is deleted even when X
@@ -331,6 +494,122 @@ mod tests {
             None
         );
         assert_eq!(parse_request_line(b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn loopback_http_callbacks_are_listened_on_and_others_pasted() {
+        assert_eq!(
+            parse_redirect_uri("http://127.0.0.1:8765/callback").unwrap(),
+            RedirectUri::Loopback {
+                host: "127.0.0.1".into(),
+                port: 8765,
+                path: "/callback".into()
+            }
+        );
+        assert_eq!(
+            parse_redirect_uri(" http://localhost/ ").unwrap(),
+            RedirectUri::Loopback {
+                host: "127.0.0.1".into(),
+                port: 80,
+                path: "/".into()
+            }
+        );
+        assert_eq!(
+            parse_redirect_uri("http://[::1]:9000/cb").unwrap(),
+            RedirectUri::Loopback {
+                host: "::1".into(),
+                port: 9000,
+                path: "/cb".into()
+            }
+        );
+        for elsewhere in [
+            "https://www.example.com",
+            "https://127.0.0.1:8765/callback",
+            "http://example.com/callback",
+        ] {
+            assert_eq!(
+                parse_redirect_uri(elsewhere).unwrap(),
+                RedirectUri::Elsewhere,
+                "{elsewhere}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_a_callback_is_refused_before_any_request() {
+        for (bad, problem) in [
+            ("www.example.com", "not an absolute URL"),
+            ("/callback", "not an absolute URL"),
+            ("ftp://example.com/cb", "only http and https"),
+            ("https://www.example.com/#top", "no fragment"),
+            ("https://user:pw@example.com/", "no user name"),
+            ("http://exa mple.com/", "not a URL"),
+            ("http://127.0.0.1:0/callback", "names its port"),
+        ] {
+            let err = parse_redirect_uri(bad).unwrap_err();
+            assert_eq!(err.parameter, "redirect_uri");
+            assert!(err.to_string().contains(problem), "{bad}: {err}");
+        }
+    }
+
+    fn pending() -> PendingAuthorization {
+        xdm_auth::oauth2::OAuth2Client::public("id", "https://www.example.com")
+            .authorize(&[Scope::DmRead])
+            .unwrap()
+    }
+
+    fn paste(
+        pending: &PendingAuthorization,
+        input: impl AsRef<[u8]>,
+    ) -> Result<AuthorizationCode, Failure> {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(read_pasted_code(&mut input.as_ref(), pending))
+    }
+
+    #[test]
+    fn unreadable_standard_input_is_a_local_failure() {
+        let failed = paste(&pending(), b"\xff\xfe\n").unwrap_err();
+        assert_eq!(failed.kind, Kind::Local);
+        assert!(
+            failed.message.contains("standard input"),
+            "{}",
+            failed.message
+        );
+    }
+
+    #[test]
+    fn a_pasted_redirect_gives_the_code_after_refusing_other_lines() {
+        let pending = pending();
+        let state = pending.state().to_owned();
+        let input = format!(
+            "\n{}\nhttps://www.example.com/?state=forged&code=nope\n\
+             https://www.example.com/?state={state}&code=the-code\n",
+            pending.url()
+        );
+        let code = paste(&pending, &input).unwrap();
+        assert_eq!(code.expose_secret(), "the-code");
+    }
+
+    #[test]
+    fn a_paste_that_never_comes_or_a_refusal_ends_the_login() {
+        let pending = pending();
+        let ended = paste(&pending, "https://www.example.com/?state=forged&code=x\n").unwrap_err();
+        assert_eq!(ended.kind, Kind::Auth);
+        assert!(
+            ended.message.contains("standard input ended"),
+            "{}",
+            ended.message
+        );
+
+        let denied = format!(
+            "https://www.example.com/?error=access_denied&state={}\n",
+            pending.state()
+        );
+        let refused = paste(&pending, &denied).unwrap_err();
+        assert_eq!(refused.kind, Kind::Auth);
+        assert!(refused.message.contains("refused"), "{}", refused.message);
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! `login` against the emulator's auto-approving authorize page, with the test as the
 //! browser; then the saved token in use, refreshed, and `logout`.
 
+use std::io::Write;
+use std::process::Stdio;
 use std::time::Duration;
+
+use xdm_emulator::Emulator;
 
 use crate::common::{Emu, http_get, ok, run, spawn, wait_exit, wait_line};
 
@@ -117,6 +121,148 @@ fn login_saves_a_private_token_that_later_commands_use_and_logout_revokes() {
 }
 
 #[test]
+fn login_with_a_registered_web_callback_takes_the_pasted_redirect() {
+    // The app registered only X's quick-start callback, which nothing on this machine serves.
+    let emu = Emu::with(Emulator::builder().redirect_uris(["https://www.example.com"]));
+    let client_id = emu.emulator().credentials().oauth2.client_id.clone();
+    let mut cmd = emu.bare();
+    cmd.stdin(Stdio::piped());
+    let mut login = spawn(
+        cmd,
+        &[
+            "login",
+            "--client-id",
+            &client_id,
+            "--redirect-uri",
+            "https://www.example.com",
+            "--no-browser",
+            "--timeout",
+            "30",
+        ],
+    );
+    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
+        l.trim_start().starts_with("http://")
+    })
+    .expect("the authorize URL is printed")
+    .trim()
+    .to_owned();
+    assert!(
+        url.contains("redirect_uri=https%3A%2F%2Fwww.example.com"),
+        "{url}"
+    );
+    wait_line(&login.stderr, Duration::from_secs(5), |l| {
+        l.contains("Paste the whole address")
+    })
+    .expect("the user is asked to paste the address");
+
+    // The browser: the authorize page sends it to the registered page.
+    let (status, headers) = http_get(&url);
+    assert_eq!(status, 302);
+    let location = headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .expect("a redirect");
+    assert!(
+        location.starts_with("https://www.example.com"),
+        "{location}"
+    );
+
+    let mut stdin = login.child.stdin.take().expect("piped");
+    writeln!(
+        stdin,
+        "https://www.example.com/?state=forged&code=secret-looking"
+    )
+    .unwrap();
+    wait_line(&login.stderr, Duration::from_secs(5), |l| {
+        l.contains("not the address the browser was sent back to")
+    })
+    .expect("a wrong paste is refused and asked again");
+    writeln!(stdin, "{location}").unwrap();
+    drop(stdin);
+
+    assert_eq!(wait_exit(&mut login.child, Duration::from_secs(15)), 0);
+    let said: Vec<String> = login.stdout.try_iter().collect();
+    assert!(said.iter().any(|l| l.starts_with("Logged in")), "{said:?}");
+    let errors: Vec<String> = login.stderr.try_iter().collect();
+    assert!(
+        !errors.iter().any(|l| l.contains("secret-looking")),
+        "a pasted line is never echoed: {errors:?}"
+    );
+    let listed = ok(emu.bare(), &["--json", "events", "--limit", "1"]);
+    assert_eq!(listed.json_lines().len(), 1, "the saved token works");
+}
+
+#[test]
+fn login_with_a_registered_loopback_callback_listens_on_it() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let registered = format!("http://127.0.0.1:{port}/oauth/done");
+    let emu = Emu::with(Emulator::builder().redirect_uris([registered.clone()]));
+    let client_id = emu.emulator().credentials().oauth2.client_id.clone();
+    let mut login = spawn(
+        emu.bare(),
+        &[
+            "login",
+            "--client-id",
+            &client_id,
+            "--redirect-uri",
+            &registered,
+            "--no-browser",
+            "--timeout",
+            "30",
+        ],
+    );
+    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
+        l.trim_start().starts_with("http://")
+    })
+    .expect("the authorize URL is printed")
+    .trim()
+    .to_owned();
+    wait_line(&login.stderr, Duration::from_secs(5), |l| {
+        l.starts_with("Waiting") && l.contains(&registered)
+    })
+    .expect("it listens on the registered callback");
+    // The default path is not ours here.
+    assert_eq!(
+        http_get(&format!("http://127.0.0.1:{port}/callback")).0,
+        404
+    );
+    let (status, headers) = http_get(&url);
+    assert_eq!(status, 302);
+    let location = headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .expect("a redirect");
+    assert!(location.starts_with(&registered), "{location}");
+    assert_eq!(http_get(&location).0, 200);
+    assert_eq!(wait_exit(&mut login.child, Duration::from_secs(15)), 0);
+    assert!(emu.config_dir.join("token.json").exists());
+}
+
+#[test]
+fn a_redirect_uri_that_cannot_be_a_callback_is_refused_before_any_request() {
+    let emu = Emu::start();
+    let ran = run(
+        emu.bare(),
+        &[
+            "login",
+            "--client-id",
+            "abc",
+            "--redirect-uri",
+            "www.example.com",
+            "--no-browser",
+        ],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("redirect_uri"), "{}", ran.stderr);
+    assert_eq!(emu.api_requests(), 0);
+}
+
+#[test]
 fn a_login_nobody_completes_times_out_as_an_auth_failure() {
     let emu = Emu::start();
     let ran = run(
@@ -228,4 +374,19 @@ fn a_saved_token_that_cannot_be_refreshed_asks_for_a_new_login() {
     assert!(ran.stderr.contains("xdm login"), "{}", ran.stderr);
     assert!(!ran.stderr.contains("spent"), "no secret in errors");
     assert_eq!(emu.api_requests(), 1, "only the refresh was tried");
+}
+
+/// Only in a build without the `emulator` feature (where the tests that use `--emulator`
+/// cannot pass): `cargo test -p xdm-cli --no-default-features --test it login::without`.
+#[cfg(not(feature = "emulator"))]
+#[test]
+fn without_the_emulator_feature_emulator_is_a_usage_error() {
+    let emu = Emu::start();
+    let ran = run(emu.bare(), &["--emulator", "events"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("built without the emulator"),
+        "{}",
+        ran.stderr
+    );
 }

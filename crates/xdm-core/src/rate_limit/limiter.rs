@@ -48,8 +48,11 @@ pub struct LimiterConfig {
     ///
     /// Without it, the limiter admits everything until it has seen headers, so a burst of
     /// concurrent requests at start-up can run into 429s. With it, such a burst is held to the
-    /// documented limit; the first response's headers then replace the guess, whichever way it
-    /// was wrong, so a plan with a higher limit loses at most the time of one round trip.
+    /// documented limit while the first answers are in flight; their headers then replace the
+    /// guess, whichever way it was wrong, so a plan with a higher limit loses at most the time
+    /// of one round trip. The guess alone never refuses a request: with nothing in flight,
+    /// [`RateLimiter::poll_admit`] admits it whatever the guess says is left, so no caller
+    /// waits on the guess longer than the server's own headers would make it.
     pub seed_documented_limits: bool,
     /// How long to hold a group back after a 429 that carried no usable reset header.
     pub penalty_without_reset: Duration,
@@ -75,7 +78,7 @@ const FIFTEEN_MINUTES: Duration = Duration::from_secs(15 * 60);
 const ONE_DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl LimiterConfig {
-    /// X's documented per-user limits for a group, as published in the rate-limit docs
+    /// X's documented per-user limits for a group, as published in the rate-limit table
     /// (unchanged from January to July 2026): the first entry is the 15-minute window, the
     /// second the 24-hour one.
     ///
@@ -86,6 +89,12 @@ impl LimiterConfig {
     /// | [`DeleteEvent`](EndpointGroup::DeleteEvent) | 300 | 1,500 |
     /// | [`Block`](EndpointGroup::Block) | 10 | 400 |
     /// | media download and upload | — | — |
+    ///
+    /// X's pages disagree about reads: the DM quick start's API reference gives 300 requests
+    /// per 15 minutes for the conversation listing, the rate-limit table 15. The limiter
+    /// starts from the lower figure, and only as a guess (see
+    /// [`seed_documented_limits`](Self::seed_documented_limits)): the first answer's headers
+    /// carry the count the server actually keeps for the account.
     pub fn documented_limits(group: EndpointGroup) -> (Option<SeededLimit>, Option<SeededLimit>) {
         let fifteen = |limit| {
             Some(SeededLimit {
@@ -187,8 +196,13 @@ struct Window {
     reset: SystemTime,
     /// Used to guess the next reset when a window rolls over before a response names it.
     period: Duration,
-    /// Whether this is an assumption from the documented limits rather than a report.
+    /// Whether the reset is an assumption (the documented limits, or a window rolled over
+    /// past its reported reset) rather than a report: any report replaces it.
     seeded: bool,
+    /// Whether the limit itself is the documented one, never confirmed by the server. Such a
+    /// window holds requests back only while answers in flight can correct it (see
+    /// [`RateLimiter::poll_admit`]).
+    documented: bool,
 }
 
 impl Window {
@@ -199,6 +213,7 @@ impl Window {
             reset: w.reset,
             period,
             seeded: false,
+            documented: false,
         }
     }
 
@@ -281,7 +296,14 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         let in_flight = u32::try_from(bucket.in_flight.len()).unwrap_or(u32::MAX);
         let mut wait = bucket.penalty_until;
         for w in bucket.windows.iter().flatten() {
-            if w.remaining <= in_flight {
+            // The documented limits are a guess: X's plans and pages disagree (the DM quick
+            // start's reference gives 300 reads per 15 minutes where the rate-limit table
+            // gives 15). A guess may hold a burst back while answers in flight will tell the
+            // real count, but with nothing in flight the request goes: its answer teaches the
+            // server's own limit, and waiting on the guess alone could outlast any wait the
+            // server would have asked for.
+            let guess_alone = w.documented && in_flight == 0;
+            if w.remaining <= in_flight && !guess_alone {
                 wait = wait.max(Some(w.reset));
             }
         }
@@ -403,6 +425,7 @@ impl Bucket {
                 reset: now.checked_add(s.period).unwrap_or(now),
                 period: s.period,
                 seeded: true,
+                documented: true,
             };
             bucket.windows[0] = fifteen.map(seed);
             bucket.windows[1] = day.map(seed);
@@ -503,6 +526,57 @@ mod tests {
         assert_eq!(l.poll_admit(&1, READ, at(6)), Admit::Send);
         l.handle_response(&1, READ, &snap(15, 0, 11), StatusCode::OK, at(6));
         assert_eq!(l.poll_admit(&1, READ, at(7)), Admit::WaitUntil(at(11)));
+    }
+
+    #[test]
+    fn the_first_request_is_admitted_in_every_group_to_learn_the_headers() {
+        for group in [
+            READ,
+            EndpointGroup::SendMessage,
+            EndpointGroup::DeleteEvent,
+            EndpointGroup::Block,
+            EndpointGroup::MediaDownload,
+            EndpointGroup::MediaUpload,
+        ] {
+            let mut l = RateLimiter::new(LimiterConfig::default());
+            assert_eq!(l.poll_admit(&1u64, group, at(0)), Admit::Send, "{group:?}");
+        }
+    }
+
+    #[test]
+    fn the_documented_guess_alone_never_refuses() {
+        // A server that answers without rate-limit headers (a test server, a proxy) never
+        // asks anyone to wait; spending the documented 15 on such answers must not either.
+        let mut l = RateLimiter::new(LimiterConfig::default());
+        for i in 0..40 {
+            assert_eq!(l.poll_admit(&1u64, READ, at(i)), Admit::Send, "request {i}");
+            let bare = RateLimitSnapshot::default();
+            l.handle_response(&1, READ, &bare, StatusCode::OK, at(i));
+        }
+        // While an answer is in flight, the spent guess holds others back until it returns.
+        assert_eq!(l.poll_admit(&1, READ, at(50)), Admit::Send);
+        assert_eq!(l.poll_admit(&1, READ, at(50)), Admit::WaitUntil(at(900)));
+        // The answer reports X's quick-start figure: the guess is gone.
+        l.handle_response(&1, READ, &snap(300, 258, 900), StatusCode::OK, at(51));
+        for _ in 0..200 {
+            assert_eq!(l.poll_admit(&1, READ, at(52)), Admit::Send);
+        }
+    }
+
+    #[test]
+    fn a_learned_limit_still_refuses_with_nothing_in_flight() {
+        let mut l = RateLimiter::new(LimiterConfig::default());
+        assert_eq!(l.poll_admit(&1u64, READ, at(0)), Admit::Send);
+        l.handle_response(&1, READ, &snap(15, 1, 600), StatusCode::OK, at(0));
+        assert_eq!(l.poll_admit(&1, READ, at(1)), Admit::Send);
+        l.handle_response(
+            &1,
+            READ,
+            &RateLimitSnapshot::default(),
+            StatusCode::OK,
+            at(1),
+        );
+        assert_eq!(l.poll_admit(&1, READ, at(2)), Admit::WaitUntil(at(600)));
     }
 
     #[test]

@@ -199,3 +199,124 @@ proptest! {
         }
     }
 }
+
+/// A server like [`Server`] whose limit is `limit` instead of the documented 15: X's pages
+/// give 15 and 300 reads per 15 minutes, and plans differ.
+struct PlanServer {
+    limit: u32,
+    used: HashMap<u64, u32>,
+}
+
+impl PlanServer {
+    fn remaining(&self, now: u64) -> u32 {
+        self.limit - self.used.get(&(now / PERIOD)).copied().unwrap_or(0)
+    }
+
+    fn reset(now: u64) -> SystemTime {
+        at((now / PERIOD + 1) * PERIOD)
+    }
+
+    fn process(&mut self, now: u64) -> (RateLimitSnapshot, StatusCode) {
+        let used = self.used.entry(now / PERIOD).or_default();
+        let status = if *used < self.limit {
+            *used += 1;
+            StatusCode::OK
+        } else {
+            StatusCode::TOO_MANY_REQUESTS
+        };
+        let snapshot = RateLimitSnapshot {
+            window: Some(RateLimitWindow {
+                limit: self.limit,
+                remaining: self.limit - *used,
+                reset: Self::reset(now),
+            }),
+            ..Default::default()
+        };
+        (snapshot, status)
+    }
+}
+
+fn plan_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        5 => Just(Op::Admit),
+        3 => Just(Op::Respond),
+        3 => Just(Op::RespondWithoutHeaders),
+        1 => Just(Op::Fail),
+        1 => Just(Op::FailAfterServer),
+        1 => (0u64..PERIOD).prop_map(Op::Advance),
+    ]
+}
+
+proptest! {
+    /// The documented guess never makes a caller wait longer than the server's own headers
+    /// would. A refusal while answers are in flight is provisional (the client waits for the
+    /// next answer and asks again); a refusal with nothing in flight must be one the server
+    /// would give too, and end no later than the server's reset.
+    #[test]
+    fn the_guess_never_outwaits_the_server(
+        limit in prop::sample::select(vec![1u32, 5, 15, 16, 300, 1_000]),
+        group in prop::sample::select(vec![EndpointGroup::ReadEvents, EndpointGroup::SendMessage]),
+        start in 0u64..10 * PERIOD,
+        ops in prop::collection::vec(plan_op(), 0..400),
+        headerless in any::<bool>(),
+    ) {
+        // A server that sends no rate-limit headers at all (a test server, a proxy that
+        // strips them) keeps no limit either: nothing it says asks anyone to wait.
+        let limit = if headerless { u32::MAX } else { limit };
+        let mut limiter = RateLimiter::new(LimiterConfig {
+            reservation_timeout: None,
+            ..LimiterConfig::default()
+        });
+        let mut server = PlanServer { limit, used: HashMap::new() };
+        let mut now = start;
+        let mut in_flight = 0u32;
+        let mut headers_seen = false;
+        for op in ops {
+            match op {
+                Op::Admit => match limiter.poll_admit(&7u8, group, at(now)) {
+                    Admit::Send => in_flight += 1,
+                    Admit::WaitUntil(_) if in_flight > 0 => {}
+                    Admit::WaitUntil(t) => {
+                        prop_assert!(headers_seen, "refused on the guess alone at {}", now);
+                        prop_assert_eq!(server.remaining(now), 0, "the server would admit at {}", now);
+                        prop_assert!(t <= PlanServer::reset(now), "waits past the server's reset");
+                    }
+                },
+                Op::Respond if in_flight > 0 => {
+                    in_flight -= 1;
+                    let (snapshot, status) = server.process(now);
+                    let snapshot = if headerless {
+                        RateLimitSnapshot::default()
+                    } else {
+                        headers_seen = true;
+                        snapshot
+                    };
+                    limiter.handle_response(&7, group, &snapshot, status, at(now));
+                }
+                Op::RespondWithoutHeaders if in_flight > 0 => {
+                    in_flight -= 1;
+                    // A proxy's error page: the server counted the request (or refused it),
+                    // and nothing of its answer arrives.
+                    let _ = server.process(now);
+                    let bare = RateLimitSnapshot::default();
+                    limiter.handle_response(&7, group, &bare, StatusCode::BAD_GATEWAY, at(now));
+                }
+                Op::Fail if in_flight > 0 => {
+                    in_flight -= 1;
+                    limiter.handle_transport_failure(&7, group, ReachedServer::No);
+                }
+                Op::FailAfterServer if in_flight > 0 => {
+                    in_flight -= 1;
+                    let _ = server.process(now);
+                    limiter.handle_transport_failure(&7, group, ReachedServer::Maybe);
+                }
+                Op::Respond
+                | Op::RespondWithoutHeaders
+                | Op::Fail
+                | Op::FailAfterServer
+                | Op::FailMaybe => {}
+                Op::Advance(dt) => now += dt,
+            }
+        }
+    }
+}
