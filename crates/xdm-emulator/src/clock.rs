@@ -4,6 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+use jiff::fmt::temporal::DateTimePrinter;
+
 /// A source of wall-clock time in milliseconds since the Unix epoch.
 ///
 /// Everything time-dependent in the emulator (ids, `created_at`, rate-limit windows, OAuth
@@ -58,47 +61,77 @@ impl Clock for ManualClock {
     }
 }
 
-/// Formats epoch milliseconds the way X does: `2022-10-19T20:58:00.000Z`.
+/// Formats epoch milliseconds the way X does: `2022-10-19T20:58:00.000Z`, always with three
+/// fractional digits.
+///
+/// Instants past the last one `jiff` represents (late in the year 9999, far beyond any id or
+/// clock of the emulator) print as that last one rather than as something that is not a date.
 pub(crate) fn rfc3339_millis(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        ms % 1000
-    )
-}
-
-// Howard Hinnant's days-to-civil conversion, valid for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let at = i64::try_from(ms)
+        .ok()
+        .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(Timestamp::MAX);
+    DateTimePrinter::new()
+        .precision(Some(3))
+        .timestamp_to_string(&at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
+
+    /// The last millisecond `rfc3339_millis` prints as itself.
+    fn last_millisecond() -> u64 {
+        Timestamp::MAX.as_millisecond() as u64
+    }
+
     #[test]
     fn formats_known_instants() {
-        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            rfc3339_millis(1_666_213_080_000),
-            "2022-10-19T20:58:00.000Z"
-        );
-        assert_eq!(rfc3339_millis(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        for (ms, text) in [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1_666_213_080_000, "2022-10-19T20:58:00.000Z"),
+            (951_782_400_123, "2000-02-29T00:00:00.123Z"),
+            (946_684_799_999, "1999-12-31T23:59:59.999Z"),
+            (1_704_067_200_000, "2024-01-01T00:00:00.000Z"),
+            (1_709_164_800_001, "2024-02-29T00:00:00.001Z"),
+            // 2100 is not a leap year: February 28 is followed by March 1.
+            (4_107_542_399_000, "2100-02-28T23:59:59.000Z"),
+            (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+            (253_402_128_000_000, "9999-12-30T00:00:00.000Z"),
+        ] {
+            assert_eq!(rfc3339_millis(ms), text, "{ms}");
+        }
+    }
+
+    #[test]
+    fn instants_past_the_last_date_print_as_the_last_one() {
+        let last = rfc3339_millis(last_millisecond());
+        assert!(last.starts_with("9999-12-"), "{last}");
+        for ms in [
+            last_millisecond() + 1,
+            i64::MAX as u64,
+            i64::MAX as u64 + 1,
+            u64::MAX,
+        ] {
+            assert_eq!(rfc3339_millis(ms), last, "{ms}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_instant_prints_in_x_s_shape_and_reads_back(ms in 0..=last_millisecond()) {
+            let text = rfc3339_millis(ms);
+            let b = text.as_bytes();
+            prop_assert_eq!(b.len(), 24, "{}", text);
+            for (at, c) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.'), (23, b'Z')] {
+                prop_assert_eq!(b[at], c, "{}", text);
+            }
+            prop_assert_eq!(&text[20..23], format!("{:03}", ms % 1000));
+            let back: Timestamp = text.parse().unwrap();
+            prop_assert_eq!(back.as_millisecond(), ms as i64);
+        }
     }
 
     #[test]

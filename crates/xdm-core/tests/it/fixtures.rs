@@ -1,4 +1,4 @@
-//! Every fixture in shared/x-api/fixtures decoded or mapped to its error, plus the shapes the
+//! Every fixture in spec/fixtures decoded or mapped to its error, plus the shapes the
 //! fixtures' README says real responses have and no file shows.
 
 use std::collections::BTreeSet;
@@ -12,10 +12,7 @@ use xdm_core::models::{
 };
 use xdm_core::response::{ApiResponse, EventPage, decode_error, decode_json};
 
-const DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/x-api/fixtures/"
-);
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/fixtures/");
 
 /// Every file the tests below read, and so every file they cover.
 const COVERED: &[&str] = &[

@@ -2,4 +2,5 @@
 
 mod fixtures;
 mod flow;
+mod reference;
 mod spec;

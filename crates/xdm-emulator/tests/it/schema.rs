@@ -1,4 +1,4 @@
-//! Response validation against the OpenAPI documents in shared/x-api.
+//! Response validation against the OpenAPI documents in spec/.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,14 +13,8 @@ pub(crate) fn checked() -> usize {
 
 use serde_json::{Value, json};
 
-const SPEC_166: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/x-api/openapi-2.166.json"
-);
-const SPEC_167: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/x-api/openapi-2.167.json"
-);
+const SPEC_166: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/openapi-2.166.json");
+const SPEC_167: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../spec/openapi-2.167.json");
 
 fn spec(post_dialect: bool) -> &'static Value {
     static S166: OnceLock<Value> = OnceLock::new();

@@ -3,8 +3,8 @@
 
 Not part of `cargo test`. Run it from the repository root after `cargo build -p xdm-emulator`:
 
-    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install xdk tweepy
-    /tmp/peers/bin/python crates/xdm-emulator/tests/peers/check_python_clients.py [path/to/xdm-emulator]
+    python3 -m venv target/peers-venv && target/peers-venv/bin/pip install xdk tweepy
+    target/peers-venv/bin/python crates/xdm-emulator/tests/peers/check_python_clients.py [path/to/xdm-emulator]
 
 Only the base URL and the credentials differ from talking to api.x.com. Exits non-zero on the
 first failure.
