@@ -8,6 +8,7 @@ mod commands;
 mod common;
 mod export;
 mod failures;
+mod hardening;
 mod login;
 mod media;
 mod watch;
