@@ -5,12 +5,14 @@
 
 use std::fmt;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use xdm_core::InvalidInput;
 use xdm_core::error::{ApiError, ApiErrorKind, ForbiddenReason};
 
-use crate::output::clock_utc;
+use xdm_core::retry::MAX_SERVER_WAIT;
+
+use crate::output::{duration_words, moment_utc};
 
 /// What kind of failure ended the command; each has its own exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,14 +225,41 @@ pub fn from_api_error(e: &ApiError, now: SystemTime) -> Failure {
     Failure::new(kind, message).with_detail(detail)
 }
 
-/// "14:05:10 UTC (in 3m 20s)".
+/// "14:05:10 UTC (in 3m 20s)", with the date when it is not today, and no count of hours
+/// past the longest wait xdm takes.
 fn until(at: SystemTime, now: SystemTime) -> String {
-    let wait = at.duration_since(now).unwrap_or_default().as_secs();
-    format!(
-        "{} (in {})",
-        clock_utc(at),
-        crate::output::duration_words(wait)
-    )
+    let wait = at.duration_since(now).unwrap_or_default();
+    if wait > MAX_SERVER_WAIT {
+        format!("{} (more than 24 h from now)", moment_utc(at, now))
+    } else {
+        format!(
+            "{} (in {})",
+            moment_utc(at, now),
+            duration_words(wait.as_secs())
+        )
+    }
+}
+
+/// `until` when it is at most [`MAX_SERVER_WAIT`] (24 hours) after `now`; a later one is a
+/// rate-limit failure that names the date, since waiting for it would look like a hang.
+pub fn bounded_wait(until: SystemTime, now: SystemTime) -> Result<SystemTime, Failure> {
+    if until.duration_since(now).unwrap_or_default() > MAX_SERVER_WAIT {
+        return Err(Failure::new(
+            Kind::Limited,
+            format!(
+                "rate limited until {}: X asks for a wait of more than 24 h, the longest xdm \
+                 takes; try again then",
+                moment_utc(until, now)
+            ),
+        ));
+    }
+    Ok(until)
+}
+
+/// How long until `until`, plus a second: X's reset times are whole seconds, and asking again
+/// at the exact second may still find the old window.
+pub fn pause_until(until: SystemTime, now: SystemTime) -> Duration {
+    until.duration_since(now).unwrap_or_default() + Duration::from_secs(1)
 }
 
 #[cfg(test)]
@@ -283,6 +312,49 @@ mod tests {
         let f = from_api_error(&e, now);
         assert_eq!(f.kind, Kind::Limited);
         assert_eq!(f.message, "rate limited until 22:25:10 UTC (in 3m 30s)");
+    }
+
+    #[test]
+    fn a_far_reset_shows_its_date_and_is_not_waited_for() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_500);
+        let tomorrow = now + Duration::from_secs(3 * 3600);
+        let e = error(
+            429,
+            r#"{"title":"Too Many Requests","type":"about:blank","status":429}"#,
+            &[
+                ("x-rate-limit-limit", "15"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", "1700011300"),
+            ],
+        );
+        let f = from_api_error(&e, now);
+        assert_eq!(
+            f.message,
+            "rate limited until 2023-11-15 01:21:40 UTC (in 3h 0m 0s)"
+        );
+        let centuries = UNIX_EPOCH + Duration::from_secs(32_503_680_000);
+        let f = from_client_error(
+            xdm_client::Error::RateLimited {
+                group: xdm_core::EndpointGroup::ReadEvents,
+                reset: centuries,
+            },
+            now,
+        );
+        assert_eq!(f.kind, Kind::Limited);
+        assert_eq!(
+            f.message,
+            "rate limited until 3000-01-01 00:00:00 UTC (more than 24 h from now)"
+        );
+        assert_eq!(bounded_wait(tomorrow, now).unwrap(), tomorrow);
+        let f = bounded_wait(centuries, now).unwrap_err();
+        assert_eq!(f.kind, Kind::Limited);
+        assert!(
+            f.message.contains("3000-01-01 00:00:00 UTC"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("more than 24 h"), "{}", f.message);
+        assert_eq!(pause_until(now, tomorrow), Duration::from_secs(1));
     }
 
     #[test]

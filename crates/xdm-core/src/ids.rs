@@ -283,9 +283,7 @@ impl MediaKey {
     /// Parses `^[0-9]{1,19}_[0-9]{1,19}$`.
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
         match input.split_once('_') {
-            Some((kind, id)) if is_digits(kind) && is_numeric_id(id) => {
-                Ok(Self(input.to_owned()))
-            }
+            Some((kind, id)) if is_digits(kind) && is_numeric_id(id) => Ok(Self(input.to_owned())),
             _ => Err(InvalidInput::new(
                 "media_key",
                 "not a media key",

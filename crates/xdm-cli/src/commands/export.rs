@@ -16,11 +16,12 @@ use xdm_core::endpoints::ListParams;
 use xdm_core::fields::{DmEventField, FieldSet};
 use xdm_core::ids::PaginationToken;
 use xdm_core::pagination::{PagedEndpoint, Paginator};
+use xdm_core::retry::MAX_SERVER_WAIT;
 
 use crate::checkpoint::{self, Checkpoint, Output};
 use crate::cli::ExportArgs;
 use crate::connect::Session;
-use crate::exit::{Failure, Kind};
+use crate::exit::{Failure, Kind, bounded_wait, pause_until};
 use crate::listing::Listing;
 use crate::output::{json_line, raw_data};
 use crate::progress::Progress;
@@ -121,6 +122,7 @@ impl Plan {
                         pages.handle_failure();
                         match rate_limit_wait(&e) {
                             Some(until) => {
+                                let until = bounded_wait(until, SystemTime::now())?;
                                 progress.waiting(Some(until));
                                 sleep_until(until).await;
                                 progress.waiting(None);
@@ -181,7 +183,12 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
             Some(
                 api.retry_at()
                     .or_else(|| api.rate_limit().retry_reset())
-                    .or_else(|| api.retry_after().map(|d| now + d))
+                    // A longer wait than the cap is refused by the caller; shortening it
+                    // first keeps the sum from overflowing.
+                    .or_else(|| {
+                        let d = api.retry_after()?;
+                        now.checked_add(d.min(MAX_SERVER_WAIT + Duration::from_secs(1)))
+                    })
                     .unwrap_or(now + Duration::from_secs(60)),
             )
         }
@@ -189,9 +196,7 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
     }
 }
 
-/// Sleeps until `until`, plus a second: X's reset times are whole seconds, and asking again
-/// at the exact second may still find the old window.
+/// Sleeps until `until`, plus a second ([`pause_until`]).
 pub async fn sleep_until(until: SystemTime) {
-    let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_secs(1)).await;
+    tokio::time::sleep(pause_until(until, SystemTime::now())).await;
 }

@@ -355,7 +355,12 @@ mod tests {
 
     #[test]
     fn invisible_only_texts_and_nul_are_refused() {
-        for blank in ["\u{200B}", "\u{FEFF}", " \u{200D}\u{2060} ", "\u{E0020}\u{FE0F}"] {
+        for blank in [
+            "\u{200B}",
+            "\u{FEFF}",
+            " \u{200D}\u{2060} ",
+            "\u{E0020}\u{FE0F}",
+        ] {
             let e = Message::text(blank).unwrap_err();
             assert!(e.problem.contains("invisible"), "{blank:?}");
         }
