@@ -198,3 +198,206 @@ fn a_reset_centuries_ahead_is_a_rate_limit_failure_with_its_date() {
     assert_eq!(ran.code, 5, "{}", ran.stderr);
     assert!(ran.stderr.contains("(in "), "{}", ran.stderr);
 }
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn export_never_replaces_a_file_it_did_not_write() {
+    let emu = Emu::with(xdm_emulator::Emulator::builder().seed_events(30));
+    let dir = crate::common::temp_dir("precious");
+    let out = dir.join("precious.txt");
+    let o = out.to_str().unwrap();
+    std::fs::write(&out, "my own notes\n").unwrap();
+    let ran = run(emu.xdm(), &["export", "--out", o]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("--force"), "{}", ran.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "my own notes\n");
+    assert!(!dir.join("precious.txt.checkpoint").exists());
+
+    // --resume with no checkpoint says there is nothing to resume.
+    let ran = run(emu.xdm(), &["export", "--out", o, "--resume"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("nothing to resume"), "{}", ran.stderr);
+    let fresh = dir.join("fresh.jsonl");
+    let ran = run(
+        emu.xdm(),
+        &["export", "--out", fresh.to_str().unwrap(), "--resume"],
+    );
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(!fresh.exists());
+    assert_eq!(emu.api_requests(), 0);
+
+    // --force replaces it, and the export is readable by its owner alone.
+    let ran = run(emu.xdm(), &["export", "--out", o, "--force"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert!(
+        !std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("my own notes")
+    );
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&out), 0o600);
+        assert_eq!(mode(&dir.join("precious.txt.checkpoint")), 0o600);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn export_files_are_created_private() {
+    let emu = Emu::with(xdm_emulator::Emulator::builder().seed_events(5));
+    let dir = crate::common::temp_dir("private");
+    let out = dir.join("dms.jsonl");
+    let ran = run(emu.xdm(), &["export", "--out", out.to_str().unwrap()]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&out), 0o600);
+        assert_eq!(mode(&dir.join("dms.jsonl.checkpoint")), 0o600);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_that_disagrees_with_its_output_is_refused() {
+    let emu = Emu::with(xdm_emulator::Emulator::builder().seed_events(30));
+    let dir = crate::common::temp_dir("disagree");
+    let out = dir.join("dms.jsonl");
+    let o = out.to_str().unwrap();
+    let cp_path = dir.join("dms.jsonl.checkpoint");
+    assert_eq!(run(emu.xdm(), &["export", "--out", o]).code, 0);
+    let exported = std::fs::read(&out).unwrap();
+    let good: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cp_path).unwrap()).unwrap();
+    let bytes = good["bytes"].as_u64().unwrap();
+    let events = good["events"].as_u64().unwrap();
+    // (what is changed, the checkpoint, the output, what the refusal says)
+    let mut altered = exported.clone();
+    let at = altered.iter().position(|&b| b.is_ascii_digit()).unwrap();
+    altered[at] = if altered[at] == b'9' { b'8' } else { b'9' };
+    let cases: Vec<(&str, u64, u64, Vec<u8>, &str)> = vec![
+        (
+            "offset inside a line",
+            bytes - 5,
+            events,
+            exported.clone(),
+            "not the end of a line",
+        ),
+        (
+            "count off by one",
+            bytes,
+            events + 1,
+            exported.clone(),
+            "events before",
+        ),
+        (
+            "output edited",
+            bytes,
+            events,
+            altered,
+            "not those it wrote",
+        ),
+        (
+            "output cut",
+            bytes,
+            events,
+            exported[..10].to_vec(),
+            "checkpoint says",
+        ),
+    ];
+    emu.handle().clear_requests();
+    for (case, b, e, output, says) in cases {
+        let mut cp = good.clone();
+        cp["bytes"] = b.into();
+        cp["events"] = e.into();
+        cp["done"] = false.into();
+        cp["next_token"] = "18LAA5G1SL0NR5OG0G00ZZZZ".into();
+        std::fs::write(&cp_path, cp.to_string()).unwrap();
+        std::fs::write(&out, &output).unwrap();
+        let ran = run(emu.xdm(), &["export", "--out", o, "--resume"]);
+        assert_eq!(ran.code, 1, "{case}: {}", ran.stderr);
+        assert!(ran.stderr.contains(says), "{case}: {}", ran.stderr);
+        assert!(ran.stderr.contains("start over"), "{case}: {}", ran.stderr);
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            output,
+            "{case}: left as it was"
+        );
+    }
+    // A finished export is started over only while the file is still the one it wrote.
+    let mut done = good.clone();
+    done["done"] = true.into();
+    std::fs::write(&cp_path, done.to_string()).unwrap();
+    std::fs::write(&out, b"{\"id\":\"1\"}\n").unwrap();
+    let ran = run(emu.xdm(), &["export", "--out", o]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), b"{\"id\":\"1\"}\n");
+    assert_eq!(emu.api_requests(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_resume_token_x_refuses_says_to_start_over() {
+    let emu = Emu::with(xdm_emulator::Emulator::builder().seed_events(5));
+    let dir = crate::common::temp_dir("refused-token");
+    let out = dir.join("dms.jsonl");
+    let o = out.to_str().unwrap();
+    let cp_path = dir.join("dms.jsonl.checkpoint");
+    assert_eq!(run(emu.xdm(), &["export", "--out", o]).code, 0);
+    let mut cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cp_path).unwrap()).unwrap();
+    cp["done"] = false.into();
+    cp["next_token"] = "NOTATOKENXDMXDMXDMXDM".into();
+    std::fs::write(&cp_path, cp.to_string()).unwrap();
+    let ran = run(emu.xdm(), &["export", "--out", o, "--resume"]);
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    assert!(ran.stderr.contains("start over"), "{}", ran.stderr);
+    assert!(
+        !ran.stderr.contains("--resume to continue"),
+        "{}",
+        ran.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_output_that_keeps_no_bytes_is_refused() {
+    let emu = Emu::start();
+    let dir = crate::common::temp_dir("devnull");
+    for out in ["/dev/null", dir.to_str().unwrap()] {
+        let ran = run(emu.xdm(), &["export", "--out", out]);
+        assert_eq!(ran.code, 2, "{out}: {}", ran.stderr);
+        assert!(
+            ran.stderr.contains("not a regular file"),
+            "{out}: {}",
+            ran.stderr
+        );
+    }
+    assert!(!std::path::Path::new("/dev/null.checkpoint").exists());
+    assert_eq!(emu.api_requests(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_malformed_next_token_is_an_error_not_the_end() {
+    let page = r#"{"data":[{"id":"1585800613253812228","event_type":"MessageCreate","text":"hi"}],"meta":{"result_count":1,"next_token":"bad token"}}"#;
+    let server = Canned::start(move |_, _| http_answer(200, &[], page));
+    let dir = crate::common::temp_dir("bad-token");
+    let out = dir.join("dms.jsonl");
+    let ran = run(
+        server.xdm(&dir),
+        &["export", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("next_token"), "{}", ran.stderr);
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dms.jsonl.checkpoint")).unwrap()).unwrap();
+    assert_eq!(cp["done"], false);
+    assert_eq!(server.requests().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
