@@ -18,6 +18,9 @@ use crate::output::json_line;
 /// Runs the command the line names.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
     let global = &cli.global;
+    if !matches!(cli.command, Command::Completions { .. }) {
+        crate::base::check(global)?;
+    }
     match cli.command {
         Command::Send(args) => {
             let plan = send::Plan::from_args(args)?;

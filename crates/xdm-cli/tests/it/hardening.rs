@@ -401,3 +401,55 @@ fn a_malformed_next_token_is_an_error_not_the_end() {
     assert_eq!(server.requests().len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unusable_base_url_variable_is_refused_by_name() {
+    let server = Canned::start(|_, _| http_answer(200, &[], r#"{"data":[]}"#));
+    let dir = crate::common::temp_dir("base-url");
+    let bare = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_xdm"));
+        cmd.env_clear()
+            .env("XDM_CONFIG_DIR", &dir)
+            .env("X_OAUTH2_ACCESS_TOKEN", "canned-token")
+            .stdin(Stdio::null());
+        cmd
+    };
+    let mut blank = bare();
+    blank.env("X_API_BASE_URL", "  ");
+    let ran = run(blank, &["events"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("X_API_BASE_URL is set but blank"),
+        "{}",
+        ran.stderr
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut bad = bare();
+        bad.env(
+            "X_API_BASE_URL",
+            std::ffi::OsStr::from_bytes(b"http://127.0.0.1:\xff"),
+        );
+        let ran = run(bad, &["events"]);
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(ran.stderr.contains("X_API_BASE_URL"), "{}", ran.stderr);
+        assert!(ran.stderr.contains("UTF-8"), "{}", ran.stderr);
+    }
+    // A port out of range is bad input, in the flag and in the variable.
+    let ran = run(bare(), &["--base-url", "http://127.0.0.1:99999", "events"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("port 99999"), "{}", ran.stderr);
+    let mut far = bare();
+    far.env("X_API_BASE_URL", "http://127.0.0.1:70000");
+    let ran = run(far, &["events"]);
+    assert_eq!(ran.code, 2, "{}", ran.stderr);
+    assert!(ran.stderr.contains("X_API_BASE_URL"), "{}", ran.stderr);
+    // The flag wins over the variable, which is then not used.
+    let mut both = bare();
+    both.env("X_API_BASE_URL", "");
+    let ran = run(both, &["--base-url", &server.url, "events"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(server.requests().len(), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
