@@ -131,7 +131,11 @@ impl Plan {
             Target::Conversation(id) => Recipient::Conversation(id),
             Target::Group(ids) => Recipient::NewGroup(ids),
         };
-        let sent = session.api.send(recipient, message).await?;
+        let sent = session
+            .api
+            .send(recipient, message)
+            .await
+            .map_err(|e| crate::exit::from_send_error(e, std::time::SystemTime::now()))?;
         if json {
             json_line(&json!({
                 "dm_conversation_id": sent.conversation_id,

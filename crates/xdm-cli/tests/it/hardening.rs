@@ -453,3 +453,26 @@ fn an_unusable_base_url_variable_is_refused_by_name() {
     assert_eq!(server.requests().len(), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn exit_codes_say_what_happened() {
+    let dir = crate::common::temp_dir("exit-codes");
+    // A send that X accepted with an answer that cannot be read: the message may be sent.
+    let server = Canned::start(|_, _| http_answer(201, &[], "{\"data\":"));
+    let ran = run(server.xdm(&dir), &["send", "--to", "12", "hi"]);
+    assert_eq!(ran.code, 7, "{}", ran.stderr);
+    assert!(ran.stderr.contains("most likely sent"), "{}", ran.stderr);
+    assert_eq!(server.requests().len(), 1, "never sent twice");
+
+    // An answer larger than the transport accepts is said as such, not as a silence.
+    // (The transport accepts 16 MiB.)
+    let server = Canned::start(|_, _| {
+        let body = format!("{{\"data\":[{}]}}", " ".repeat(17 * 1024 * 1024));
+        http_answer(200, &[], &body)
+    });
+    let ran = run(server.xdm(&dir), &["events"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("too large"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("no answer"), "{}", ran.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
