@@ -476,3 +476,54 @@ fn exit_codes_say_what_happened() {
     assert!(!ran.stderr.contains("no answer"), "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn media_files_are_checked_before_a_byte_is_read() {
+    let emu = Emu::start();
+    let dir = crate::common::temp_dir("media-files");
+    // (name, how it is made, what the refusal says)
+    let folder = dir.join("folder.png");
+    std::fs::create_dir(&folder).unwrap();
+    // 8 GiB that take no disk: the size is known without reading.
+    let huge = dir.join("huge.mp4");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    let mut cases = vec![(folder, "not a regular file"), (huge, "too large")];
+    #[cfg(unix)]
+    {
+        let zero = dir.join("zero.png");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        cases.push((zero, "not a regular file"));
+        let fifo = dir.join("pipe.gif");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        cases.push((fifo, "not a regular file"));
+    }
+    for (path, says) in &cases {
+        let ran = run(
+            emu.xdm(),
+            &[
+                "send",
+                "--to",
+                "12",
+                "--media",
+                path.to_str().unwrap(),
+                "hi",
+            ],
+        );
+        assert_eq!(ran.code, 2, "{}: {}", path.display(), ran.stderr);
+        assert!(
+            ran.stderr.contains(says),
+            "{}: {}",
+            path.display(),
+            ran.stderr
+        );
+    }
+    assert_eq!(emu.api_requests(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
