@@ -27,12 +27,24 @@
 //! export that never got further starts over from the newest event. A finished export keeps
 //! a checkpoint marked `done`, so that `--resume` of it does nothing instead of starting
 //! again.
+//!
+//! # Agreement
+//!
+//! A checkpoint also records a SHA-256 of the output's bytes up to its length. Before an
+//! export continues from a checkpoint, or replaces an output, the output must agree with it:
+//! at least as long, the length on a line boundary, exactly as many lines as events counted,
+//! and the same bytes. The output is read once for this; the hash then runs on as pages are
+//! appended, so it costs nothing more per page. An output edited, replaced or cut
+//! since is refused rather than extended into broken lines, duplicates or gaps.
+//!
+//! Both files are created readable by their owner alone: an export holds private messages.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Where an export stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +64,10 @@ pub struct Checkpoint {
     pub pages: u64,
     /// Whether the listing was read to its end.
     pub done: bool,
+    /// SHA-256 (hex) of the output's first `bytes` bytes; absent in checkpoints written
+    /// before it was kept, which are checked without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl Checkpoint {
@@ -68,8 +84,18 @@ impl Checkpoint {
             events: 0,
             pages: 0,
             done: false,
+            sha256: Some(hex(Sha256::new())),
         }
     }
+}
+
+/// The hex digest of what `hasher` has taken so far.
+fn hex(hasher: Sha256) -> String {
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The checkpoint's path: the output's with `.checkpoint` appended.
@@ -101,77 +127,171 @@ pub fn load(path: &Path) -> io::Result<Option<Checkpoint>> {
     Ok(Some(cp))
 }
 
-/// Replaces the checkpoint at `path` all at once (temporary file, `fsync`, rename, `fsync`
-/// of the directory).
+/// Replaces the checkpoint at `path` all at once.
 pub fn store(path: &Path, cp: &Checkpoint) -> io::Result<()> {
     let json = serde_json::to_vec(cp).map_err(io::Error::other)?;
     write_atomically(path, &json)
 }
 
-/// Writes `bytes` to `path` through a temporary sibling and a rename, so that readers see
-/// the old content or the new, never a mix.
+/// Writes `bytes` to `path` so that readers see the old content or the new, never a mix: a
+/// temporary file in the same directory (readable by its owner alone, with an unpredictable
+/// name), `fsync`, rename over `path`, `fsync` of the directory. The temporary file is
+/// removed when anything fails.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        sync_dir(path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".xdm-")
+        .suffix(".tmp")
+        .tempfile_in(parent(path))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    sync_dir(path)
 }
 
-/// A temporary name in the same directory, so that the rename stays on one file system.
-pub fn temp_sibling(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".tmp{}", std::process::id()));
-    PathBuf::from(name)
+/// The directory `path` is in (`.` for a bare name).
+pub fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 /// Makes a rename in `path`'s directory durable.
 pub fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    File::open(parent(path))?.sync_all()
+}
+
+/// An error for an output that does not agree with its checkpoint.
+fn disagrees(why: impl std::fmt::Display) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{why}: it was changed since its checkpoint was written; move it away (or delete \
+             it and its checkpoint) to start over"
+        ),
+    )
+}
+
+/// Opens `path` for the export's output: read and write, created owner-only if missing,
+/// refused when it is not a regular file (a device such as `/dev/null`, a FIFO, a
+/// directory), so that a checkpoint never describes something that does not keep bytes.
+pub fn open_output(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+        // A FIFO would block the open until a reader comes; a regular file ignores this.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_a_regular_file(path));
+    }
+    Ok(file)
+}
+
+/// The error for an output that is not a regular file.
+pub fn not_a_regular_file(path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is not a regular file (a device, a pipe or a directory); an export needs a \
+             file it can resume",
+            path.display()
+        ),
+    )
+}
+
+/// Checks that `file` agrees with `cp` ([module docs](self)): it is at least `cp.bytes` long,
+/// that length ends a line, the lines before it number `cp.events`, and they hash as
+/// recorded. Returns the hash's state over those bytes.
+pub fn check_agreement(file: &mut File, cp: &Checkpoint) -> io::Result<Sha256> {
+    let actual = file.metadata()?.len();
+    if actual < cp.bytes {
+        return Err(disagrees(format!(
+            "the output is {actual} bytes but its checkpoint says {}",
+            cp.bytes
+        )));
+    }
+    file.seek(io::SeekFrom::Start(0))?;
+    let mut reader = (&mut *file).take(cp.bytes);
+    let mut buf = vec![0; 64 * 1024];
+    let (mut lines, mut read) = (0u64, 0u64);
+    let mut hasher = Sha256::new();
+    let mut last = None;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        read += n as u64;
+        hasher.update(chunk);
+        last = chunk.last().copied();
+    }
+    if read != cp.bytes {
+        return Err(disagrees("the output ended while it was read"));
+    }
+    if last.is_some_and(|b| b != b'\n') {
+        return Err(disagrees(format!(
+            "the checkpoint's length ({} bytes) is not the end of a line of the output",
+            cp.bytes
+        )));
+    }
+    if lines != cp.events {
+        return Err(disagrees(format!(
+            "the output holds {lines} events before the checkpoint's length, the checkpoint \
+             counts {}",
+            cp.events
+        )));
+    }
+    if cp
+        .sha256
+        .as_deref()
+        .is_some_and(|h| h != hex(hasher.clone()))
+    {
+        return Err(disagrees("the output's events are not those it wrote"));
+    }
+    Ok(hasher)
 }
 
 /// The export's output, opened at the length a checkpoint names.
 pub struct Output {
     file: File,
     len: u64,
+    hasher: Sha256,
 }
 
 impl Output {
-    /// Opens (or creates) `path` and cuts it to `len` bytes, dropping whatever was written
-    /// after the checkpoint.
-    pub fn open_at(path: &Path, len: u64) -> io::Result<Output> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(path)?;
-        let actual = file.metadata()?.len();
-        if actual < len {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "the output is {actual} bytes but its checkpoint says {len}: it was changed \
-                     since; delete both files to start over"
-                ),
-            ));
+    /// Opens (or creates) `path`, checks that it agrees with `cp`, and cuts it to `cp.bytes`,
+    /// dropping whatever was written after the checkpoint.
+    pub fn open_at(path: &Path, cp: &Checkpoint) -> io::Result<Output> {
+        let mut file = open_output(path)?;
+        let hasher = check_agreement(&mut file, cp)?;
+        Output::cut(file, cp.bytes, hasher)
+    }
+
+    /// Opens (or creates) `path` empty, whatever it held: for `--force`, and for a fresh
+    /// export once the old output was found to be its own.
+    pub fn replace(path: &Path) -> io::Result<Output> {
+        let file = open_output(path)?;
+        Output::cut(file, 0, Sha256::new())
+    }
+
+    fn cut(mut file: File, len: u64, hasher: Sha256) -> io::Result<Output> {
+        #[cfg(unix)]
+        {
+            // A file that existed before (with --force) may have been readable by others.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
         }
         file.set_len(len)?;
         file.sync_all()?;
-        let mut out = Output { file, len };
-        io::Seek::seek(&mut out.file, io::SeekFrom::Start(len))?;
-        Ok(out)
+        file.seek(io::SeekFrom::Start(len))?;
+        Ok(Output { file, len, hasher })
     }
 
     /// Appends `lines` (each gets a newline) and makes them durable; returns the new length.
@@ -184,7 +304,13 @@ impl Output {
         self.file.write_all(&buf)?;
         self.file.sync_all()?;
         self.len += buf.len() as u64;
+        self.hasher.update(&buf);
         Ok(self.len)
+    }
+
+    /// The hash a checkpoint of the output as it is now records.
+    pub fn sha256(&self) -> String {
+        hex(self.hasher.clone())
     }
 }
 
@@ -192,17 +318,21 @@ impl Output {
 mod tests {
     use super::*;
 
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("xdm-cp-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
+    /// A checkpoint of `events` events written through an [`Output`] at `path`.
+    fn written(path: &Path, lines: &[&str]) -> Checkpoint {
+        let mut out = Output::replace(path).unwrap();
+        let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        let mut cp = Checkpoint::start("all");
+        cp.bytes = out.append(&lines).unwrap();
+        cp.events = lines.len() as u64;
+        cp.sha256 = Some(out.sha256());
+        cp
     }
 
     #[test]
     fn a_checkpoint_round_trips_and_replaces_the_old_one() {
-        let d = dir("roundtrip");
-        let p = d.join("x.jsonl.checkpoint");
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("x.jsonl.checkpoint");
         assert_eq!(load(&p).unwrap(), None);
         let mut cp = Checkpoint::start("all");
         store(&p, &cp).unwrap();
@@ -210,14 +340,14 @@ mod tests {
         cp.bytes = 42;
         store(&p, &cp).unwrap();
         assert_eq!(load(&p).unwrap(), Some(cp));
-        let leftovers: Vec<_> = fs::read_dir(&d).unwrap().collect();
+        let leftovers: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
     }
 
     #[test]
     fn a_damaged_or_future_checkpoint_is_refused() {
-        let d = dir("damaged");
-        let p = d.join("c");
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c");
         fs::write(&p, b"{\"version\":1,").unwrap();
         assert_eq!(load(&p).unwrap_err().kind(), io::ErrorKind::InvalidData);
         let mut cp = Checkpoint::start("all");
@@ -228,14 +358,14 @@ mod tests {
 
     #[test]
     fn reopening_drops_bytes_written_after_the_checkpoint() {
-        let d = dir("truncate");
-        let p = d.join("out.jsonl");
-        let mut out = Output::open_at(&p, 0).unwrap();
-        let len = out.append(&["{\"id\":\"1\"}".into()]).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.jsonl");
+        let cp = written(&p, &["{\"id\":\"1\"}"]);
+        let mut out = Output::open_at(&p, &cp).unwrap();
         out.append(&["{\"id\":\"2\"}".into(), "{\"id\":\"3\"".into()])
             .unwrap();
         drop(out);
-        let mut out = Output::open_at(&p, len).unwrap();
+        let mut out = Output::open_at(&p, &cp).unwrap();
         out.append(&["{\"id\":\"2\"}".into()]).unwrap();
         assert_eq!(
             fs::read_to_string(&p).unwrap(),
@@ -244,12 +374,56 @@ mod tests {
     }
 
     #[test]
-    fn an_output_shorter_than_its_checkpoint_is_refused() {
-        let d = dir("short");
-        let p = d.join("out.jsonl");
-        fs::write(&p, b"abc").unwrap();
-        let e = Output::open_at(&p, 10).err().unwrap();
-        assert!(e.to_string().contains("checkpoint says 10"), "{e}");
+    fn an_output_that_disagrees_with_its_checkpoint_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.jsonl");
+        let cp = written(&p, &["{\"id\":\"1\"}", "{\"id\":\"2\"}"]);
+        // Shorter than the checkpoint says.
+        let mut short = cp.clone();
+        short.bytes += 10;
+        let e = Output::open_at(&p, &short).err().unwrap();
+        assert!(e.to_string().contains("checkpoint says"), "{e}");
+        // A length inside a line.
+        let mut torn = cp.clone();
+        torn.bytes -= 3;
+        let e = Output::open_at(&p, &torn).err().unwrap();
+        assert!(e.to_string().contains("not the end of a line"), "{e}");
+        // A count that does not match the lines.
+        let mut miscounted = cp.clone();
+        miscounted.events = 5;
+        let e = Output::open_at(&p, &miscounted).err().unwrap();
+        assert!(e.to_string().contains("holds 2 events"), "{e}");
+        // The same length and lines, other bytes.
+        fs::write(&p, "{\"id\":\"7\"}\n{\"id\":\"8\"}\n").unwrap();
+        let e = Output::open_at(&p, &cp).err().unwrap();
+        assert!(e.to_string().contains("not those it wrote"), "{e}");
+        assert!(e.to_string().contains("start over"), "{e}");
+        // Nothing was cut from the refused file.
+        assert_eq!(fs::read(&p).unwrap().len() as u64, cp.bytes);
+        // A checkpoint from before fingerprints is checked on length and lines alone.
+        let mut old = cp.clone();
+        old.sha256 = None;
+        assert!(Output::open_at(&p, &old).is_ok());
+    }
+
+    #[test]
+    fn the_output_and_checkpoint_are_private_and_must_be_regular_files() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.jsonl");
+        written(&p, &["{}"]);
+        let cp_path = path_for(&p);
+        store(&cp_path, &Checkpoint::start("all")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in [&p, &cp_path] {
+                let mode = fs::metadata(f).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", f.display());
+            }
+            let e = Output::replace(Path::new("/dev/null")).err().unwrap();
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        assert!(Output::replace(d.path()).is_err(), "a directory is refused");
     }
 
     #[test]

@@ -100,7 +100,9 @@ pub enum Command {
     #[command(
         after_help = "Each line is one event exactly as X sent it. A checkpoint file
 (FILE.jsonl.checkpoint) is kept beside the output; if the export stops for any reason, run the
-same command again with --resume and it ends with every event exactly once.
+same command again with --resume and it ends with every event exactly once. An existing
+file is never replaced unless it is this export's own (its checkpoint agrees with it) or
+--force is given. Both files are readable by you alone.
 
 Examples:
   xdm export --out dms.jsonl
@@ -215,8 +217,11 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub scope: Scope,
     /// Continue an export that stopped, from its checkpoint.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "force")]
     pub resume: bool,
+    /// Replace the output file even when it is not an export this command wrote.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `xdm watch`.

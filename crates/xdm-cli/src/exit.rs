@@ -5,12 +5,14 @@
 
 use std::fmt;
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use xdm_core::InvalidInput;
 use xdm_core::error::{ApiError, ApiErrorKind, ForbiddenReason};
 
-use crate::output::clock_utc;
+use xdm_core::retry::{MAX_SERVER_WAIT, TransportErrorKind};
+
+use crate::output::{duration_words, moment_utc};
 
 /// What kind of failure ended the command; each has its own exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +61,9 @@ pub struct Failure {
     pub message: String,
     /// More, shown with `--verbose`. Never holds a secret.
     pub detail: Option<String>,
+    /// Whether X's answer stalled past the request timeout, so that the command can say how
+    /// long it waited in all ([`Failure::waited`]) rather than one attempt's timeout.
+    pub stalled: bool,
 }
 
 impl Failure {
@@ -68,6 +73,7 @@ impl Failure {
             kind,
             message: message.into(),
             detail: None,
+            stalled: false,
         }
     }
 
@@ -80,6 +86,19 @@ impl Failure {
     /// A local I/O failure on `what` (a path or a description).
     pub fn io(what: impl fmt::Display, err: &std::io::Error) -> Self {
         Failure::new(Kind::Local, format!("{what}: {err}"))
+    }
+
+    /// The same failure saying how long the command waited for X in all, when X's answer
+    /// stalled (each attempt's timeout alone would understate it after retries).
+    pub fn waited(mut self, total: Duration) -> Self {
+        if self.stalled {
+            self.message = format!(
+                "{} (waited {} in all, retries included)",
+                self.message,
+                duration_words(total.as_secs().max(1))
+            );
+        }
+        self
     }
 
     /// The exit code.
@@ -129,6 +148,19 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
     match e {
         E::InvalidInput(e) => e.into(),
         E::Api(e) => from_api_error(&e, now),
+        E::Transport(t) if is_oversized(&t) => Failure::new(
+            Kind::Local,
+            format!("X's answer is too large to read: {}", t.message()),
+        ),
+        E::Transport(t) if t.failure().kind == TransportErrorKind::Timeout => {
+            let mut f = Failure::new(
+                Kind::Network,
+                "X did not answer in time (check the network and the base URL)",
+            )
+            .with_detail(t.to_string());
+            f.stalled = true;
+            f
+        }
         E::Transport(t) => Failure::new(
             Kind::Network,
             format!("no answer from X: {t} (check the network and the base URL)"),
@@ -164,6 +196,36 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
         e @ E::File { .. } => Failure::new(Kind::Local, e.to_string()),
         e => Failure::new(Kind::Refused, e.to_string()),
     }
+}
+
+/// Whether a transport failure is an answer larger than the transport accepts. The
+/// transport says so only in words; the status line arrived, so this is not a silence.
+fn is_oversized(t: &xdm_client::transport::TransportError) -> bool {
+    t.failure().kind == TransportErrorKind::Other && t.message().contains("larger than the")
+}
+
+/// A send's failure: as [`from_client_error`], except that X's success (2xx) with a body
+/// that cannot be read is an unknown outcome, since the message was most likely sent.
+pub fn from_send_error(e: xdm_client::Error, now: SystemTime) -> Failure {
+    if let xdm_client::Error::Api(api) = &e
+        && api.status().is_success()
+        && matches!(
+            api.kind(),
+            ApiErrorKind::Undecodable { .. } | ApiErrorKind::MissingData
+        )
+    {
+        return Failure::new(
+            Kind::UnknownOutcome,
+            format!(
+                "X accepted the message (HTTP {}) but its answer could not be read, so the new \
+                 event's id is unknown; the message was most likely sent: check with `xdm \
+                 events` before sending it again",
+                api.status().as_u16()
+            ),
+        )
+        .with_detail(e.to_string());
+    }
+    from_client_error(e, now)
 }
 
 /// Classifies an API error and says it in one line; `now` only words the rate-limit wait.
@@ -232,14 +294,41 @@ pub fn from_api_error(e: &ApiError, now: SystemTime) -> Failure {
     Failure::new(kind, message).with_detail(detail)
 }
 
-/// "14:05:10 UTC (in 3m 20s)".
+/// "14:05:10 UTC (in 3m 20s)", with the date when it is not today, and no count of hours
+/// past the longest wait xdm takes.
 fn until(at: SystemTime, now: SystemTime) -> String {
-    let wait = at.duration_since(now).unwrap_or_default().as_secs();
-    format!(
-        "{} (in {})",
-        clock_utc(at),
-        crate::output::duration_words(wait)
-    )
+    let wait = at.duration_since(now).unwrap_or_default();
+    if wait > MAX_SERVER_WAIT {
+        format!("{} (more than 24 h from now)", moment_utc(at, now))
+    } else {
+        format!(
+            "{} (in {})",
+            moment_utc(at, now),
+            duration_words(wait.as_secs())
+        )
+    }
+}
+
+/// `until` when it is at most [`MAX_SERVER_WAIT`] (24 hours) after `now`; a later one is a
+/// rate-limit failure that names the date, since waiting for it would look like a hang.
+pub fn bounded_wait(until: SystemTime, now: SystemTime) -> Result<SystemTime, Failure> {
+    if until.duration_since(now).unwrap_or_default() > MAX_SERVER_WAIT {
+        return Err(Failure::new(
+            Kind::Limited,
+            format!(
+                "rate limited until {}: X asks for a wait of more than 24 h, the longest xdm \
+                 takes; try again then",
+                moment_utc(until, now)
+            ),
+        ));
+    }
+    Ok(until)
+}
+
+/// How long until `until`, plus a second: X's reset times are whole seconds, and asking again
+/// at the exact second may still find the old window.
+pub fn pause_until(until: SystemTime, now: SystemTime) -> Duration {
+    until.duration_since(now).unwrap_or_default() + Duration::from_secs(1)
 }
 
 #[cfg(test)]
@@ -292,6 +381,108 @@ mod tests {
         let f = from_api_error(&e, now);
         assert_eq!(f.kind, Kind::Limited);
         assert_eq!(f.message, "rate limited until 22:25:10 UTC (in 3m 30s)");
+    }
+
+    #[test]
+    fn a_far_reset_shows_its_date_and_is_not_waited_for() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_500);
+        let tomorrow = now + Duration::from_secs(3 * 3600);
+        let e = error(
+            429,
+            r#"{"title":"Too Many Requests","type":"about:blank","status":429}"#,
+            &[
+                ("x-rate-limit-limit", "15"),
+                ("x-rate-limit-remaining", "0"),
+                ("x-rate-limit-reset", "1700011300"),
+            ],
+        );
+        let f = from_api_error(&e, now);
+        assert_eq!(
+            f.message,
+            "rate limited until 2023-11-15 01:21:40 UTC (in 3h 0m 0s)"
+        );
+        let centuries = UNIX_EPOCH + Duration::from_secs(32_503_680_000);
+        let f = from_client_error(
+            xdm_client::Error::RateLimited {
+                group: xdm_core::EndpointGroup::ReadEvents,
+                reset: centuries,
+            },
+            now,
+        );
+        assert_eq!(f.kind, Kind::Limited);
+        assert_eq!(
+            f.message,
+            "rate limited until 3000-01-01 00:00:00 UTC (more than 24 h from now)"
+        );
+        assert_eq!(bounded_wait(tomorrow, now).unwrap(), tomorrow);
+        let f = bounded_wait(centuries, now).unwrap_err();
+        assert_eq!(f.kind, Kind::Limited);
+        assert!(
+            f.message.contains("3000-01-01 00:00:00 UTC"),
+            "{}",
+            f.message
+        );
+        assert!(f.message.contains("more than 24 h"), "{}", f.message);
+        assert_eq!(pause_until(now, tomorrow), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_stalled_answer_says_how_long_it_waited_in_all() {
+        use xdm_client::transport::TransportError;
+        use xdm_core::retry::{ReachedServer, TransportFailure};
+        let stalled = TransportError::new(
+            TransportFailure::new(TransportErrorKind::Timeout, ReachedServer::Maybe),
+            "no complete response within 30000 ms",
+        );
+        let f = from_client_error(xdm_client::Error::Transport(stalled), SystemTime::now())
+            .waited(Duration::from_secs(125));
+        assert_eq!(f.kind, Kind::Network);
+        assert!(f.message.contains("waited 2m 5s in all"), "{}", f.message);
+        // Other failures are left as they are.
+        let f = Failure::new(Kind::Refused, "not found").waited(Duration::from_secs(9));
+        assert_eq!(f.message, "not found");
+    }
+
+    #[test]
+    fn an_oversized_answer_is_not_a_silence() {
+        use xdm_client::transport::TransportError;
+        use xdm_core::retry::{ReachedServer, TransportFailure};
+        let big = TransportError::new(
+            TransportFailure::new(TransportErrorKind::Other, ReachedServer::Maybe),
+            "the response body is larger than the 16777216-byte limit",
+        );
+        let f = from_client_error(xdm_client::Error::Transport(big), SystemTime::now());
+        assert_eq!(f.kind, Kind::Local);
+        assert!(
+            f.message.starts_with("X's answer is too large"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("no answer"), "{}", f.message);
+    }
+
+    #[test]
+    fn a_send_answered_with_an_unreadable_success_is_an_unknown_outcome() {
+        use xdm_core::Endpoint;
+        use xdm_core::endpoints::{Message, SendToParticipant};
+        let send = SendToParticipant::new("12".parse().unwrap(), Message::text("hi").unwrap());
+        let answer = |status: u16, body: &'static str| {
+            let response = http::Response::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(Bytes::from_static(body.as_bytes()))
+                .unwrap();
+            xdm_client::Error::Api(send.decode_response(response).unwrap_err())
+        };
+        for (status, body) in [(201, "not json"), (200, "["), (201, "")] {
+            let f = from_send_error(answer(status, body), SystemTime::now());
+            assert_eq!(f.kind, Kind::UnknownOutcome, "{status} {body:?}");
+            assert_eq!(f.kind.code(), 7);
+            assert!(f.message.contains("most likely sent"), "{}", f.message);
+        }
+        // A refusal stays a refusal.
+        let f = from_send_error(answer(400, "{}"), SystemTime::now());
+        assert_ne!(f.kind, Kind::UnknownOutcome);
     }
 
     #[test]

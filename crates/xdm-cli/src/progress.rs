@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::output::{clock_utc, duration_words};
+use crate::output::{duration_words, moment_utc};
 
 /// How often a plain line is written when standard error is not a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -121,7 +121,7 @@ fn render(s: &State, now: SystemTime) -> String {
         line.push_str(&format!(
             ", rate limited: waiting {} (until {})",
             duration_words(left.as_secs()),
-            clock_utc(until)
+            moment_utc(until, now)
         ));
     }
     line

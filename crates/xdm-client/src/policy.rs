@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use xdm_core::retry::MAX_SERVER_WAIT;
+
 /// What to do when a rate limit is known to be exhausted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -23,10 +25,12 @@ impl RateLimitPolicy {
         RateLimitPolicy::Wait { max_wait }
     }
 
-    /// The longest one call may wait, zero for [`FailFast`](Self::FailFast).
+    /// The longest one call may wait, zero for [`FailFast`](Self::FailFast); never more than
+    /// [`MAX_SERVER_WAIT`] (24 hours), so that a reset a server puts centuries ahead is a
+    /// failure rather than a hang.
     pub fn max_wait(&self) -> Duration {
         match self {
-            RateLimitPolicy::Wait { max_wait } => *max_wait,
+            RateLimitPolicy::Wait { max_wait } => (*max_wait).min(MAX_SERVER_WAIT),
             RateLimitPolicy::FailFast => Duration::ZERO,
         }
     }
@@ -68,5 +72,21 @@ impl ReconcilePolicy {
             clock_skew: Duration::from_secs(5 * 60),
             events_to_search: 50,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_wait_exceeds_the_server_wait_cap() {
+        assert_eq!(
+            RateLimitPolicy::wait_up_to(Duration::MAX).max_wait(),
+            MAX_SERVER_WAIT
+        );
+        let short = Duration::from_secs(60);
+        assert_eq!(RateLimitPolicy::wait_up_to(short).max_wait(), short);
+        assert_eq!(RateLimitPolicy::FailFast.max_wait(), Duration::ZERO);
     }
 }

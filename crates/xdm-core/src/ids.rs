@@ -14,10 +14,39 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::InvalidInput;
 
-const NUMERIC_PATTERN: &str = "1 to 19 ASCII digits (^[0-9]{1,19}$)";
+const NUMERIC_PATTERN: &str = "1 to 19 ASCII digits (^[0-9]{1,19}$), not zero";
 
-fn is_numeric_id(s: &str) -> bool {
+/// Whether `s` is 1 to 19 ASCII digits.
+fn is_digits(s: &str) -> bool {
     (1..=19).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `s` can be an id: the spec's pattern, and not zero. X numbers nothing 0, so a
+/// zero is a typing slip or a placeholder, and sending it would spend a request on a refusal.
+fn is_numeric_id(s: &str) -> bool {
+    is_digits(s) && s.bytes().any(|b| b != b'0')
+}
+
+/// What is wrong with a conversation id made of digits (one number, or two joined by `-`)
+/// that cannot name a conversation: a zero, a number beyond the 64-bit range X numbers with,
+/// or a one-to-one conversation of one user with themself. Other shapes are X's to judge.
+fn numeric_conversation_problem(input: &str) -> Option<&'static str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let halves: Vec<&str> = match input.split_once('-') {
+        Some((low, high)) if digits(low) && digits(high) => vec![low, high],
+        None if digits(input) => vec![input],
+        _ => return None,
+    };
+    let mut values = Vec::with_capacity(2);
+    for half in halves {
+        match half.parse::<u64>() {
+            Ok(0) => return Some("zero is not a user or conversation id"),
+            Ok(v) => values.push(v),
+            Err(_) => return Some("a number beyond the 64-bit range of X's ids"),
+        }
+    }
+    (values.len() == 2 && values[0] == values[1])
+        .then_some("a one-to-one conversation of a user with themself")
 }
 
 /// The number a validated numeric id stands for. 19 digits always fit in a `u64`.
@@ -237,20 +266,23 @@ impl ConversationId {
             "contains a character that cannot stand in a URL path segment (/ \\ ? # %)"
         } else if input == "." || input == ".." {
             "a path step, not an id"
+        } else if let Some(problem) = numeric_conversation_problem(input) {
+            problem
         } else {
             return Ok(Self(input.to_owned()));
         };
         Err(InvalidInput::new(
             "dm_conversation_id",
             problem,
-            "a conversation id such as 123-456 (one-to-one) or 1578900353814519810 (group): \
-             1 to 128 printable ASCII characters without / \\ ? # %",
+            "a conversation id such as 123-456 (one-to-one, two different users) or \
+             1578900353814519810 (group): 1 to 128 printable ASCII characters without / \\ ? # %",
         ))
     }
 
     /// The id of the one-to-one conversation between `a` and `b`, in either order.
     ///
-    /// X writes the numerically lower id first.
+    /// X writes the numerically lower id first. `a` and `b` should be two people: the id of
+    /// one user with themself is refused by [`parse`](Self::parse).
     pub fn one_to_one(a: &UserId, b: &UserId) -> Self {
         // `UserId` orders numerically with a textual tie-break, so the result never depends on
         // argument order.
@@ -294,9 +326,7 @@ impl MediaKey {
     /// Parses `^[0-9]{1,19}_[0-9]{1,19}$`.
     pub fn parse(input: &str) -> Result<Self, InvalidInput> {
         match input.split_once('_') {
-            Some((kind, id)) if is_numeric_id(kind) && is_numeric_id(id) => {
-                Ok(Self(input.to_owned()))
-            }
+            Some((kind, id)) if is_digits(kind) && is_numeric_id(id) => Ok(Self(input.to_owned())),
             _ => Err(InvalidInput::new(
                 "media_key",
                 "not a media key",
@@ -385,7 +415,7 @@ mod tests {
 
     #[test]
     fn numeric_ids_accept_1_to_19_digits() {
-        for ok in ["0", "1", "0123", "9999999999999999999"] {
+        for ok in ["1", "0123", "9999999999999999999"] {
             assert_eq!(UserId::parse(ok).unwrap().as_str(), ok);
             assert_eq!(EventId::parse(ok).unwrap().to_string(), ok);
             assert_eq!(MediaId::parse(ok).unwrap().as_ref(), ok);
@@ -408,6 +438,8 @@ mod tests {
             "1a",
             "123?x=1",
             "١٢٣",
+            "0",
+            "0000000000000000000",
         ] {
             let e = UserId::parse(bad).unwrap_err();
             assert_eq!(e.parameter, "user_id", "{bad:?}");
@@ -510,6 +542,12 @@ mod tests {
             ("١٢٣", "non-ASCII"),
             (".", "path step"),
             ("..", "path step"),
+            ("12345678901234567890-1", "64-bit"),
+            ("5-5", "themself"),
+            ("05-5", "themself"),
+            ("0-5", "zero"),
+            ("000000000000000", "zero"),
+            ("12345678901234567890", "64-bit"),
         ] {
             let e = ConversationId::parse(bad).unwrap_err();
             assert_eq!(e.parameter, "dm_conversation_id", "{bad:?}");
@@ -633,7 +671,7 @@ mod tests {
         }
 
         #[test]
-        fn valid_numeric_ids_round_trip(n in any::<u64>().prop_map(|n| n % 10_000_000_000_000_000_000)) {
+        fn valid_numeric_ids_round_trip(n in any::<u64>().prop_map(|n| n % 9_999_999_999_999_999_999 + 1)) {
             let id = UserId::try_from(n).unwrap();
             prop_assert_eq!(UserId::parse(id.as_str()).unwrap(), id.clone());
             prop_assert_eq!(id.as_u64(), n);
@@ -648,7 +686,7 @@ mod tests {
             9_999_999_999_999_999_990u64..=10_000_000_000_000_000_010u64,
             0u64..1_000,
         ]) {
-            let fits = n.to_string().len() <= 19;
+            let fits = n != 0 && n.to_string().len() <= 19;
             // Each type's conversion: the text it wrote, reparsed by its own `parse`.
             let results = [
                 (UserId::try_from(n).map(|id| UserId::parse(id.as_str()).map(|p| (p.as_u64(), id == p))), "user_id"),
@@ -674,30 +712,52 @@ mod tests {
             let breaks = s.is_empty()
                 || s == "."
                 || s == ".."
-                || s.chars().any(|c| !c.is_ascii_graphic() || "/\\?#%".contains(c));
+                || s.chars().any(|c| !c.is_ascii_graphic() || "/\\?#%".contains(c))
+                || numeric_conversation_problem(&s).is_some();
             prop_assert_eq!(ConversationId::parse(&s).is_err(), breaks, "{:?}", s);
         }
 
         #[test]
-        fn valid_conversation_ids_round_trip(s in "[0-9]{1,19}-[0-9]{1,19}|[0-9]{15,19}") {
+        fn valid_conversation_ids_round_trip(s in "[1-9][0-9]{0,18}-[1-9][0-9]{0,18}|[1-9][0-9]{14,18}") {
+            let halves: Vec<u64> = s.split('-').map(|h| h.parse().unwrap()).collect();
+            prop_assume!(halves.len() == 1 || halves[0] != halves[1]);
             let id = ConversationId::parse(&s).unwrap();
             prop_assert_eq!(id.to_string(), s.clone());
             prop_assert_eq!(id.kind() == ConversationKind::OneToOne, s.contains('-'));
         }
 
         #[test]
+        fn zero_is_never_an_id(zeros in "0{1,19}", other in "[1-9][0-9]{0,5}") {
+            prop_assert!(UserId::parse(&zeros).is_err());
+            prop_assert!(EventId::parse(&zeros).is_err());
+            prop_assert!(MediaId::parse(&zeros).is_err());
+            let conversation = format!("{zeros}-{other}");
+            prop_assert!(ConversationId::parse(&conversation).is_err());
+            let key = format!("3_{zeros}");
+            prop_assert!(MediaKey::parse(&key).is_err());
+        }
+
+        #[test]
+        fn a_user_is_not_a_conversation_with_themself(n in "[1-9][0-9]{0,17}", pad in "0{0,1}") {
+            let id = format!("{n}-{pad}{n}");
+            let e = ConversationId::parse(&id).unwrap_err();
+            prop_assert_eq!(e.parameter.as_ref(), "dm_conversation_id");
+        }
+
+        #[test]
         fn valid_tokens_and_keys_round_trip(
             token in "[!-~]{16,64}",
-            key in "[0-9]{1,3}_[0-9]{1,19}",
+            key in "[0-9]{1,3}_[1-9][0-9]{0,18}",
         ) {
             prop_assert_eq!(PaginationToken::parse(&token).unwrap().to_string(), token);
             prop_assert_eq!(MediaKey::parse(&key).unwrap().to_string(), key);
         }
 
         #[test]
-        fn one_to_one_is_symmetric_and_parses(a in "[0-9]{1,19}", b in "[0-9]{1,19}") {
+        fn one_to_one_is_symmetric_and_parses(a in "[1-9][0-9]{0,18}", b in "[1-9][0-9]{0,18}") {
             let a = UserId::parse(&a).unwrap();
             let b = UserId::parse(&b).unwrap();
+            prop_assume!(a.as_u64() != b.as_u64());
             let ab = ConversationId::one_to_one(&a, &b);
             prop_assert_eq!(&ab, &ConversationId::one_to_one(&b, &a));
             prop_assert_eq!(ConversationId::parse(ab.as_str()).unwrap(), ab.clone());

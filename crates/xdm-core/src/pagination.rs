@@ -51,7 +51,11 @@ pub enum StopReason {
     EmptyPage,
     /// A page's `next_token` had been requested before; following it would loop.
     RepeatedToken(PaginationToken),
-    /// A page's `next_token` was not a well-formed token.
+    /// A page's `next_token` was not a well-formed token. This is a fault of the server,
+    /// not the end of the listing ([`is_end_of_listing`](Self::is_end_of_listing) is false):
+    /// whether more events follow is unknown. [`Paginator::resume_token`] then names the
+    /// page that carried the bad token, so a caller that does not keep that page reads it
+    /// again on resuming.
     MalformedToken,
     /// The page limit was reached.
     PageLimit,

@@ -233,6 +233,13 @@ impl fmt::Display for GiveUpReason {
     }
 }
 
+/// The longest any wait a server asks for may last: 24 hours.
+///
+/// X's rate-limit windows last 15 minutes and its daily limits reset within a day, so a
+/// reset further ahead is a fault of the server or of a clock; waiting for it would look
+/// like a hang. Waits beyond it are failures whatever a policy allows.
+pub const MAX_SERVER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How many times, and how patiently, failed requests are retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -244,7 +251,7 @@ pub struct RetryPolicy {
     /// The longest single backoff. Default 30 s.
     pub max_backoff: Duration,
     /// The longest wait for a rate-limit reset; a later reset gives up. Default 16 minutes,
-    /// just over X's 15-minute windows.
+    /// just over X's 15-minute windows; never more than [`MAX_SERVER_WAIT`], whatever is set.
     pub max_rate_limit_wait: Duration,
 }
 
@@ -301,7 +308,7 @@ impl RetryPolicy {
         match verdict {
             Verdict::WaitFor(Some(reset)) if reset > now => {
                 let wait = reset.duration_since(now).unwrap_or_default();
-                if wait > self.max_rate_limit_wait {
+                if wait > self.max_rate_limit_wait.min(MAX_SERVER_WAIT) {
                     RetryDecision::GiveUp(GiveUpReason::ResetTooFar { reset })
                 } else {
                     RetryDecision::RetryAt(reset)
@@ -470,6 +477,36 @@ mod tests {
                 0.5
             ),
             give_up(GiveUpReason::ResetTooFar { reset })
+        );
+    }
+
+    #[test]
+    fn no_policy_waits_longer_than_the_server_wait_cap() {
+        let patient = RetryPolicy {
+            max_rate_limit_wait: Duration::MAX,
+            ..policy()
+        };
+        let centuries = now() + Duration::from_secs(300 * 365 * 86_400);
+        assert_eq!(
+            patient.decide(
+                Delivery::Idempotent,
+                1,
+                &Failure::rate_limited(Some(centuries)),
+                now(),
+                0.5
+            ),
+            give_up(GiveUpReason::ResetTooFar { reset: centuries })
+        );
+        let within = now() + MAX_SERVER_WAIT;
+        assert_eq!(
+            patient.decide(
+                Delivery::Idempotent,
+                1,
+                &Failure::rate_limited(Some(within)),
+                now(),
+                0.5
+            ),
+            RetryDecision::RetryAt(within)
         );
     }
 

@@ -15,12 +15,13 @@ use std::time::{Duration, SystemTime};
 use xdm_core::endpoints::ListParams;
 use xdm_core::fields::{DmEventField, FieldSet};
 use xdm_core::ids::PaginationToken;
-use xdm_core::pagination::{PagedEndpoint, Paginator};
+use xdm_core::pagination::{PagedEndpoint, Paginator, StopReason};
+use xdm_core::retry::MAX_SERVER_WAIT;
 
 use crate::checkpoint::{self, Checkpoint, Output};
 use crate::cli::ExportArgs;
 use crate::connect::Session;
-use crate::exit::{Failure, Kind};
+use crate::exit::{Failure, Kind, bounded_wait, pause_until};
 use crate::listing::Listing;
 use crate::output::{json_line, raw_data};
 use crate::progress::Progress;
@@ -31,6 +32,13 @@ pub struct Plan {
     listing: Listing,
     out: PathBuf,
     resume: bool,
+    force: bool,
+}
+
+/// Where an export starts: its checkpoint, and the output opened to match it.
+struct Start {
+    cp: Checkpoint,
+    output: Option<Output>,
 }
 
 impl Plan {
@@ -43,16 +51,62 @@ impl Plan {
             listing: Listing::new(&args.scope, params)?,
             out: args.out,
             resume: args.resume,
+            force: args.force,
         })
     }
 
-    /// Where to start: the checkpoint when resuming, else the beginning (refusing to
-    /// overwrite an unfinished export).
-    fn starting_point(&self) -> Result<Checkpoint, Failure> {
-        let path = checkpoint::path_for(&self.out);
+    /// Where to start: the checkpoint when resuming, else the beginning. Nothing the export
+    /// did not write is replaced without `--force`: an existing output must agree with its
+    /// checkpoint (and an unfinished one needs `--resume`).
+    fn starting_point(&self) -> Result<Start, Failure> {
+        let out = &self.out;
+        // Checked before anything is created, so that `--out /dev/null` leaves no checkpoint
+        // in /dev.
+        match std::fs::metadata(out) {
+            Ok(m) if !m.is_file() => {
+                return Err(Failure::new(
+                    Kind::Input,
+                    checkpoint::not_a_regular_file(out).to_string(),
+                ));
+            }
+            _ => {}
+        }
+        let exists = out.exists();
+        let path = checkpoint::path_for(out);
         let found = checkpoint::load(&path).map_err(|e| Failure::io(path.display(), &e))?;
         let key = self.listing.key();
+        let open_io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::InvalidInput => Failure::new(Kind::Input, e.to_string()),
+            _ => Failure::io(out.display(), &e),
+        };
+        let fresh = |key: String| -> Result<Start, Failure> {
+            Ok(Start {
+                cp: Checkpoint::start(key),
+                output: Some(Output::replace(out).map_err(open_io)?),
+            })
+        };
+        if self.force {
+            return fresh(key);
+        }
         match found {
+            None if self.resume => Err(Failure::new(
+                Kind::Input,
+                format!(
+                    "there is nothing to resume: {} has no checkpoint ({}); run without \
+                     --resume to start an export",
+                    out.display(),
+                    path.display()
+                ),
+            )),
+            None if exists => Err(Failure::new(
+                Kind::Input,
+                format!(
+                    "{} exists and is not an export this command can continue (it has no \
+                     checkpoint); choose another --out, or add --force to replace it",
+                    out.display()
+                ),
+            )),
+            None => fresh(key),
             Some(cp) if self.resume => {
                 if cp.scope != key {
                     return Err(Failure::new(
@@ -65,7 +119,14 @@ impl Plan {
                         ),
                     ));
                 }
-                Ok(cp)
+                if cp.done {
+                    return Ok(Start { cp, output: None });
+                }
+                let output = Output::open_at(out, &cp).map_err(open_io)?;
+                Ok(Start {
+                    cp,
+                    output: Some(output),
+                })
             }
             Some(cp) if !cp.done => Err(Failure::new(
                 Kind::Input,
@@ -74,18 +135,26 @@ impl Plan {
                      it, or delete it and {} to start over",
                     path.display(),
                     cp.events,
-                    self.out.display()
+                    out.display()
                 ),
             )),
-            _ => Ok(Checkpoint::start(key)),
+            Some(cp) => {
+                // A finished export may be started over, if the file is still the one it
+                // wrote.
+                if exists {
+                    let mut file = checkpoint::open_output(out).map_err(open_io)?;
+                    checkpoint::check_agreement(&mut file, &cp).map_err(open_io)?;
+                }
+                fresh(key)
+            }
         }
     }
 
     /// Runs the export to its end.
     pub async fn run(mut self, session: &Session, json: bool) -> Result<(), Failure> {
         let cp_path = checkpoint::path_for(&self.out);
-        let mut cp = self.starting_point()?;
-        if cp.done {
+        let Start { mut cp, output } = self.starting_point()?;
+        let Some(mut output) = output.filter(|_| !cp.done) else {
             eprintln!(
                 "{} is complete already: {} events",
                 self.out.display(),
@@ -99,20 +168,21 @@ impl Plan {
                 }));
             }
             return Ok(());
-        }
+        };
         let io = |e: std::io::Error| Failure::io(self.out.display(), &e);
         checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
-        let mut output = Output::open_at(&self.out, cp.bytes).map_err(io)?;
         let token = cp
             .next_token
             .as_deref()
             .map(PaginationToken::parse)
             .transpose()
             .map_err(|e| Failure::new(Kind::Local, format!("{}: {e}", cp_path.display())))?;
+        let resumed_from_token = token.is_some();
         self.listing.set_pagination_token(token);
         let mut pages = Paginator::new(self.listing.clone());
         let progress = Progress::new(cp.events, cp.pages);
         let ticker = progress.spawn_ticker();
+        let mut pages_this_run = 0u64;
         let result: Result<(), Failure> = async {
             while let Some(request) = pages.poll_request() {
                 let page = match session.api.list_page(&request).await {
@@ -121,28 +191,59 @@ impl Plan {
                         pages.handle_failure();
                         match rate_limit_wait(&e) {
                             Some(until) => {
+                                let until = bounded_wait(until, SystemTime::now())?;
                                 progress.waiting(Some(until));
                                 sleep_until(until).await;
                                 progress.waiting(None);
                                 continue;
                             }
-                            None => return Err(e.into()),
+                            None if resumed_from_token
+                                && pages_this_run == 0
+                                && token_refused(&e) =>
+                            {
+                                return Err(Failure::new(
+                                    Kind::Refused,
+                                    format!(
+                                        "X refused to continue from the checkpoint (its \
+                                         pagination token may have expired): this export \
+                                         cannot be resumed; delete {} and {} to start over",
+                                        self.out.display(),
+                                        cp_path.display()
+                                    ),
+                                )
+                                .with_detail(e.to_string()));
+                            }
+                            None => return Err(resumable(e.into())),
                         }
                     }
                 };
                 let keep = pages.handle_page(&page);
-                let lines: Vec<String> = raw_data(&page.body)?
+                if pages.stop_reason() == Some(&StopReason::MalformedToken) {
+                    // The page is not written: its checkpoint could name no next page, and a
+                    // resume reads it again.
+                    return Err(resumable(Failure::new(
+                        Kind::Local,
+                        "X's answer could not be read: its next_token is not a pagination \
+                         token, so the export cannot tell whether more events follow",
+                    )));
+                }
+                let lines: Vec<String> = raw_data(&page.body)
+                    .map_err(resumable)?
                     .iter()
                     .take(keep)
                     .map(|v| v.to_string())
                     .collect();
                 // Events first, made durable; only then the checkpoint that counts them.
                 cp.bytes = output.append(&lines).map_err(io)?;
+                cp.sha256 = Some(output.sha256());
                 cp.events += lines.len() as u64;
                 cp.pages += 1;
                 cp.next_token = pages.resume_token().map(|t| t.as_str().to_owned());
-                cp.done = pages.is_done();
+                cp.done = pages
+                    .stop_reason()
+                    .is_some_and(StopReason::is_end_of_listing);
                 checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
+                pages_this_run += 1;
                 progress.page(lines.len() as u64);
             }
             Ok(())
@@ -161,14 +262,27 @@ impl Plan {
                 }
                 Ok(())
             }
-            Err(mut f) => {
+            Err(f) => {
                 progress.finish("stopped");
-                f.message
-                    .push_str("; run the same command with --resume to continue");
                 Err(f)
             }
         }
     }
+}
+
+/// `failure`, with how to continue: the checkpoint stays, and `--resume` picks up from it.
+fn resumable(mut failure: Failure) -> Failure {
+    failure
+        .message
+        .push_str("; run the same command with --resume to continue");
+    failure
+}
+
+/// Whether X refused a request as invalid: for a resumed listing's first page, the
+/// checkpoint's token (which X may have let expire).
+fn token_refused(e: &xdm_client::Error) -> bool {
+    use xdm_core::error::ApiErrorKind;
+    matches!(e, xdm_client::Error::Api(api) if matches!(api.kind(), ApiErrorKind::InvalidRequest { .. }))
 }
 
 /// When a rate-limited listing may be tried again; `None` for every other failure.
@@ -181,7 +295,12 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
             Some(
                 api.retry_at()
                     .or_else(|| api.rate_limit().retry_reset())
-                    .or_else(|| api.retry_after().map(|d| now + d))
+                    // A longer wait than the cap is refused by the caller; shortening it
+                    // first keeps the sum from overflowing.
+                    .or_else(|| {
+                        let d = api.retry_after()?;
+                        now.checked_add(d.min(MAX_SERVER_WAIT + Duration::from_secs(1)))
+                    })
                     .unwrap_or(now + Duration::from_secs(60)),
             )
         }
@@ -189,9 +308,7 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
     }
 }
 
-/// Sleeps until `until`, plus a second: X's reset times are whole seconds, and asking again
-/// at the exact second may still find the old window.
+/// Sleeps until `until`, plus a second ([`pause_until`]).
 pub async fn sleep_until(until: SystemTime) {
-    let wait = until.duration_since(SystemTime::now()).unwrap_or_default();
-    tokio::time::sleep(wait + Duration::from_secs(1)).await;
+    tokio::time::sleep(pause_until(until, SystemTime::now())).await;
 }

@@ -7,7 +7,6 @@
 //! server serves ranges, the rest is asked for from the bytes already written, a few times at
 //! most, and appended to the same temporary file.
 
-use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -15,7 +14,7 @@ use serde_json::json;
 use xdm_client::MediaStream;
 use xdm_core::endpoints::DownloadMedia;
 
-use crate::checkpoint::{sync_dir, temp_sibling};
+use crate::checkpoint::{parent, sync_dir};
 use crate::connect::{Api, Session};
 use crate::exit::{Failure, Kind};
 use crate::output::json_line;
@@ -90,13 +89,19 @@ async fn save(
     mut download: MediaStream,
 ) -> Result<u64, Failure> {
     let io_failure = |e: std::io::Error| Failure::io(out.display(), &e);
-    let mut partial = Partial::create(temp_sibling(out)).map_err(io_failure)?;
+    // Removed when dropped unless persisted: after an error, and also when the download is
+    // dropped half-way. Its name is unpredictable and it is readable by its owner alone.
+    let mut partial = tempfile::Builder::new()
+        .prefix(".xdm-")
+        .suffix(".part")
+        .tempfile_in(parent(out))
+        .map_err(io_failure)?;
     let mut written = 0u64;
     let mut resumes = 0;
     loop {
         match download.next_chunk().await {
             Some(Ok(chunk)) => {
-                partial.file.write_all(&chunk).map_err(io_failure)?;
+                partial.write_all(&chunk).map_err(io_failure)?;
                 written += chunk.len() as u64;
             }
             None => break,
@@ -112,38 +117,10 @@ async fn save(
             Some(Err(error)) => return Err(error.into()),
         }
     }
-    partial.file.sync_all().map_err(io_failure)?;
-    fs::rename(&partial.path, out).map_err(io_failure)?;
-    partial.renamed = true;
+    partial.as_file().sync_all().map_err(io_failure)?;
+    partial.persist(out).map_err(|e| io_failure(e.error))?;
     sync_dir(out).map_err(io_failure)?;
     Ok(written)
-}
-
-/// The temporary file of a download in progress, removed unless it was renamed into place:
-/// after an error, and also when the download is dropped half-way.
-struct Partial {
-    path: PathBuf,
-    file: File,
-    renamed: bool,
-}
-
-impl Partial {
-    fn create(path: PathBuf) -> std::io::Result<Partial> {
-        let file = File::create(&path)?;
-        Ok(Partial {
-            path,
-            file,
-            renamed: false,
-        })
-    }
-}
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if !self.renamed {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -15,9 +15,17 @@ use crate::connect::{Session, connect};
 use crate::exit::Failure;
 use crate::output::json_line;
 
-/// Runs the command the line names.
+/// Runs the command the line names; a failure because X stalled says how long it waited.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let started = std::time::Instant::now();
+    dispatch(cli).await.map_err(|f| f.waited(started.elapsed()))
+}
+
+async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let global = &cli.global;
+    if !matches!(cli.command, Command::Completions { .. }) {
+        crate::base::check(global)?;
+    }
     match cli.command {
         Command::Send(args) => {
             let plan = send::Plan::from_args(args)?;

@@ -131,7 +131,11 @@ impl Plan {
             Target::Conversation(id) => Recipient::Conversation(id),
             Target::Group(ids) => Recipient::NewGroup(ids),
         };
-        let sent = session.api.send(recipient, message).await?;
+        let sent = session
+            .api
+            .send(recipient, message)
+            .await
+            .map_err(|e| crate::exit::from_send_error(e, std::time::SystemTime::now()))?;
         if json {
             json_line(&json!({
                 "dm_conversation_id": sent.conversation_id,
@@ -154,13 +158,41 @@ impl Plan {
     }
 }
 
+/// The most read from standard input for a message: 40 KiB. X's longest message is 10,000
+/// characters, at most 40,000 bytes of UTF-8, and the slack covers a line ending. Anything
+/// longer cannot be sent, so reading on would only spend memory (`< /dev/zero` has no end).
+pub const MAX_STDIN_BYTES: u64 = 40 * 1024;
+
 /// The whole of standard input, minus the one line ending a shell or `echo` adds.
 fn read_stdin() -> Result<String, Failure> {
-    let mut text = String::new();
-    std::io::stdin().read_to_string(&mut text).map_err(|e| {
+    read_text(std::io::stdin().lock())
+}
+
+/// At most [`MAX_STDIN_BYTES`] of `input` as text, minus one final line ending.
+fn read_text(input: impl Read) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    input
+        .take(MAX_STDIN_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            Failure::new(
+                Kind::Input,
+                format!("could not read the text from standard input: {e}"),
+            )
+        })?;
+    if bytes.len() as u64 > MAX_STDIN_BYTES {
+        return Err(Failure::new(
+            Kind::Input,
+            format!(
+                "the text on standard input is longer than {MAX_STDIN_BYTES} bytes; X's \
+                 longest message is 10,000 characters"
+            ),
+        ));
+    }
+    let mut text = String::from_utf8(bytes).map_err(|_| {
         Failure::new(
             Kind::Input,
-            format!("could not read the text from standard input: {e}"),
+            "could not read the text from standard input: it is not UTF-8",
         )
     })?;
     if text.ends_with('\n') {
@@ -198,6 +230,23 @@ mod tests {
         assert!(e.message.contains("empty"), "{}", e.message);
         let e = Plan::from_args(args(None, None, Some("hi"))).unwrap_err();
         assert!(e.message.contains("--to USER_ID"), "{}", e.message);
+    }
+
+    #[test]
+    fn standard_input_is_read_up_to_its_cap() {
+        let most = "é".repeat(MAX_STDIN_BYTES as usize / 2);
+        assert_eq!(read_text(most.as_bytes()).unwrap(), most);
+        assert_eq!(read_text(&b"hi\r\n"[..]).unwrap(), "hi");
+        let endless = std::io::repeat(b'a');
+        let e = read_text(endless).unwrap_err();
+        assert_eq!(e.kind, Kind::Input);
+        assert!(
+            e.message.contains("longer than 40960 bytes"),
+            "{}",
+            e.message
+        );
+        let e = read_text(&[0xff, 0xfe][..]).unwrap_err();
+        assert!(e.message.contains("not UTF-8"), "{}", e.message);
     }
 
     #[test]

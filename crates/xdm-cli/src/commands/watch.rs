@@ -17,12 +17,13 @@ use xdm_core::models::DmEvent;
 use xdm_core::pagination::PagedEndpoint;
 use xdm_core::rate_limit::RateLimitSnapshot;
 use xdm_core::response::EventPage;
+use xdm_core::retry::MAX_SERVER_WAIT;
 
 use crate::cli::WatchArgs;
 use crate::commands::events::fields;
 use crate::commands::export::rate_limit_wait;
 use crate::connect::Session;
-use crate::exit::Failure;
+use crate::exit::{Failure, bounded_wait, pause_until};
 use crate::listing::Listing;
 use crate::output::{event_line, json_line, raw_data};
 
@@ -75,12 +76,17 @@ impl Seen {
 }
 
 /// The pause before the next poll: at least `floor`, and the window's remaining requests
-/// spread over the time until it resets.
+/// spread over the time until it resets. A reset more than a day ahead
+/// ([`MAX_SERVER_WAIT`]) cannot be a real window and is not paced by; should the limit be
+/// spent, the refusal that follows says so.
 pub fn pace(snapshot: &RateLimitSnapshot, floor: Duration, now: SystemTime) -> Duration {
     let Some(w) = snapshot.window else {
         return floor;
     };
     let left = w.reset.duration_since(now).unwrap_or_default();
+    if left > MAX_SERVER_WAIT {
+        return floor;
+    }
     let spread = if w.remaining == 0 {
         left + Duration::from_secs(1)
     } else {
@@ -143,12 +149,13 @@ impl Plan {
                 }
                 Err(e) => {
                     if let Some(until) = rate_limit_wait(&e) {
+                        let now = SystemTime::now();
+                        let until = bounded_wait(until, now)?;
                         eprintln!(
                             "rate limited; polling again at {}",
-                            crate::output::clock_utc(until)
+                            crate::output::moment_utc(until, now)
                         );
-                        until.duration_since(SystemTime::now()).unwrap_or_default()
-                            + Duration::from_secs(1)
+                        pause_until(until, now)
                     } else if transient(&e) {
                         failures += 1;
                         let pause = backoff(failures, self.interval);
@@ -295,6 +302,9 @@ mod tests {
         );
         assert_eq!(pace(&snapshot(10, 20), floor, now), floor);
         assert_eq!(pace(&snapshot(0, 30), floor, now), Duration::from_secs(31));
+        // A window said to reset centuries ahead is not waited for.
+        assert_eq!(pace(&snapshot(0, 9_000_000_000), floor, now), floor);
+        assert_eq!(pace(&snapshot(3, 9_000_000_000), floor, now), floor);
         assert_eq!(pace(&RateLimitSnapshot::default(), floor, now), floor);
     }
 

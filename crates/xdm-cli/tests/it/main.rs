@@ -9,6 +9,7 @@ mod common;
 mod env;
 mod export;
 mod failures;
+mod hardening;
 mod login;
 mod media;
 mod partial_errors;

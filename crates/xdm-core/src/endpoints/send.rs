@@ -41,6 +41,19 @@ pub struct Message {
     attachment: Option<MediaId>,
 }
 
+/// Whether `c` shows nothing: white space, or a format character such as a zero-width
+/// space, a joiner, a direction mark or a byte-order mark. A text made only of these would
+/// arrive as an empty-looking message.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+            | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
 const MESSAGE_ALLOWED: &str =
     "a non-blank text, one media attachment, or both (text may be blank only with an attachment)";
 
@@ -71,12 +84,19 @@ impl Message {
         if attachments.next().is_some() {
             return Err(too_many_attachments());
         }
-        let blank = text.as_deref().is_none_or(|t| t.trim().is_empty());
+        if text.as_deref().is_some_and(|t| t.contains('\0')) {
+            return Err(InvalidInput::new(
+                "text",
+                "the text holds a NUL character",
+                MESSAGE_ALLOWED,
+            ));
+        }
+        let blank = text.as_deref().is_none_or(|t| t.chars().all(is_invisible));
         if blank && attachment.is_none() {
             let problem = if text.is_none() {
                 "the message has neither text nor attachment"
             } else {
-                "the text is empty or only whitespace"
+                "the text is empty or only whitespace and invisible characters"
             };
             return Err(InvalidInput::new("text", problem, MESSAGE_ALLOWED));
         }
@@ -331,6 +351,28 @@ mod tests {
             assert_eq!(e.parameter, "text");
             assert!(e.problem.contains("whitespace"), "{blank:?}");
         }
+    }
+
+    #[test]
+    fn invisible_only_texts_and_nul_are_refused() {
+        for blank in [
+            "\u{200B}",
+            "\u{FEFF}",
+            " \u{200D}\u{2060} ",
+            "\u{E0020}\u{FE0F}",
+        ] {
+            let e = Message::text(blank).unwrap_err();
+            assert!(e.problem.contains("invisible"), "{blank:?}");
+        }
+        for nul in ["\0", "hi\0there"] {
+            let e = Message::text(nul).unwrap_err();
+            assert!(e.problem.contains("NUL"), "{nul:?}");
+            let with_media = Message::new(Some(nul.into()), [MediaId::try_from(3).unwrap()]);
+            assert!(with_media.is_err());
+        }
+        // A visible character among invisible ones is a message.
+        assert!(Message::text("\u{200B}a").is_ok());
+        assert!(Message::text("\u{1F44D}\u{FE0F}").is_ok());
     }
 
     #[test]

@@ -165,6 +165,21 @@ fn stops_on_a_malformed_token() {
 }
 
 #[test]
+fn a_malformed_token_resumes_from_the_page_that_carried_it() {
+    let mut p = Paginator::new(Fake::default());
+    p.poll_request();
+    p.handle_page(&page(1, Some(&token(1))));
+    p.poll_request();
+    p.handle_page(&page(1, Some("bad token")));
+    assert_eq!(p.stop_reason(), Some(&StopReason::MalformedToken));
+    // Not the end: a caller that did not keep the page reads it again from here.
+    assert_eq!(
+        p.resume_token().map(|t| t.as_str()),
+        Some(token(1).as_str())
+    );
+}
+
+#[test]
 fn page_limit_stops_and_keeps_the_resume_token() {
     let mut p = Paginator::new(Fake::default()).with_max_pages(2);
     p.poll_request();

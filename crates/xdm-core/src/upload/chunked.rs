@@ -34,6 +34,17 @@ pub enum UploadAction {
     AwaitResponse,
     /// The upload is complete; attach the media by its [`id`](UploadedMedia::id).
     Done(UploadedMedia),
+    /// An upload made with [`ChunkedUpload::streamed`] needs the next segment's bytes: read
+    /// `len` bytes of the file from `offset` and hand them to
+    /// [`ChunkedUpload::supply_chunk`].
+    ReadChunk {
+        /// The segment's index.
+        segment: u16,
+        /// Where the segment starts in the file.
+        offset: u64,
+        /// The segment's length in bytes.
+        len: usize,
+    },
     /// The upload cannot complete.
     Failed(UploadFailure),
 }
@@ -205,7 +216,7 @@ enum Phase {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ChunkedUpload {
-    media: Bytes,
+    media: Source,
     media_type: MediaType,
     category: MediaCategory,
     chunk_size: usize,
@@ -229,6 +240,34 @@ impl ChunkedUpload {
         let boundary = boundary.into();
         multipart::check_boundary(&boundary)?;
         multipart::check_absent(&boundary, &media)?;
+        Self::with_source(Source::Whole(media), media_type, boundary)
+    }
+
+    /// An upload of a file of `len` bytes that stays where it is: instead of holding the
+    /// file, the machine asks for one segment at a time ([`UploadAction::ReadChunk`]) and
+    /// holds only that segment until its append succeeds. Memory stays at one chunk
+    /// whatever the file's size.
+    ///
+    /// Everything [`new`](Self::new) checks is checked here too, except that the boundary is
+    /// looked for in each segment as it is supplied.
+    pub fn streamed(
+        len: u64,
+        media_type: MediaType,
+        boundary: impl Into<String>,
+    ) -> Result<Self, InvalidInput> {
+        Self::with_source(
+            Source::Streamed { len, chunk: None },
+            media_type,
+            boundary.into(),
+        )
+    }
+
+    fn with_source(
+        media: Source,
+        media_type: MediaType,
+        boundary: String,
+    ) -> Result<Self, InvalidInput> {
+        multipart::check_boundary(&boundary)?;
         let upload = ChunkedUpload {
             media,
             media_type,
@@ -266,7 +305,7 @@ impl ChunkedUpload {
     }
 
     fn check(&self) -> Result<(), InvalidInput> {
-        let len = self.media.len() as u64;
+        let len = self.media.len();
         check_media(len, self.media_type, self.category)?;
         if self.chunk_size == 0 || self.chunk_size > MAX_CHUNK_SIZE {
             return Err(InvalidInput::new(
@@ -290,7 +329,7 @@ impl ChunkedUpload {
 
     /// How many appends the file needs.
     pub fn segment_count(&self) -> u64 {
-        (self.media.len() as u64).div_ceil(self.chunk_size as u64)
+        self.media.len().div_ceil(self.chunk_size as u64)
     }
 
     /// How many appends have succeeded.
@@ -328,14 +367,26 @@ impl ChunkedUpload {
             // The constructors checked the file, the chunk size, the segment count and the
             // boundary, which is everything these requests check.
             Phase::Initialize => UploadStep::Initialize(InitializeUpload::prechecked(
-                self.media.len() as u64,
+                self.media.len(),
                 self.media_type,
                 self.category,
             )),
             Phase::Append { id, segment } => {
-                let start = usize::from(*segment) * self.chunk_size;
-                let end = (start + self.chunk_size).min(self.media.len());
-                let chunk = self.media.slice(start..end);
+                let (offset, len) = self.segment_range(*segment);
+                let chunk = match &self.media {
+                    // Both ends are within the file, which is in memory.
+                    Source::Whole(media) => media.slice(offset as usize..offset as usize + len),
+                    Source::Streamed {
+                        chunk: Some(chunk), ..
+                    } => chunk.clone(),
+                    Source::Streamed { chunk: None, .. } => {
+                        return UploadAction::ReadChunk {
+                            segment: *segment,
+                            offset,
+                            len,
+                        };
+                    }
+                };
                 UploadStep::Append(AppendUpload::prechecked(
                     id.clone(),
                     *segment,
@@ -347,6 +398,54 @@ impl ChunkedUpload {
         };
         self.awaiting = true;
         UploadAction::Send(step)
+    }
+
+    /// Where segment `segment` starts, and its length.
+    fn segment_range(&self, segment: u16) -> (u64, usize) {
+        let offset = u64::from(segment) * self.chunk_size as u64;
+        let len = self
+            .media
+            .len()
+            .saturating_sub(offset)
+            .min(self.chunk_size as u64);
+        // At most the chunk size, a usize.
+        (offset, len as usize)
+    }
+
+    /// Hands over the bytes [`UploadAction::ReadChunk`] asked for; the next
+    /// [`poll_action`](Self::poll_action) sends them.
+    ///
+    /// Refused when no segment was asked for, when `chunk` is not exactly the length asked
+    /// for (the file changed since the upload began), or when it holds the boundary.
+    pub fn supply_chunk(&mut self, chunk: Bytes) -> Result<(), InvalidInput> {
+        let wanted = match (&self.phase, &self.media, self.awaiting) {
+            (Phase::Append { segment, .. }, Source::Streamed { chunk: None, .. }, false) => {
+                self.segment_range(*segment).1
+            }
+            _ => {
+                return Err(InvalidInput::new(
+                    "chunk",
+                    "no segment was asked for",
+                    "a chunk only after UploadAction::ReadChunk",
+                ));
+            }
+        };
+        if chunk.len() != wanted {
+            return Err(InvalidInput::new(
+                "media",
+                format!(
+                    "a segment of {} bytes where {wanted} were expected: the file changed \
+                     while it was uploaded",
+                    chunk.len()
+                ),
+                "a file that stays the same until its upload ends",
+            ));
+        }
+        multipart::check_absent(&self.boundary, &chunk)?;
+        if let Source::Streamed { chunk: held, .. } = &mut self.media {
+            *held = Some(chunk);
+        }
+        Ok(())
     }
 
     /// Takes the response to the request last handed out, received at `now`.
@@ -369,6 +468,10 @@ impl ChunkedUpload {
             Phase::Append { id, segment } => {
                 let (id, segment) = (id.clone(), *segment);
                 if success {
+                    if let Source::Streamed { chunk, .. } = &mut self.media {
+                        // Sent: the next segment is read when it is asked for.
+                        *chunk = None;
+                    }
                     let next = u64::from(segment) + 1;
                     self.phase = if next >= self.segment_count() {
                         Phase::Finalize { id }
@@ -421,6 +524,26 @@ impl ChunkedUpload {
             // `handle_response` handles the other phases itself.
             other => other,
         };
+    }
+}
+
+/// The file being uploaded: in memory, or read a segment at a time by the caller.
+#[derive(Debug, Clone)]
+enum Source {
+    Whole(Bytes),
+    Streamed {
+        len: u64,
+        /// The current segment, once supplied and until its append succeeds.
+        chunk: Option<Bytes>,
+    },
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Whole(media) => media.len() as u64,
+            Source::Streamed { len, .. } => *len,
+        }
     }
 }
 

@@ -482,3 +482,162 @@ proptest! {
         prop_assert_eq!(joined, bytes);
     }
 }
+
+/// Drives a streamed upload of `file` to its end, reading each segment from `file` when
+/// asked; returns the segments sent, in order.
+fn stream_all(file: &[u8], chunk_size: usize) -> Vec<(u16, Vec<u8>)> {
+    let mut upload = ChunkedUpload::streamed(file.len() as u64, MediaType::Gif, BOUNDARY)
+        .unwrap()
+        .with_chunk_size(chunk_size)
+        .unwrap();
+    let now = at(1_000);
+    send(&mut upload, now);
+    upload
+        .handle_response(json(200, r#"{"data":{"id":"9"}}"#), now)
+        .unwrap();
+    let mut sent = Vec::new();
+    loop {
+        match upload.poll_action(now) {
+            UploadAction::ReadChunk {
+                segment,
+                offset,
+                len,
+            } => {
+                assert_eq!(u64::from(segment) * chunk_size as u64, offset);
+                let start = offset as usize;
+                upload
+                    .supply_chunk(Bytes::copy_from_slice(&file[start..start + len]))
+                    .unwrap();
+            }
+            UploadAction::Send(UploadStep::Append(append)) => {
+                sent.push((append.segment_index(), append.chunk().to_vec()));
+                upload.handle_response(json(204, ""), now).unwrap();
+            }
+            UploadAction::Send(UploadStep::Finalize(_)) => {
+                upload
+                    .handle_response(json(200, r#"{"data":{"id":"9"}}"#), now)
+                    .unwrap();
+            }
+            UploadAction::Done(media) => {
+                assert_eq!(media.id.as_str(), "9");
+                return sent;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_streamed_upload_asks_for_one_segment_at_a_time() {
+    let file: Vec<u8> = (0..=255u8).cycle().take(2500).collect();
+    let sent = stream_all(&file, 1024);
+    assert_eq!(
+        sent.iter().map(|(i, c)| (*i, c.len())).collect::<Vec<_>>(),
+        [(0, 1024), (1, 1024), (2, 452)]
+    );
+    assert_eq!(sent.concat_chunks(), file);
+}
+
+trait Concat {
+    fn concat_chunks(&self) -> Vec<u8>;
+}
+
+impl Concat for Vec<(u16, Vec<u8>)> {
+    fn concat_chunks(&self) -> Vec<u8> {
+        self.iter().flat_map(|(_, c)| c.iter().copied()).collect()
+    }
+}
+
+#[test]
+fn a_failed_append_of_a_streamed_upload_resends_the_segment_it_holds() {
+    let mut upload = ChunkedUpload::streamed(10, MediaType::Png, BOUNDARY).unwrap();
+    let now = at(1);
+    send(&mut upload, now);
+    upload
+        .handle_response(json(200, r#"{"data":{"id":"9"}}"#), now)
+        .unwrap();
+    assert_eq!(
+        upload.poll_action(now),
+        UploadAction::ReadChunk {
+            segment: 0,
+            offset: 0,
+            len: 10
+        }
+    );
+    upload
+        .supply_chunk(Bytes::from_static(b"0123456789"))
+        .unwrap();
+    send(&mut upload, now);
+    upload.handle_failure();
+    // Not asked for again: the segment is held until its append succeeds.
+    let UploadStep::Append(again) = send(&mut upload, now) else {
+        panic!("an append")
+    };
+    assert_eq!(&again.chunk()[..], b"0123456789");
+}
+
+#[test]
+fn a_streamed_upload_refuses_chunks_it_did_not_ask_for_or_that_do_not_fit() {
+    // Too large for its category, before any byte is read.
+    let e = ChunkedUpload::streamed(6 * 1024 * 1024, MediaType::Png, BOUNDARY).unwrap_err();
+    assert!(e.problem.contains("too large"), "{e}");
+    assert!(ChunkedUpload::streamed(0, MediaType::Png, BOUNDARY).is_err());
+    let mut upload = ChunkedUpload::streamed(12, MediaType::Png, BOUNDARY).unwrap();
+    let e = upload
+        .supply_chunk(Bytes::from_static(b"early"))
+        .unwrap_err();
+    assert_eq!(e.parameter, "chunk");
+    let now = at(1);
+    send(&mut upload, now);
+    upload
+        .handle_response(json(200, r#"{"data":{"id":"9"}}"#), now)
+        .unwrap();
+    assert!(matches!(
+        upload.poll_action(now),
+        UploadAction::ReadChunk { .. }
+    ));
+    // The file shrank since the upload began.
+    let e = upload
+        .supply_chunk(Bytes::from_static(b"short"))
+        .unwrap_err();
+    assert!(e.problem.contains("changed"), "{e}");
+    // The boundary inside the segment would break the multipart body.
+    let e = upload
+        .supply_chunk(Bytes::from(format!("--{BOUNDARY}")))
+        .unwrap_err();
+    assert_eq!(e.parameter, "boundary");
+    upload
+        .supply_chunk(Bytes::from_static(b"0123456789ab"))
+        .unwrap();
+    // A second chunk for the same segment is not asked for.
+    assert!(
+        upload
+            .supply_chunk(Bytes::from_static(b"0123456789ab"))
+            .is_err()
+    );
+}
+
+proptest! {
+    #[test]
+    fn streamed_and_whole_uploads_send_the_same_segments(
+        len in 1usize..20_000,
+        chunk_size in 1usize..4096,
+    ) {
+        prop_assume!((len as u64).div_ceil(chunk_size as u64) <= 1000);
+        let file: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let streamed = stream_all(&file, chunk_size);
+        let mut whole = ChunkedUpload::new(Bytes::from(file.clone()), MediaType::Gif, BOUNDARY)
+            .unwrap()
+            .with_chunk_size(chunk_size)
+            .unwrap();
+        let now = at(1);
+        send(&mut whole, now);
+        whole.handle_response(json(200, r#"{"data":{"id":"9"}}"#), now).unwrap();
+        let mut sent = Vec::new();
+        while let UploadAction::Send(UploadStep::Append(append)) = whole.poll_action(now) {
+            sent.push((append.segment_index(), append.chunk().to_vec()));
+            whole.handle_response(json(204, ""), now).unwrap();
+        }
+        prop_assert_eq!(streamed, sent);
+    }
+}
