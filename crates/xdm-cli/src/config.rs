@@ -77,8 +77,8 @@ mod tests {
 
     #[test]
     fn the_client_is_saved_owner_only_and_read_back() {
-        let dir = std::env::temp_dir().join(format!("xdm-cfg-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("xdm");
         ensure_dir(&dir).unwrap();
         assert_eq!(load_client(&dir).unwrap(), None);
         let client = SavedClient {

@@ -36,8 +36,8 @@ async fn client_refuses_invalid_input_before_any_request() {
             .map(|n| UserId::try_from(*n).unwrap())
             .collect::<Vec<_>>()
     };
-    let dir = std::env::temp_dir().join(format!("xdm-rel-input-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let empty = dir.join("empty.png");
     std::fs::write(&empty, b"").expect("write");
     let text_file = dir.join("notes.txt");

@@ -47,21 +47,23 @@ fn env_for(emu: &Emulator) -> Vec<(&'static str, String)> {
         ("X_ACCESS_TOKEN_SECRET", c.access_token_secret.clone()),
         ("X_USER_ID", c.user_id.clone()),
         // A home of its own, so that no saved login of the machine is used.
-        (
-            "HOME",
-            std::env::temp_dir()
-                .join("xdm-rel-home")
-                .display()
-                .to_string(),
-        ),
-        (
-            "XDG_CONFIG_HOME",
-            std::env::temp_dir()
-                .join("xdm-rel-home")
-                .display()
-                .to_string(),
-        ),
+        ("HOME", empty_home()),
+        ("XDG_CONFIG_HOME", empty_home()),
     ]
+}
+
+/// One empty directory for the whole run, standing in for the user's home.
+fn empty_home() -> String {
+    static HOME: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("xdm-rel-home-")
+            .tempdir()
+            .expect("temp dir")
+            .keep()
+    })
+    .display()
+    .to_string()
 }
 
 fn command(emu: &Emulator, args: &[&str]) -> tokio::process::Command {
@@ -267,9 +269,8 @@ async fn export_killed_and_resumed(seed: u64) -> Result<(u32, u32), String> {
         ));
     }
     let reference: HashSet<String> = emu.handle().events().into_iter().map(|e| e.id).collect();
-    let dir = std::env::temp_dir().join(format!("xdm-rel-export-{}-{seed}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let dir = tmp.path();
     let out = dir.join("dms.jsonl");
     let out_s = out.display().to_string();
     let (mut runs, mut kills) = (0u32, 0u32);
@@ -840,13 +841,8 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
     for expired_for in ["the clients", "the server only"] {
         let (emu, clock) = crate::world::emulator_on_manual_clock().await;
         let c = emu.credentials().oauth2.clone();
-        let dir = std::env::temp_dir().join(format!(
-            "xdm-rel-saved-login-{}-{}",
-            std::process::id(),
-            expired_for.len()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a config directory");
+        let tmp = tempfile::tempdir().expect("a config directory");
+        let dir = tmp.path();
         let now = std::time::SystemTime::now();
         let issued = if expired_for == "the clients" {
             now - Duration::from_secs(3 * 3600)

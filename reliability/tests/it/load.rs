@@ -287,9 +287,8 @@ async fn refresh_worker() {
 async fn two_processes_sharing_a_token_file_refresh_once() {
     let world = World::start(20).await;
     let c = world.emu.credentials().oauth2.clone();
-    let dir = std::env::temp_dir().join(format!("xdm-rel-refresh-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let token_file = dir.join("token.json");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let token_file = tmp.path().join("token.json");
     let store = FileTokenStore::new(&token_file);
     let expired = expired_token(&world.emu, &c.refresh_token);
     store.save_blocking(&expired).expect("save");
@@ -361,9 +360,8 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
         .await
         .expect("starts");
     let c = emu.credentials().oauth2.clone();
-    let dir = std::env::temp_dir().join(format!("xdm-rel-401-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let store = FileTokenStore::new(dir.join("token.json"));
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let store = FileTokenStore::new(tmp.path().join("token.json"));
     let now = SystemTime::now();
     let saved = UserToken::new(c.access_token.clone(), now)
         .with_refresh_token(c.refresh_token.clone())

@@ -53,8 +53,11 @@ fn processed(kind: &FaultKind) -> bool {
 }
 
 fn temp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xdm-rel-refresh-faults-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("xdm-rel-refresh-faults-")
+        .tempdir()
+        .expect("temp dir")
+        .keep();
     dir.join(format!("{name}.json"))
 }
 

@@ -318,9 +318,8 @@ fn ops() -> Vec<Op> {
     add(
         "token file store: save, load, corrupt, unreadable",
         Box::new(|| {
-            let dir = std::env::temp_dir().join(format!("xdm-rel-secrets-{}", std::process::id()));
-            let _ = std::fs::create_dir_all(&dir);
-            let path = dir.join("token.json");
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let path = tmp.path().join("token.json");
             let store = FileTokenStore::new(&path);
             let mut texts = vec![format!("{store:?}")];
             {

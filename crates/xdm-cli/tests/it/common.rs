@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -114,16 +113,15 @@ impl Drop for Emu {
 }
 
 /// A fresh, empty directory under the system's temporary directory.
+///
+/// The directory outlives the test (the child processes of a test may still hold files in it
+/// when it ends), so it is kept rather than removed.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "xdm-cli-it-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    tempfile::Builder::new()
+        .prefix(&format!("xdm-cli-it-{tag}-"))
+        .tempdir()
+        .expect("temp dir")
+        .keep()
 }
 
 /// Sends `file` to the user `to` with `xdm send --media`, with `text` if given; returns the

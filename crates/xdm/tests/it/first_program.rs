@@ -14,8 +14,8 @@ fn run_child(test: &str, vars: &[(&str, &str)]) -> std::process::Output {
         }
     }
     // An empty configuration directory: no saved login to fall back to.
-    let config_dir = std::env::temp_dir().join(format!("xdm-facade-none-{}", std::process::id()));
-    command.env("XDM_CONFIG_DIR", config_dir);
+    let config_dir = tempfile::tempdir().expect("temp dir");
+    command.env("XDM_CONFIG_DIR", config_dir.path());
     for (name, value) in vars {
         command.env(name, value);
     }
