@@ -29,6 +29,10 @@
 //! Responses are not compressed: DM bodies are a few kilobytes of JSON, where gzip saves less
 //! time than it costs in a dependency and a decompression-bomb guard.
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 mod clock;
 mod error;
 mod login;

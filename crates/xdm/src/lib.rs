@@ -71,6 +71,10 @@
 //! `Client<YourTransport, YourTimer>` (always reachable as [`client::Client`]). The single crates (`xdm-core`, `xdm-auth`,
 //! `xdm-client`, `xdm-hyper`) can also be used on their own.
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 pub use client::*;
 
 /// The async client, generic over its transport and timer ([`client::Client<T, C>`]), with its
