@@ -155,6 +155,12 @@ pub mod transport {
     pub use xdm_client::transport::*;
     #[cfg(feature = "hyper")]
     pub use xdm_hyper::*;
+
+    /// The TLS library of the hyper transport, for
+    /// [`HyperTransportBuilder::tls_config`]: its [`ClientConfig`](rustls::ClientConfig),
+    /// root store, certificate types and crypto providers, at the version the transport uses.
+    #[cfg(feature = "hyper")]
+    pub use xdm_hyper::rustls;
 }
 
 /// A stateful local X DM API server (users, conversations, events, media, OAuth, rate limits,
