@@ -145,7 +145,11 @@ impl fmt::Display for OAuthErrorCode {
 }
 
 /// An OAuth error response from X's token or revocation endpoint.
+///
+/// `#[non_exhaustive]`, so that more of X's answer (such as an `error_uri`) can be kept later:
+/// build one with [`OAuthError::new`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("X refused the OAuth request with HTTP {status}: {code}{}", Described(.description))]
 pub struct OAuthError {
     /// The error code.
@@ -154,6 +158,23 @@ pub struct OAuthError {
     pub description: Option<String>,
     /// The HTTP status.
     pub status: u16,
+}
+
+impl OAuthError {
+    /// X's answer with HTTP `status` and error `code`, without a description.
+    pub fn new(status: u16, code: OAuthErrorCode) -> Self {
+        Self {
+            code,
+            description: None,
+            status,
+        }
+    }
+
+    /// The same error with X's `error_description`.
+    pub fn with_description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
 }
 
 struct Described<'a>(&'a Option<String>);
@@ -284,11 +305,7 @@ mod tests {
             "the token lacks the scope(s) dm.write, media.write needed by POST \
              /2/dm_conversations; authorize again asking for them"
         );
-        let e = OAuthError {
-            code: OAuthErrorCode::InvalidGrant,
-            description: Some("expired".into()),
-            status: 400,
-        };
+        let e = OAuthError::new(400, OAuthErrorCode::InvalidGrant).with_description("expired");
         assert_eq!(
             e.to_string(),
             "X refused the OAuth request with HTTP 400: invalid_grant (expired)"

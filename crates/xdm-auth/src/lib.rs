@@ -73,6 +73,10 @@
 //! assert_eq!(bearer.access_token().expose_secret(), "AT2");
 //! ```
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 pub mod error;
 mod form;
 pub mod oauth1;

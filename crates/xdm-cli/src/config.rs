@@ -81,10 +81,7 @@ mod tests {
         let dir = tmp.path().join("xdm");
         ensure_dir(&dir).unwrap();
         assert_eq!(load_client(&dir).unwrap(), None);
-        let client = SavedClient {
-            client_id: "abc".into(),
-            client_secret: Some("s3cret".into()),
-        };
+        let client = SavedClient::new("abc", Some("s3cret".into()));
         save_client(&dir, &client).unwrap();
         assert_eq!(load_client(&dir).unwrap(), Some(client.clone()));
         assert!(!format!("{client:?}").contains("s3cret"));

@@ -29,6 +29,10 @@
 //! Responses are not compressed: DM bodies are a few kilobytes of JSON, where gzip saves less
 //! time than it costs in a dependency and a decompression-bomb guard.
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 mod clock;
 mod error;
 mod login;
@@ -45,3 +49,14 @@ pub use login::{
 pub use ready::{Builder, Client, SetupError, builder, from_env};
 pub use store::{FileStoreError, FileTokenStore};
 pub use transport::{HttpVersion, HyperTransport, HyperTransportBuilder};
+
+/// The TLS library the transport is built on, re-exported because
+/// [`HyperTransportBuilder::tls_config`] takes a [`rustls::ClientConfig`]: building one needs
+/// its root store ([`rustls::RootCertStore`]), certificate types ([`rustls::pki_types`]) and
+/// crypto providers ([`rustls::crypto`]), and naming them through this path keeps the version
+/// the same as the transport's, whatever version a program depends on itself. The provider
+/// this crate's features enable is `rustls::crypto::ring` (feature `ring`, the default) or
+/// `rustls::crypto::aws_lc_rs` (feature `aws-lc-rs`).
+///
+/// No hyper or hyper-util type appears in this crate's public API, so neither is re-exported.
+pub use rustls;

@@ -28,6 +28,11 @@ pub const CONFIG_DIR_VAR: &str = "XDM_CONFIG_DIR";
 
 /// No configuration directory could be found: no `$XDM_CONFIG_DIR` and no home directory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "callers of `resolve` return it from their own `saved` function; there is nothing \
+              more to say than what to set"
+)]
 #[error("no configuration directory: set XDM_CONFIG_DIR, or HOME")]
 pub struct NoConfigDir;
 
@@ -43,7 +48,11 @@ pub fn config_dir() -> Result<PathBuf, NoConfigDir> {
 }
 
 /// The app a saved token belongs to.
+///
+/// `#[non_exhaustive]`, since the saved file may learn more about the app: build one with
+/// [`SavedClient::new`].
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SavedClient {
     /// The OAuth 2.0 client id.
     pub client_id: String,
@@ -65,6 +74,15 @@ impl std::fmt::Debug for SavedClient {
 }
 
 impl SavedClient {
+    /// The app `client_id`, with the secret of a confidential client (`None` for a public
+    /// client).
+    pub fn new(client_id: impl Into<String>, client_secret: Option<String>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret,
+        }
+    }
+
     /// The OAuth 2.0 client of this app, sending token requests to `base`.
     pub fn oauth_client(&self, redirect_uri: &str, base: &BaseUrl) -> OAuth2Client {
         let oauth = match &self.client_secret {
@@ -186,7 +204,10 @@ impl SavedLogin {
 
 /// What the environment configures: a [`Config`], and the token store its OAuth 2.0 token is
 /// kept in when there is one.
+///
+/// `#[non_exhaustive]`: [`resolve`] builds it, and may say more about the resolution later.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Resolved {
     /// Where and as whom.
     pub config: Config,

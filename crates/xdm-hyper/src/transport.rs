@@ -355,7 +355,8 @@ impl HyperTransportBuilder {
 
     /// Uses this TLS configuration as it is, instead of building one from the features and
     /// [`add_root_certificate_der`](Self::add_root_certificate_der). ALPN is set by the
-    /// transport according to [`http_version`](Self::http_version).
+    /// transport according to [`http_version`](Self::http_version). Build it with
+    /// [`crate::rustls`], the version of rustls the transport uses.
     pub fn tls_config(mut self, config: rustls::ClientConfig) -> Self {
         self.tls_config = Some(Arc::new(config));
         self

@@ -71,6 +71,10 @@
 //! `Client<YourTransport, YourTimer>` (always reachable as [`client::Client`]). The single crates (`xdm-core`, `xdm-auth`,
 //! `xdm-client`, `xdm-hyper`) can also be used on their own.
 
+// Public types that may grow are `#[non_exhaustive]`; where a type is complete by its nature
+// (a decision, a closed set of states), it says so with an `allow` and the reason.
+#![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
+
 pub use client::*;
 
 /// The async client, generic over its transport and timer ([`client::Client<T, C>`]), with its
@@ -151,6 +155,12 @@ pub mod transport {
     pub use xdm_client::transport::*;
     #[cfg(feature = "hyper")]
     pub use xdm_hyper::*;
+
+    /// The TLS library of the hyper transport, for
+    /// [`HyperTransportBuilder::tls_config`]: its [`ClientConfig`](rustls::ClientConfig),
+    /// root store, certificate types and crypto providers, at the version the transport uses.
+    #[cfg(feature = "hyper")]
+    pub use xdm_hyper::rustls;
 }
 
 /// A stateful local X DM API server (users, conversations, events, media, OAuth, rate limits,

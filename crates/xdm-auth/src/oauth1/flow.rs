@@ -31,6 +31,11 @@ pub struct OAuth1Flow {
 /// The temporary credentials of the first leg. They only serve to obtain an access token:
 /// API calls are signed with [`TokenCredentials`], never with these.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "temporary credentials are a token and its secret (RFC 5849 §2.1); callers that keep \
+              them between the legs build them back"
+)]
 pub struct RequestToken {
     /// The request token; it appears in the authorization URL, so it is not secret.
     pub token: String,
@@ -39,7 +44,11 @@ pub struct RequestToken {
 }
 
 /// The outcome of the third leg.
+///
+/// `#[non_exhaustive]`: [`OAuth1Flow::parse_access_token`] builds it from X's answer, and more
+/// of that answer may be kept later.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AccessTokenResponse {
     /// The user's access token and secret.
     pub credentials: TokenCredentials,

@@ -16,6 +16,10 @@ use crate::secret::{AccessToken, ConsumerSecret, TokenSecret};
 
 /// The app's credentials: X's "API key" and "API key secret".
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "OAuth 1.0a client credentials are a key and its secret (RFC 5849 §1.1), nothing more"
+)]
 pub struct ConsumerCredentials {
     /// The consumer key, sent in every request.
     pub key: String,
@@ -38,6 +42,10 @@ impl ConsumerCredentials {
 /// A request token (from the first leg of the flow) is a different type, [`RequestToken`], so
 /// that it cannot be used to sign API calls by mistake.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::exhaustive_structs,
+    reason = "OAuth 1.0a token credentials are a token and its secret (RFC 5849 §1.1), nothing more"
+)]
 pub struct TokenCredentials {
     /// The `oauth_token`.
     pub token: AccessToken,

@@ -223,11 +223,9 @@ fn oauth_error_responses_are_typed() {
             .unwrap_err();
         assert_eq!(
             e,
-            ResponseError::OAuth(OAuthError {
-                code: expected,
-                description: Some("Value passed was invalid.".into()),
-                status: 400
-            })
+            ResponseError::OAuth(
+                OAuthError::new(400, expected).with_description("Value passed was invalid.")
+            )
         );
     }
     assert_eq!(

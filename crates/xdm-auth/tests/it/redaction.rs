@@ -5,8 +5,7 @@ use std::time::SystemTime;
 use crate::verify;
 use bytes::Bytes;
 use xdm_auth::oauth1::{
-    AccessTokenResponse, ConsumerCredentials, OAuth1Authorizer, OAuth1Flow, RequestToken,
-    TokenCredentials,
+    ConsumerCredentials, OAuth1Authorizer, OAuth1Flow, RequestToken, TokenCredentials,
 };
 use xdm_auth::oauth2::{
     Bearer, BearerAuthorizer, LockedRefresh, OAuth2Client, PkceVerifier, RefreshOutcome,
@@ -94,11 +93,11 @@ fn secrets_never_show() {
         flow,
         OAuth1Authorizer::new(consumer.clone(), token.clone()),
         OAuth1Authorizer::with_fixed_nonce(consumer.clone(), token.clone(), "n", 1),
-        AccessTokenResponse {
-            credentials: token.clone(),
-            user_id: Some("1".into()),
-            screen_name: None
-        },
+        flow.parse_access_token(&response(
+            200,
+            &format!("oauth_token={at_}&oauth_token_secret={ts}&user_id=1")
+        ))
+        .unwrap(),
     );
 
     // The server side's view of a signed request carrying a verifier.

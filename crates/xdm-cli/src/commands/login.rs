@@ -78,10 +78,10 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
     let base = base_url(global)?;
     let callback = Callback::open(args.redirect_uri.as_deref(), args.port).await?;
     let redirect = callback.redirect().to_owned();
-    let saved = SavedClient {
-        client_id: args.client_id.trim().to_owned(),
-        client_secret: args.client_secret.clone().filter(|s| !s.is_empty()),
-    };
+    let saved = SavedClient::new(
+        args.client_id.trim(),
+        args.client_secret.clone().filter(|s| !s.is_empty()),
+    );
     let client = oauth_client(&saved, &redirect, &base).with_authorize_url(authorize_url(&base)?);
     let pending = client
         .authorize(&scopes)

@@ -68,10 +68,7 @@ fn with_no_variable_the_saved_login_is_used() {
     );
 
     login
-        .save_client(&SavedClient {
-            client_id: "client-id".into(),
-            client_secret: None,
-        })
+        .save_client(&SavedClient::new("client-id", None))
         .unwrap();
     let resolved = resolve(vars(&[("X_API_BASE_URL", "http://127.0.0.1:9")]), || {
         Ok(login.clone())
@@ -155,10 +152,7 @@ async fn an_environment_refresh_tokens_successor_is_saved_and_takes_over_while_i
         .unwrap();
     assert_eq!(
         login.load_client().unwrap(),
-        Some(SavedClient {
-            client_id: "client-id".into(),
-            client_secret: Some("client-secret".into()),
-        })
+        Some(SavedClient::new("client-id", Some("client-secret".into())))
     );
     let raw = std::fs::read_to_string(store.path()).unwrap();
     assert!(!raw.contains("RT-env"), "{raw}");

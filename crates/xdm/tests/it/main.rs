@@ -3,3 +3,5 @@
 #[cfg(feature = "hyper")]
 mod first_program;
 mod own_transport;
+#[cfg(feature = "hyper")]
+mod tls;
