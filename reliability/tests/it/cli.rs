@@ -320,7 +320,6 @@ async fn export_killed_and_resumed(seed: u64) -> Result<(u32, u32), String> {
         // A failed run (exit 6 after retries) is resumed like a killed one.
     }
     let text = std::fs::read_to_string(&out).map_err(|e| e.to_string())?;
-    let _ = std::fs::remove_dir_all(&dir);
     emu.shutdown().await;
     let mut seen = HashSet::new();
     for line in text.lines() {
@@ -863,7 +862,7 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
         if expired_for == "the server only" {
             clock.advance(Duration::from_secs(3 * 3600));
         }
-        let ran = events_on_saved_login(&emu, &dir, PROCESSES).await;
+        let ran = events_on_saved_login(&emu, dir, PROCESSES).await;
         let refreshes = requests_to(&emu, "/2/oauth2/token");
         let listed = emu
             .handle()
@@ -873,7 +872,6 @@ async fn cli_processes_sharing_a_saved_login_refresh_once() {
             .count();
         let rotated = store.load_blocking().expect("readable").expect("a token");
         emu.shutdown().await;
-        let _ = std::fs::remove_dir_all(&dir);
         tally.record(
             format!("expired for {expired_for}: every process lists the events"),
             match ran.iter().find(|(code, _)| *code != 0) {

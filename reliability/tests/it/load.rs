@@ -320,7 +320,6 @@ async fn two_processes_sharing_a_token_file_refresh_once() {
     let (a, b) = tokio::join!(a.wait_with_output(), b.wait_with_output());
     let (a, b) = (a.expect("runs"), b.expect("runs"));
     let refreshes = requests_to(&world.emu, TOKEN_PATH);
-    let _ = std::fs::remove_dir_all(&dir);
     let mut tally = Tally::new("refresh_once_across_processes");
     for (name, out) in [("process A", &a), ("process B", &b)] {
         let ran = String::from_utf8_lossy(&out.stdout).contains("1 passed");
@@ -397,7 +396,6 @@ async fn two_clients_sharing_a_token_file_refresh_once_after_a_401() {
         .filter(|r| r.status == Some(401))
         .count();
     let rotated = store.load_blocking().expect("readable").expect("a token");
-    let _ = std::fs::remove_dir_all(&dir);
     emu.shutdown().await;
     let mut tally = Tally::new("refresh_once_after_401_shared_file");
     tally.record(

@@ -347,11 +347,11 @@ fn ops() -> Vec<Op> {
                     }
                 }
             }
-            let missing = FileTokenStore::new(dir.join("no-such-dir").join("x").join("token.json"));
+            let missing =
+                FileTokenStore::new(tmp.path().join("no-such-dir").join("x").join("token.json"));
             if let Err(e) = missing.save_blocking(&token()) {
                 texts.push(format!("{e} {e:?}"));
             }
-            let _ = std::fs::remove_dir_all(&dir);
             (texts, vec![])
         }),
     );
