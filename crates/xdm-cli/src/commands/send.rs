@@ -72,7 +72,13 @@ impl Plan {
             }
         };
         let text = match args.text.as_deref() {
-            Some("-") => Some(read_stdin()?),
+            // Off the executor's threads, like every blocking read; a panic there is a bug,
+            // passed on as if it had happened here.
+            Some("-") => Some(
+                tokio::task::spawn_blocking(read_stdin)
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?,
+            ),
             Some(t) => Some(t.to_owned()),
             None => None,
         };
