@@ -102,7 +102,7 @@ pub use policy::{RateLimitPolicy, ReconcilePolicy};
 pub use ready::FromEnv;
 pub use send::Sent;
 pub use token_store::{RefreshLock, StoreFuture, TokenStore, TokenStoreError};
-pub use upload::MediaSource;
+pub use upload::{ChunkFuture, MediaReader, MediaSource};
 
 #[cfg(test)]
 mod tests;

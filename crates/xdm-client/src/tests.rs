@@ -1031,13 +1031,147 @@ fn a_refused_finalize_whose_status_shows_no_finalize_is_reported() {
     assert_eq!(script.requests(), 5);
 }
 
+/// Media of `size` bytes read through the [`crate::MediaReader`] trait, which remembers what
+/// was asked of it and answers with what `answer` makes of each request.
+#[derive(Debug)]
+struct Reader {
+    size: u64,
+    asked: Arc<Mutex<Vec<(u64, usize)>>>,
+    answer: fn(u64, usize) -> Result<Bytes, Error>,
+}
+
+impl crate::MediaReader for Reader {
+    fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn read_chunk(&self, offset: u64, len: usize) -> crate::ChunkFuture<'_> {
+        self.asked.lock().unwrap().push((offset, len));
+        Box::pin(async move { (self.answer)(offset, len) })
+    }
+}
+
+/// Bytes counting up from `offset`, `len` of them.
+fn counting(offset: u64, len: usize) -> Result<Bytes, Error> {
+    Ok((offset..offset + len as u64).map(|i| i as u8).collect())
+}
+
+fn read_upload(
+    script: &Script,
+    answer: fn(u64, usize) -> Result<Bytes, Error>,
+) -> (
+    Result<xdm_core::upload::UploadedMedia, Error>,
+    Vec<(u64, usize)>,
+) {
+    let asked = Arc::default();
+    let reader = Reader {
+        size: 2_500_000,
+        asked: Arc::clone(&asked),
+        answer,
+    };
+    let media = crate::MediaSource::from_reader(reader, xdm_core::upload::MediaType::Mp4);
+    assert_eq!((media.len(), media.is_empty()), (2_500_000, false));
+    let clock = FakeClock::new();
+    let client = Client::builder(script.clone(), clock, oauth1())
+        .upload_chunk_size(1_000_000)
+        .build();
+    let result = block_on(client.upload_media(media));
+    let asked = asked.lock().unwrap().clone();
+    (result, asked)
+}
+
 #[test]
-fn a_media_file_of_unknown_type_or_missing_is_refused() {
-    let error = crate::MediaSource::from_path("notes.txt").unwrap_err();
-    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
-    let error = crate::MediaSource::from_path("/nonexistent/dir/photo.png").unwrap_err();
+fn a_reader_is_asked_for_each_segment_once_as_the_upload_reaches_it() {
+    let script = Script::default()
+        .json(200, INITIALIZED)
+        .json(200, "")
+        .json(503, SERVER_ERROR)
+        .json(200, "")
+        .json(200, "")
+        .json(
+            200,
+            r#"{"data":{"id":"4242","media_key":"3_4242","size":2500000}}"#,
+        );
+    let (uploaded, asked) = read_upload(&script, counting);
+    assert_eq!(uploaded.unwrap().id.as_str(), "4242");
+    // The retried append resends the segment it holds instead of reading it again.
+    assert_eq!(
+        asked,
+        [(0, 1_000_000), (1_000_000, 1_000_000), (2_000_000, 500_000)]
+    );
+    let seen = script.seen.lock().unwrap();
+    let last = &seen[4];
+    let expected: Bytes = counting(2_000_000, 500_000).unwrap();
+    assert!(
+        last.body()
+            .windows(expected.len())
+            .any(|w| w == &expected[..]),
+        "the last append carries the last segment"
+    );
+}
+
+#[test]
+fn a_failed_read_stops_the_upload_before_it_is_finalized() {
+    let script = Script::default().json(200, INITIALIZED).json(200, "");
+    let (result, asked) = read_upload(&script, |offset, len| {
+        if offset == 0 {
+            counting(offset, len)
+        } else {
+            Err(Error::File {
+                path: "clip.mp4".into(),
+                source: std::io::Error::other("it changed size while it was uploaded"),
+            })
+        }
+    });
+    let error = result.unwrap_err();
     assert!(matches!(error, Error::File { .. }), "{error:?}");
-    assert!(error.to_string().contains("photo.png"));
+    assert!(error.to_string().contains("changed size"), "{error}");
+    assert_eq!(asked.len(), 2);
+    assert_eq!(
+        paths(&script),
+        ["/2/media/upload/initialize", "/2/media/upload/4242/append"]
+    );
+}
+
+#[test]
+fn a_reader_that_hands_out_the_wrong_length_is_refused_before_sending_it() {
+    let script = Script::default().json(200, INITIALIZED);
+    let (result, asked) = read_upload(&script, |offset, len| counting(offset, len - 1));
+    let error = result.unwrap_err();
+    assert!(matches!(error, Error::InvalidInput(_)), "{error:?}");
+    assert!(error.to_string().contains("the file changed"), "{error}");
+    assert_eq!(asked, [(0, 1_000_000)]);
+    assert_eq!(paths(&script), ["/2/media/upload/initialize"]);
+}
+
+#[test]
+fn a_reader_too_large_for_its_category_is_refused_before_any_request() {
+    let reader = Reader {
+        size: 6 << 20,
+        asked: Arc::default(),
+        answer: counting,
+    };
+    let media = crate::MediaSource::from_reader(reader, xdm_core::upload::MediaType::Png);
+    assert!(format!("{media:?}").contains("Reader"));
+    let script = Script::default();
+    let clock = FakeClock::new();
+    let error = block_on(client(&script, &clock).upload_media(media)).unwrap_err();
+    assert!(error.to_string().contains("too large"), "{error}");
+    assert_eq!(script.requests(), 0);
+}
+
+#[test]
+fn bytes_are_a_reader_of_their_own_ranges() {
+    use crate::MediaReader;
+    let bytes = Bytes::from_static(b"0123456789");
+    assert_eq!(MediaReader::size(&bytes), 10);
+    assert_eq!(&block_on(bytes.read_chunk(4, 3)).unwrap()[..], b"456");
+    assert_eq!(&block_on(bytes.read_chunk(7, 3)).unwrap()[..], b"789");
+    for (offset, len) in [(8, 3), (11, 0), (u64::MAX, 1), (1, usize::MAX)] {
+        let e = block_on(bytes.read_chunk(offset, len)).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
+        assert!(e.to_string().contains("beyond the media's 10 bytes"), "{e}");
+    }
 }
 
 #[test]

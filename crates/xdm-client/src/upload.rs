@@ -1,10 +1,9 @@
 //! Media upload through the core's chunked state machine, and sends with an attachment.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use xdm_core::Endpoint;
@@ -22,7 +21,83 @@ use crate::execute::CallError;
 use crate::send::Sent;
 use crate::transport::{Timer, Transport};
 
-/// Media to upload: its bytes, or a file read a chunk at a time, and its type.
+/// The future [`MediaReader::read_chunk`] returns: boxed, so that readers can be trait
+/// objects, and `Send`, so that an upload can move between threads.
+pub type ChunkFuture<'a> = Pin<Box<dyn Future<Output = Result<Bytes, Error>> + Send + 'a>>;
+
+/// Media that stays where it is and is read one chunk at a time while it is uploaded, so that
+/// memory holds one chunk (4 MiB by default) whatever the media's size.
+///
+/// The client has no runtime, so it does no file I/O itself: a reader does its own, in a way
+/// that never blocks the executor. `xdm_hyper::MediaFile` reads a local file on tokio's
+/// blocking pool; a program on another runtime implements this trait with that runtime's
+/// means. [`Bytes`] implement it too, for media already in memory.
+///
+/// The size is fixed when the reader is made, and the upload announces it to X before the
+/// first chunk is read. A reader whose media no longer has that size, or no longer the
+/// content it had, fails the read rather than hand out bytes of another file: the upload
+/// stops before it is finalized, and X discards it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use xdm_client::{ChunkFuture, Error, MediaReader};
+///
+/// /// Media made on demand: `size` bytes counting up from zero.
+/// #[derive(Debug)]
+/// struct Counting {
+///     size: u64,
+/// }
+///
+/// impl MediaReader for Counting {
+///     fn size(&self) -> u64 {
+///         self.size
+///     }
+///
+///     fn read_chunk(&self, offset: u64, len: usize) -> ChunkFuture<'_> {
+///         Box::pin(async move {
+///             let chunk: Vec<u8> = (offset..offset + len as u64).map(|i| i as u8).collect();
+///             Ok::<_, Error>(Bytes::from(chunk))
+///         })
+///     }
+/// }
+/// ```
+pub trait MediaReader: fmt::Debug + Send + Sync {
+    /// The media's size in bytes.
+    fn size(&self) -> u64;
+
+    /// Reads `len` bytes from `offset`: exactly that many, since the upload announced the
+    /// size. The upload only asks for ranges within [`size`](Self::size), one at a time and
+    /// in order, and asks again for none it was given.
+    fn read_chunk(&self, offset: u64, len: usize) -> ChunkFuture<'_>;
+}
+
+impl MediaReader for Bytes {
+    fn size(&self) -> u64 {
+        self.len() as u64
+    }
+
+    fn read_chunk(&self, offset: u64, len: usize) -> ChunkFuture<'_> {
+        let range = usize::try_from(offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(len)?))
+            .filter(|range| range.end <= self.len());
+        let chunk = match range {
+            Some(range) => Ok(self.slice(range)),
+            None => Err(Error::InvalidInput(xdm_core::InvalidInput::new(
+                "chunk",
+                format!(
+                    "{len} bytes from {offset} reach beyond the media's {} bytes",
+                    self.len()
+                ),
+                "a range within the media",
+            ))),
+        };
+        Box::pin(std::future::ready(chunk))
+    }
+}
+
+/// Media to upload, and its type: bytes in memory, or a [`MediaReader`] read a chunk at a
+/// time.
 #[derive(Clone)]
 pub struct MediaSource {
     content: Content,
@@ -31,21 +106,17 @@ pub struct MediaSource {
 
 #[derive(Clone)]
 enum Content {
+    /// Checked whole (for the multipart boundary) before the first request.
     Bytes(Bytes),
-    /// A regular file, opened once; chunks are read from this handle as the upload asks for
-    /// them, so that a file swapped on disk meanwhile is not what gets uploaded.
-    File {
-        path: PathBuf,
-        file: Arc<Mutex<File>>,
-        len: u64,
-    },
+    /// Shared by the clones of a source, so that each upload reads the same media.
+    Reader(Arc<dyn MediaReader>),
 }
 
 impl fmt::Debug for MediaSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("MediaSource");
-        if let Content::File { path, .. } = &self.content {
-            d.field("path", path);
+        if let Content::Reader(reader) = &self.content {
+            d.field("reader", reader);
         }
         d.field("len", &self.len())
             .field("media_type", &self.media_type)
@@ -62,86 +133,14 @@ impl MediaSource {
         }
     }
 
-    /// A file, with its type taken from the extension: `jpg`, `jpeg`, `png`, `webp`, `bmp`,
-    /// `tif`, `tiff`, `gif`, `mp4`, `mov`.
-    ///
-    /// The file is opened once and checked before a byte of it is read: it must be a regular
-    /// file (a device such as `/dev/zero`, a FIFO or a directory is refused, through a
-    /// symbolic link too) no larger than its category allows. Its content is read later,
-    /// one chunk at a time while it is uploaded, so memory holds one chunk (4 MiB by
-    /// default) whatever the file's size. The reads are synchronous: a local file gives a
-    /// chunk far faster than the network takes it.
-    pub fn from_path(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let extension = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
-        let mime = match extension.as_str() {
-            "jpg" | "jpeg" => "image/jpeg",
-            "png" => "image/png",
-            "webp" => "image/webp",
-            "bmp" => "image/bmp",
-            "tif" | "tiff" => "image/tiff",
-            "gif" => "image/gif",
-            "mp4" => "video/mp4",
-            "mov" => "video/quicktime",
-            _ => {
-                return Err(Error::InvalidInput(xdm_core::InvalidInput::new(
-                    "media_path",
-                    format!("cannot tell the media type of {}", path.display()),
-                    "a file ending in .jpg, .jpeg, .png, .webp, .bmp, .tif, .tiff, .gif, .mp4 or .mov",
-                )));
-            }
-        };
-        let media_type = MediaType::parse(mime)?;
-        let file_error = |source| Error::File {
-            path: path.to_owned(),
-            source,
-        };
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Opening a FIFO would wait for a writer; a regular file ignores the flag.
-            options.custom_flags(libc::O_NONBLOCK);
-        }
-        let file = options.open(path).map_err(file_error)?;
-        // The metadata of the opened handle, not of the path: what is checked is what will be
-        // read.
-        let metadata = file.metadata().map_err(file_error)?;
-        if !metadata.is_file() {
-            return Err(Error::InvalidInput(xdm_core::InvalidInput::new(
-                "media",
-                format!(
-                    "{} is not a regular file (a device, a pipe or a directory)",
-                    path.display()
-                ),
-                "a regular file",
-            )));
-        }
-        let len = metadata.len();
-        let category = media_type.dm_category();
-        if len > category.max_bytes() {
-            return Err(Error::InvalidInput(xdm_core::InvalidInput::new(
-                "media",
-                format!(
-                    "{} ({len} bytes) is too large for {category}",
-                    path.display()
-                ),
-                format!("at most {} bytes", category.max_bytes()),
-            )));
-        }
-        Ok(MediaSource {
-            content: Content::File {
-                path: path.to_owned(),
-                file: Arc::new(Mutex::new(file)),
-                len,
-            },
+    /// Media read a chunk at a time while it is uploaded (a file through
+    /// `xdm_hyper::MediaFile`, or a reader of your own). Its size is checked against the
+    /// limit of its type's category before the first request of the upload.
+    pub fn from_reader(reader: impl MediaReader + 'static, media_type: MediaType) -> Self {
+        MediaSource {
+            content: Content::Reader(Arc::new(reader)),
             media_type,
-        })
+        }
     }
 
     /// The media type.
@@ -149,7 +148,7 @@ impl MediaSource {
         self.media_type
     }
 
-    /// The size in bytes (of a file, as it was when opened).
+    /// The size in bytes (of a reader, as it said when asked).
     pub fn len(&self) -> usize {
         usize::try_from(self.len_u64()).unwrap_or(usize::MAX)
     }
@@ -157,7 +156,7 @@ impl MediaSource {
     fn len_u64(&self) -> u64 {
         match &self.content {
             Content::Bytes(bytes) => bytes.len() as u64,
-            Content::File { len, .. } => *len,
+            Content::Reader(reader) => reader.size(),
         }
     }
 
@@ -170,45 +169,32 @@ impl MediaSource {
     fn upload(&self, boundary: String) -> Result<ChunkedUpload, Error> {
         Ok(match &self.content {
             Content::Bytes(bytes) => ChunkedUpload::new(bytes.clone(), self.media_type, boundary)?,
-            Content::File { len, .. } => ChunkedUpload::streamed(*len, self.media_type, boundary)?,
+            Content::Reader(reader) => {
+                ChunkedUpload::streamed(reader.size(), self.media_type, boundary)?
+            }
         })
     }
 
-    /// Reads `len` bytes from `offset` of the file.
-    fn read_chunk(&self, offset: u64, len: usize) -> Result<Bytes, Error> {
-        let Content::File { path, file, .. } = &self.content else {
-            // An upload of bytes in memory never asks for a chunk.
-            return Err(Error::InvalidInput(xdm_core::InvalidInput::new(
-                "media",
-                "a chunk was asked of media held in memory",
-                "a file source",
-            )));
-        };
-        let file_error = |source| Error::File {
-            path: path.clone(),
-            source,
-        };
-        let mut file = file.lock().unwrap_or_else(|p| p.into_inner());
-        file.seek(SeekFrom::Start(offset)).map_err(file_error)?;
-        let mut chunk = vec![0; len];
-        file.read_exact(&mut chunk).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                file_error(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "the file became shorter while it was uploaded",
-                ))
-            } else {
-                file_error(e)
-            }
-        })?;
-        Ok(Bytes::from(chunk))
+    /// Reads `len` bytes from `offset` of the reader.
+    async fn read_chunk(&self, offset: u64, len: usize) -> Result<Bytes, Error> {
+        match &self.content {
+            Content::Reader(reader) => reader.read_chunk(offset, len).await,
+            // The machine never asks for a chunk of bytes it holds; should it, the bytes
+            // answer as a reader would.
+            Content::Bytes(bytes) => bytes.read_chunk(offset, len).await,
+        }
     }
 }
 
 impl<T: Transport, C: Timer> Client<T, C> {
     /// Uploads media for a message (initialize, append chunks, finalize, wait for
-    /// processing). Each step is retried like any idempotent request.
-    pub async fn upload_media(&self, media: MediaSource) -> Result<UploadedMedia, Error> {
+    /// processing). Each step is retried like any idempotent request; the chunks of a
+    /// [`MediaReader`] are read once each, as the upload reaches them.
+    pub async fn upload_media(
+        &self,
+        media: impl Into<MediaSource>,
+    ) -> Result<UploadedMedia, Error> {
+        let media = media.into();
         let boundary = format!("xdm-{:016x}{:016x}", self.random(), self.random());
         let mut upload = media.upload(boundary)?;
         if let Some(size) = self.inner.upload_chunk_size {
@@ -225,7 +211,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
                 }
                 UploadAction::Done(media) => return Ok(media),
                 UploadAction::ReadChunk { offset, len, .. } => {
-                    let chunk = media.read_chunk(offset, len)?;
+                    let chunk = media.read_chunk(offset, len).await?;
                     upload.supply_chunk(chunk)?;
                     continue;
                 }
@@ -302,12 +288,16 @@ impl<T: Transport, C: Timer> Client<T, C> {
 
     /// Uploads `media`, then sends it with `text` (if any) to `recipient`.
     ///
+    /// Here the photo is in memory already; with `xdm_hyper`, a file on disk is
+    /// `xdm_hyper::MediaFile::open("holiday.jpg").await?`, read a chunk at a time.
+    ///
     /// ```no_run
     /// # async fn demo<T: xdm_client::transport::Transport, C: xdm_client::transport::Timer>(
-    /// #     client: xdm_client::Client<T, C>) -> Result<(), xdm_client::Error> {
+    /// #     client: xdm_client::Client<T, C>, jpeg: Vec<u8>) -> Result<(), xdm_client::Error> {
     /// use xdm_client::{MediaSource, Recipient};
+    /// use xdm_core::upload::MediaType;
     ///
-    /// let photo = MediaSource::from_path("holiday.jpg")?;
+    /// let photo = MediaSource::from_bytes(jpeg, MediaType::Jpeg);
     /// let to = Recipient::Participant("2244994945".parse()?);
     /// client.send_with_media(to, Some("Look!".to_owned()), photo).await?;
     /// # Ok(()) }
@@ -316,7 +306,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
         &self,
         recipient: Recipient,
         text: Option<String>,
-        media: MediaSource,
+        media: impl Into<MediaSource>,
     ) -> Result<Sent, Error> {
         // Refuse a bad text before spending an upload on it.
         if let Some(text) = &text {
@@ -341,50 +331,5 @@ fn raw_success(response: http::Response<Bytes>) -> Result<http::Response<Bytes>,
         Ok(response)
     } else {
         Err(decode_error(response))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn refusal(path: &Path) -> String {
-        match MediaSource::from_path(path) {
-            Err(Error::InvalidInput(e)) => e.to_string(),
-            other => panic!("{}: {other:?}", path.display()),
-        }
-    }
-
-    #[test]
-    fn a_file_is_checked_before_a_byte_is_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let folder = dir.path().join("folder.png");
-        std::fs::create_dir(&folder).unwrap();
-        assert!(refusal(&folder).contains("not a regular file"));
-        let huge = dir.path().join("huge.png");
-        File::create(&huge).unwrap().set_len(6 << 20).unwrap();
-        assert!(refusal(&huge).contains("too large for dm_image"));
-        #[cfg(unix)]
-        {
-            let zero = dir.path().join("zero.gif");
-            std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
-            assert!(refusal(&zero).contains("not a regular file"));
-        }
-    }
-
-    #[test]
-    fn a_file_is_read_a_chunk_at_a_time_and_must_not_shrink() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("clip.mp4");
-        std::fs::write(&path, b"0123456789").unwrap();
-        let source = MediaSource::from_path(&path).unwrap();
-        assert_eq!((source.len(), source.is_empty()), (10, false));
-        assert!(format!("{source:?}").contains("clip.mp4"));
-        assert_eq!(&source.read_chunk(4, 3).unwrap()[..], b"456");
-        std::fs::write(&path, b"01234").unwrap();
-        let e = source.read_chunk(4, 3).unwrap_err();
-        assert!(e.to_string().contains("became shorter"), "{e}");
-        let bytes = MediaSource::from_bytes(&b"abc"[..], MediaType::Png);
-        assert!(bytes.read_chunk(0, 1).is_err());
     }
 }

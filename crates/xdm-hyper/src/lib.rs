@@ -36,6 +36,7 @@
 mod clock;
 mod error;
 mod login;
+mod media_file;
 mod ready;
 mod store;
 mod transport;
@@ -46,6 +47,7 @@ pub use login::{
     CONFIG_DIR_VAR, NoConfigDir, ResolveError, Resolved, SavedClient, SavedLogin, config_dir,
     resolve, resolve_env,
 };
+pub use media_file::MediaFile;
 pub use ready::{Builder, Client, SetupError, builder, from_env};
 pub use store::{FileStoreError, FileTokenStore};
 pub use transport::{HttpVersion, HyperTransport, HyperTransportBuilder};

@@ -148,7 +148,7 @@ async fn client_refuses_invalid_input_before_any_request() {
             "upload: missing file",
             "missing.jpg",
             Box::pin(async {
-                let source = MediaSource::from_path(&missing)?;
+                let source = xdm_hyper::MediaFile::open(&missing).await?;
                 client.upload_media(source).await.map(drop)
             }),
         ),
@@ -156,7 +156,7 @@ async fn client_refuses_invalid_input_before_any_request() {
             "upload: empty file on disk",
             "media",
             Box::pin(async {
-                let source = MediaSource::from_path(&empty)?;
+                let source = xdm_hyper::MediaFile::open(&empty).await?;
                 client.upload_media(source).await.map(drop)
             }),
         ),
@@ -164,7 +164,7 @@ async fn client_refuses_invalid_input_before_any_request() {
             "upload: a text file",
             "media_path",
             Box::pin(async {
-                let source = MediaSource::from_path(&text_file)?;
+                let source = xdm_hyper::MediaFile::open(&text_file).await?;
                 client.upload_media(source).await.map(drop)
             }),
         ),

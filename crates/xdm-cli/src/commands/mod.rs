@@ -28,7 +28,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
     }
     match cli.command {
         Command::Send(args) => {
-            let plan = send::Plan::from_args(args)?;
+            let plan = send::Plan::from_args(args).await?;
             plan.run(&connect(global).await?, global.json).await
         }
         Command::Events(args) => {

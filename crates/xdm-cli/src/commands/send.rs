@@ -9,10 +9,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::json;
-use xdm_client::{MediaSource, Recipient};
+use xdm_client::Recipient;
 use xdm_core::InvalidInput;
 use xdm_core::endpoints::{CreateGroup, Message};
 use xdm_core::ids::{ConversationId, MediaId, UserId};
+use xdm_hyper::MediaFile;
 
 use crate::cli::SendArgs;
 use crate::connect::Session;
@@ -32,7 +33,7 @@ enum Target {
 enum Attachment {
     None,
     Uploaded(MediaId),
-    File(PathBuf, MediaSource),
+    File(PathBuf, MediaFile),
 }
 
 /// A validated send.
@@ -50,8 +51,9 @@ fn stand_in_media() -> MediaId {
 }
 
 impl Plan {
-    /// Validates the arguments (reading the text from standard input when it is `-`).
-    pub fn from_args(args: SendArgs) -> Result<Plan, Failure> {
+    /// Validates the arguments (reading the text from standard input when it is `-`, and
+    /// opening and checking the media file, off the executor's threads).
+    pub async fn from_args(args: SendArgs) -> Result<Plan, Failure> {
         let target = match (args.to, args.conversation, args.group) {
             (Some(to), _, _) => Target::To(UserId::parse_as(&to, "to")?),
             (_, Some(c), _) => Target::Conversation(ConversationId::parse_as(&c, "conversation")?),
@@ -70,14 +72,20 @@ impl Plan {
             }
         };
         let text = match args.text.as_deref() {
-            Some("-") => Some(read_stdin()?),
+            // Off the executor's threads, like every blocking read; a panic there is a bug,
+            // passed on as if it had happened here.
+            Some("-") => Some(
+                tokio::task::spawn_blocking(read_stdin)
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?,
+            ),
             Some(t) => Some(t.to_owned()),
             None => None,
         };
         let attachment = match (args.media, args.media_id) {
             (Some(path), _) => {
-                let source = MediaSource::from_path(&path).map_err(Failure::from)?;
-                if source.is_empty() {
+                let file = MediaFile::open(&path).await.map_err(Failure::from)?;
+                if file.is_empty() {
                     return Err(InvalidInput::new(
                         "media",
                         format!("{} is empty", path.display()),
@@ -85,7 +93,7 @@ impl Plan {
                     )
                     .into());
                 }
-                Attachment::File(path, source)
+                Attachment::File(path, file)
             }
             (None, Some(id)) => Attachment::Uploaded(MediaId::parse_as(&id, "media_id")?),
             (None, None) => Attachment::None,
@@ -116,8 +124,8 @@ impl Plan {
     /// Uploads, sends and prints the new event's ids.
     pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
         let media_id = match &self.attachment {
-            Attachment::File(path, source) => {
-                let uploaded = session.api.upload_media(source.clone()).await?;
+            Attachment::File(path, file) => {
+                let uploaded = session.api.upload_media(file.clone()).await?;
                 if !json {
                     eprintln!("uploaded {} as media {}", path.display(), uploaded.id);
                 }
@@ -219,16 +227,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn bad_input_is_refused_with_what_is_allowed() {
-        let e = Plan::from_args(args(Some("bob"), None, Some("hi"))).unwrap_err();
+    #[tokio::test]
+    async fn bad_input_is_refused_with_what_is_allowed() {
+        let e = Plan::from_args(args(Some("bob"), None, Some("hi")))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind, Kind::Input);
         assert!(e.message.contains("invalid to"), "{}", e.message);
-        let e = Plan::from_args(args(None, Some(&["12"]), Some("hi"))).unwrap_err();
+        let e = Plan::from_args(args(None, Some(&["12"]), Some("hi")))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("2 to 49"), "{}", e.message);
-        let e = Plan::from_args(args(Some("12"), None, Some("  "))).unwrap_err();
+        let e = Plan::from_args(args(Some("12"), None, Some("  ")))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("empty"), "{}", e.message);
-        let e = Plan::from_args(args(None, None, Some("hi"))).unwrap_err();
+        let e = Plan::from_args(args(None, None, Some("hi")))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("--to USER_ID"), "{}", e.message);
     }
 
@@ -249,11 +265,11 @@ mod tests {
         assert!(e.message.contains("not UTF-8"), "{}", e.message);
     }
 
-    #[test]
-    fn media_alone_is_a_message() {
+    #[tokio::test]
+    async fn media_alone_is_a_message() {
         let mut a = args(Some("12"), None, None);
         a.media_id = Some("77".into());
-        let plan = Plan::from_args(a).unwrap();
+        let plan = Plan::from_args(a).await.unwrap();
         assert_eq!(
             plan.message(MediaId::try_from(1).unwrap())
                 .unwrap()
@@ -264,13 +280,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_unreadable_media_file_is_refused_before_any_request() {
+    #[tokio::test]
+    async fn an_unreadable_media_file_is_refused_before_any_request() {
         let mut a = args(Some("12"), None, Some("hi"));
         a.media = Some(PathBuf::from("/nonexistent/x.png"));
-        assert_eq!(Plan::from_args(a).unwrap_err().kind, Kind::Local);
+        assert_eq!(Plan::from_args(a).await.unwrap_err().kind, Kind::Local);
         let mut a = args(Some("12"), None, Some("hi"));
         a.media = Some(PathBuf::from("notes.txt"));
-        assert_eq!(Plan::from_args(a).unwrap_err().kind, Kind::Input);
+        assert_eq!(Plan::from_args(a).await.unwrap_err().kind, Kind::Input);
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.png");
+        std::fs::write(&empty, b"").unwrap();
+        let mut a = args(Some("12"), None, Some("hi"));
+        a.media = Some(empty);
+        let e = Plan::from_args(a).await.unwrap_err();
+        assert_eq!(e.kind, Kind::Input);
+        assert!(e.message.contains("is empty"), "{}", e.message);
     }
 }

@@ -80,6 +80,27 @@ impl MediaType {
             })
     }
 
+    /// The file name extensions of the types, in the order [`from_extension`](Self::from_extension)
+    /// is documented with; for an error that says what is accepted.
+    pub const EXTENSIONS: &'static str =
+        ".jpg, .jpeg, .png, .webp, .bmp, .tif, .tiff, .gif, .mp4 or .mov";
+
+    /// The type a file name extension (without its dot, any case) stands for: `jpg`, `jpeg`,
+    /// `png`, `webp`, `bmp`, `tif`, `tiff`, `gif`, `mp4`, `mov`.
+    pub fn from_extension(extension: &str) -> Option<MediaType> {
+        Some(match extension.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" => MediaType::Jpeg,
+            "png" => MediaType::Png,
+            "webp" => MediaType::Webp,
+            "bmp" => MediaType::Bmp,
+            "tif" | "tiff" => MediaType::Tiff,
+            "gif" => MediaType::Gif,
+            "mp4" => MediaType::Mp4,
+            "mov" => MediaType::Quicktime,
+            _ => return None,
+        })
+    }
+
     /// The category a file of this type is uploaded in.
     pub fn dm_category(self) -> MediaCategory {
         match self {
@@ -192,6 +213,32 @@ mod tests {
         assert_eq!(MediaType::parse(" IMAGE/PNG "), Ok(MediaType::Png));
         let err = MediaType::parse("video/webm").unwrap_err();
         assert_eq!(err.parameter, "media_type");
+    }
+
+    #[test]
+    fn extensions_name_their_types() {
+        let named = [
+            "jpg", "JPEG", "png", "webp", "bmp", "tif", "Tiff", "gif", "mp4", "MOV",
+        ]
+        .map(|e| MediaType::from_extension(e).map(MediaType::as_str));
+        assert_eq!(
+            named.map(Option::unwrap),
+            [
+                "image/jpeg",
+                "image/jpeg",
+                "image/png",
+                "image/webp",
+                "image/bmp",
+                "image/tiff",
+                "image/tiff",
+                "image/gif",
+                "video/mp4",
+                "video/quicktime",
+            ]
+        );
+        for other in ["", "txt", "pjpeg", "mp4 ", "jpg.txt"] {
+            assert_eq!(MediaType::from_extension(other), None, "{other:?}");
+        }
     }
 
     #[test]
