@@ -194,6 +194,9 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
         )
         .with_detail(detail),
         e @ E::File { .. } => Failure::new(Kind::Local, e.to_string()),
+        e @ E::MalformedToken => {
+            Failure::new(Kind::Local, format!("X's answer could not be read: {e}"))
+        }
         e => Failure::new(Kind::Refused, e.to_string()),
     }
 }

@@ -399,6 +399,12 @@ fn a_malformed_next_token_is_an_error_not_the_end() {
         serde_json::from_slice(&std::fs::read(dir.join("dms.jsonl.checkpoint")).unwrap()).unwrap();
     assert_eq!(cp["done"], false);
     assert_eq!(server.requests().len(), 1);
+    // `events` prints the page it got, then fails instead of ending as if complete.
+    let ran = run(server.xdm(&dir), &["events", "--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("1585800613253812228"), "{}", ran.stdout);
+    assert!(ran.stderr.contains("next_token"), "{}", ran.stderr);
+    assert_eq!(server.requests().len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
