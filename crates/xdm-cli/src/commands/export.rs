@@ -5,6 +5,11 @@
 //! checkpoint are written so that `--resume` ends with every event exactly once is explained
 //! in [`crate::checkpoint`].
 //!
+//! An event X serves again (a page repeated under its own token or a fresh one) is written
+//! once: ids already written are remembered, across a resume too ([`crate::checkpoint`]).
+//! A pagination token handed out a second time stops the export with an error instead of a
+//! loop, and the export is not marked complete.
+//!
 //! Rate limits are waited out here rather than in the client, so that the wait and its
 //! countdown show in the progress line. Any other failure stops the export with its exit
 //! code; the checkpoint stays, and `--resume` continues from the last page written.
@@ -180,6 +185,8 @@ impl Plan {
         let resumed_from_token = token.is_some();
         self.listing.set_pagination_token(token);
         let mut pages = Paginator::new(self.listing.clone());
+        // Events already written are dropped when X serves them again (see `checkpoint`).
+        let mut seen = output.recent_ids();
         let progress = Progress::new(cp.events, cp.pages);
         let ticker = progress.spawn_ticker();
         let mut pages_this_run = 0u64;
@@ -231,13 +238,41 @@ impl Plan {
                     .map_err(resumable)?
                     .iter()
                     .take(keep)
+                    .filter(|v| {
+                        v.get("id")
+                            .and_then(serde_json::Value::as_str)
+                            .is_none_or(|id| seen.first_time(id))
+                    })
                     .map(|v| v.to_string())
                     .collect();
+                let repeated = match pages.stop_reason() {
+                    Some(StopReason::RepeatedToken(token)) => Some(token.clone()),
+                    _ => None,
+                };
                 // Events first, made durable; only then the checkpoint that counts them.
                 cp.bytes = output.append(&lines).map_err(io)?;
                 cp.sha256 = Some(output.sha256());
                 cp.events += lines.len() as u64;
                 cp.pages += 1;
+                if let Some(token) = repeated {
+                    // Not the end of the listing: whether more events follow is unknown. The
+                    // checkpoint names this page again, whose events a resume then drops as
+                    // written.
+                    cp.next_token = request.pagination_token().map(|t| t.as_str().to_owned());
+                    cp.done = false;
+                    checkpoint::store(&cp_path, &cp)
+                        .map_err(|e| Failure::io(cp_path.display(), &e))?;
+                    progress.page(lines.len() as u64);
+                    return Err(resumable(Failure::new(
+                        Kind::Refused,
+                        format!(
+                            "X handed out the pagination token {token} a second time; \
+                             following it would loop, so the export stopped after {} events \
+                             and may be incomplete",
+                            cp.events
+                        ),
+                    )));
+                }
                 cp.next_token = pages.resume_token().map(|t| t.as_str().to_owned());
                 cp.done = pages
                     .stop_reason()
