@@ -1223,7 +1223,10 @@ fn a_malformed_next_token_ends_the_listing_with_an_error_not_quietly() {
     // The same through the pages: the page, then the error.
     let script = Script::default().json(200, &bad);
     let mut pages = self::client(&script, &clock).list_events();
-    assert_eq!(block_on(pages.next_page()).unwrap().unwrap().items().len(), 1);
+    assert_eq!(
+        block_on(pages.next_page()).unwrap().unwrap().items().len(),
+        1
+    );
     assert!(matches!(
         block_on(pages.next_page()),
         Some(Err(Error::MalformedToken))

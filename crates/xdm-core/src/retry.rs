@@ -369,7 +369,10 @@ fn classify(delivery: Delivery, failure: &Failure) -> Verdict {
             ..
         }) if at_most_once => Verdict::Stop(GiveUpReason::OutcomeUnknown),
         Failure::Transport(TransportFailure { kind, .. })
-            if matches!(kind, TransportErrorKind::Other | TransportErrorKind::TooLarge) =>
+            if matches!(
+                kind,
+                TransportErrorKind::Other | TransportErrorKind::TooLarge
+            ) =>
         {
             Verdict::Stop(GiveUpReason::TransportNotRetryable(kind))
         }

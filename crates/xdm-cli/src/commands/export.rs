@@ -11,7 +11,8 @@
 //! loop, and the export is not marked complete.
 //!
 //! Rate limits are waited out here rather than in the client, so that the wait and its
-//! countdown show in the progress line. Any other failure stops the export with its exit
+//! countdown show in the progress line; after [`MAX_LIMITED_IN_A_ROW`] refusals in a row
+//! with no page between them the export stops with exit 5. Any other failure stops the export with its exit
 //! code; the checkpoint stays, and `--resume` continues from the last page written.
 
 use std::path::PathBuf;
@@ -190,14 +191,19 @@ impl Plan {
         let progress = Progress::new(cp.events, cp.pages);
         let ticker = progress.spawn_ticker();
         let mut pages_this_run = 0u64;
+        let mut limited = LimitStreak::default();
         let result: Result<(), Failure> = async {
             while let Some(request) = pages.poll_request() {
                 let page = match session.api.list_page(&request).await {
-                    Ok(page) => page,
+                    Ok(page) => {
+                        limited.progressed();
+                        page
+                    }
                     Err(e) => {
                         pages.handle_failure();
                         match rate_limit_wait(&e) {
                             Some(until) => {
+                                limited.refused_export()?;
                                 let until = bounded_wait(until, SystemTime::now())?;
                                 progress.waiting(Some(until));
                                 sleep_until(until).await;
@@ -346,4 +352,68 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
 /// Sleeps until `until`, plus a second ([`pause_until`]).
 pub async fn sleep_until(until: SystemTime) {
     tokio::time::sleep(pause_until(until, SystemTime::now())).await;
+}
+
+/// Rate-limit refusals in a row, with no page getting through between them, after which an
+/// export stops (exit 5) rather than wait on: a server that refuses every request, or says
+/// no reset time (each such refusal is waited out for a minute), would otherwise keep it
+/// waiting without end.
+pub const MAX_LIMITED_IN_A_ROW: u32 = 10;
+
+/// Rate-limit refusals since the last page that got through.
+#[derive(Debug, Default)]
+pub struct LimitStreak {
+    in_a_row: u32,
+}
+
+impl LimitStreak {
+    /// A page got through.
+    pub fn progressed(&mut self) {
+        self.in_a_row = 0;
+    }
+
+    /// One more refusal; how many there have been in a row.
+    pub fn refused(&mut self) -> u32 {
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.in_a_row
+    }
+
+    /// One more refusal of an export's request: an error once it is the
+    /// [`MAX_LIMITED_IN_A_ROW`]th in a row.
+    pub fn refused_export(&mut self) -> Result<(), Failure> {
+        let n = self.refused();
+        if n >= MAX_LIMITED_IN_A_ROW {
+            return Err(resumable(Failure::new(
+                Kind::Limited,
+                format!(
+                    "X refused {n} requests in a row as rate limited, with no page getting \
+                     through; stopping rather than waiting without end"
+                ),
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_refused_again_and_again_stops_with_exit_5() {
+        let mut streak = LimitStreak::default();
+        for _ in 1..MAX_LIMITED_IN_A_ROW {
+            streak.refused_export().unwrap();
+        }
+        // A page that gets through starts the count again.
+        streak.progressed();
+        for _ in 1..MAX_LIMITED_IN_A_ROW {
+            streak.refused_export().unwrap();
+        }
+        let f = streak.refused_export().unwrap_err();
+        assert_eq!(f.kind, Kind::Limited);
+        assert_eq!(f.kind.code(), 5);
+        assert!(f.message.contains("10 requests in a row"), "{}", f.message);
+        assert!(f.message.contains("--resume"), "{}", f.message);
+    }
 }
