@@ -257,7 +257,7 @@ impl Plan {
 /// at every [`MAX_LIMITED_IN_A_ROW`]th, since a watch keeps trying (unlike an export) but
 /// must not look as if it were receiving events.
 fn still_limited(in_a_row: u32) -> Option<String> {
-    (in_a_row % MAX_LIMITED_IN_A_ROW == 0).then(|| {
+    in_a_row.is_multiple_of(MAX_LIMITED_IN_A_ROW).then(|| {
         format!(
             "X has refused the last {in_a_row} polls as rate limited, with none getting \
              through; still trying (Ctrl-C to stop)"
