@@ -38,6 +38,16 @@
 //! since is refused rather than extended into broken lines, duplicates or gaps.
 //!
 //! Both files are created readable by their owner alone: an export holds private messages.
+//!
+//! # No event twice
+//!
+//! A server may serve a page again, under its own token or a fresh one. The export drops
+//! every event whose id it has written recently (the last [`RecentIds::DEFAULT_CAPACITY`],
+//! twenty full pages: pages come newest first, so a repeat falls within them). That memory
+//! must outlive a crash, so it is not kept in the checkpoint but read back from the output
+//! itself: on resume, the ids of the output's last lines before the checkpoint's length,
+//! which the agreement check has just vouched for. The output is the record of what was
+//! written, so the memory cannot disagree with it, and the checkpoint stays small.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
@@ -45,6 +55,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use xdm_core::dedup::RecentIds;
 
 /// Where an export stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,6 +219,12 @@ pub fn not_a_regular_file(path: &Path) -> io::Error {
 /// that length ends a line, the lines before it number `cp.events`, and they hash as
 /// recorded. Returns the hash's state over those bytes.
 pub fn check_agreement(file: &mut File, cp: &Checkpoint) -> io::Result<Sha256> {
+    scan(file, cp, 0).map(|(hasher, _)| hasher)
+}
+
+/// [`check_agreement`], also returning where the last `lines` lines before `cp.bytes` start
+/// (0 when there are fewer).
+fn scan(file: &mut File, cp: &Checkpoint, lines_wanted: usize) -> io::Result<(Sha256, u64)> {
     let actual = file.metadata()?.len();
     if actual < cp.bytes {
         return Err(disagrees(format!(
@@ -221,13 +238,24 @@ pub fn check_agreement(file: &mut File, cp: &Checkpoint) -> io::Result<Sha256> {
     let (mut lines, mut read) = (0u64, 0u64);
     let mut hasher = Sha256::new();
     let mut last = None;
+    // Where each of the last lines ends (just past its newline): the oldest of
+    // `lines_wanted + 1` is where the last `lines_wanted` lines start.
+    let mut ends: std::collections::VecDeque<u64> = std::collections::VecDeque::new();
     loop {
         let n = reader.read(&mut buf)?;
         if n == 0 {
             break;
         }
         let chunk = &buf[..n];
-        lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        for (i, _) in chunk.iter().enumerate().filter(|&(_, &b)| b == b'\n') {
+            lines += 1;
+            if lines_wanted > 0 {
+                if ends.len() > lines_wanted {
+                    ends.pop_front();
+                }
+                ends.push_back(read + i as u64 + 1);
+            }
+        }
         read += n as u64;
         hasher.update(chunk);
         last = chunk.last().copied();
@@ -255,7 +283,34 @@ pub fn check_agreement(file: &mut File, cp: &Checkpoint) -> io::Result<Sha256> {
     {
         return Err(disagrees("the output's events are not those it wrote"));
     }
-    Ok(hasher)
+    let tail = if ends.len() > lines_wanted {
+        ends.front().copied().unwrap_or(0)
+    } else {
+        0
+    };
+    Ok((hasher, tail))
+}
+
+/// The ids of the lines of `file` from `start` to `end`, in order. Lines without an id (or
+/// that are not JSON objects) have none to remember and are passed over.
+fn ids_between(file: &mut File, start: u64, end: u64) -> io::Result<Vec<String>> {
+    use std::io::BufRead;
+    file.seek(io::SeekFrom::Start(start))?;
+    let mut reader = io::BufReader::new((&mut *file).take(end.saturating_sub(start)));
+    let mut ids = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        if let Ok(serde_json::Value::Object(event)) = serde_json::from_slice(&line)
+            && let Some(serde_json::Value::String(id)) = event.get("id")
+        {
+            ids.push(id.clone());
+        }
+    }
+    Ok(ids)
 }
 
 /// The export's output, opened at the length a checkpoint names.
@@ -263,15 +318,22 @@ pub struct Output {
     file: File,
     len: u64,
     hasher: Sha256,
+    /// The ids of the last lines it held when opened, oldest first.
+    written_ids: Vec<String>,
 }
 
 impl Output {
     /// Opens (or creates) `path`, checks that it agrees with `cp`, and cuts it to `cp.bytes`,
     /// dropping whatever was written after the checkpoint.
+    /// The ids of its last [`RecentIds::DEFAULT_CAPACITY`] lines are read back for
+    /// [`recent_ids`](Self::recent_ids).
     pub fn open_at(path: &Path, cp: &Checkpoint) -> io::Result<Output> {
         let mut file = open_output(path)?;
-        let hasher = check_agreement(&mut file, cp)?;
-        Output::cut(file, cp.bytes, hasher)
+        let (hasher, tail) = scan(&mut file, cp, RecentIds::DEFAULT_CAPACITY)?;
+        let written_ids = ids_between(&mut file, tail, cp.bytes)?;
+        let mut output = Output::cut(file, cp.bytes, hasher)?;
+        output.written_ids = written_ids;
+        Ok(output)
     }
 
     /// Opens (or creates) `path` empty, whatever it held: for `--force`, and for a fresh
@@ -291,7 +353,23 @@ impl Output {
         file.set_len(len)?;
         file.sync_all()?;
         file.seek(io::SeekFrom::Start(len))?;
-        Ok(Output { file, len, hasher })
+        Ok(Output {
+            file,
+            len,
+            hasher,
+            written_ids: Vec::new(),
+        })
+    }
+
+    /// A memory of the ids of the events the output held when it was opened (its last
+    /// [`RecentIds::DEFAULT_CAPACITY`] lines), for the export to go on dropping repeats
+    /// across a resume; empty for a new output.
+    pub fn recent_ids(&self) -> RecentIds {
+        let mut seen = RecentIds::new();
+        for id in &self.written_ids {
+            seen.first_time(id);
+        }
+        seen
     }
 
     /// Appends `lines` (each gets a newline) and makes them durable; returns the new length.
@@ -424,6 +502,39 @@ mod tests {
             assert!(e.to_string().contains("not a regular file"), "{e}");
         }
         assert!(Output::replace(d.path()).is_err(), "a directory is refused");
+    }
+
+    #[test]
+    fn a_reopened_output_remembers_the_ids_of_its_last_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.jsonl");
+        let cp = written(
+            &p,
+            &[
+                r#"{"id":"5"}"#,
+                r#"{"id":"4"}"#,
+                r#"{"text":"no id"}"#,
+                r#"{"id":"3"}"#,
+                r#"{"id":"2"}"#,
+            ],
+        );
+        // Only the last lines are read back.
+        let mut file = open_output(&p).unwrap();
+        let (_, tail) = scan(&mut file, &cp, 2).unwrap();
+        assert_eq!(ids_between(&mut file, tail, cp.bytes).unwrap(), ["3", "2"]);
+        let (_, all) = scan(&mut file, &cp, 9).unwrap();
+        assert_eq!(all, 0);
+        // Bytes past the checkpoint are not remembered: they are cut and fetched again.
+        let mut out = Output::open_at(&p, &cp).unwrap();
+        out.append(&[r#"{"id":"1"}"#.into()]).unwrap();
+        drop(out);
+        let out = Output::open_at(&p, &cp).unwrap();
+        let mut seen = out.recent_ids();
+        for id in ["5", "4", "3", "2"] {
+            assert!(!seen.first_time(id), "{id}");
+        }
+        assert!(seen.first_time("1"));
+        assert!(Output::replace(&p).unwrap().recent_ids().first_time("5"));
     }
 
     #[test]

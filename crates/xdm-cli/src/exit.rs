@@ -194,14 +194,17 @@ pub fn from_client_error(e: xdm_client::Error, now: SystemTime) -> Failure {
         )
         .with_detail(detail),
         e @ E::File { .. } => Failure::new(Kind::Local, e.to_string()),
+        e @ E::MalformedToken => {
+            Failure::new(Kind::Local, format!("X's answer could not be read: {e}"))
+        }
         e => Failure::new(Kind::Refused, e.to_string()),
     }
 }
 
-/// Whether a transport failure is an answer larger than the transport accepts. The
-/// transport says so only in words; the status line arrived, so this is not a silence.
+/// Whether a transport failure is an answer larger than the transport accepts: the status
+/// line arrived, so this is not a silence.
 fn is_oversized(t: &xdm_client::transport::TransportError) -> bool {
-    t.failure().kind == TransportErrorKind::Other && t.message().contains("larger than the")
+    t.failure().kind == TransportErrorKind::TooLarge
 }
 
 /// A send's failure: as [`from_client_error`], except that X's success (2xx) with a body
@@ -448,8 +451,8 @@ mod tests {
         use xdm_client::transport::TransportError;
         use xdm_core::retry::{ReachedServer, TransportFailure};
         let big = TransportError::new(
-            TransportFailure::new(TransportErrorKind::Other, ReachedServer::Maybe),
-            "the response body is larger than the 16777216-byte limit",
+            TransportFailure::new(TransportErrorKind::TooLarge, ReachedServer::Maybe),
+            "over the cap",
         );
         let f = from_client_error(xdm_client::Error::Transport(big), SystemTime::now());
         assert_eq!(f.kind, Kind::Local);
@@ -459,6 +462,14 @@ mod tests {
             f.message
         );
         assert!(!f.message.contains("no answer"), "{}", f.message);
+        // The kind decides, not the words: another failure that happens to say them is not
+        // taken for an oversized answer.
+        let other = TransportError::new(
+            TransportFailure::new(TransportErrorKind::Other, ReachedServer::Maybe),
+            "the response body is larger than the 16777216-byte limit",
+        );
+        let f = from_client_error(xdm_client::Error::Transport(other), SystemTime::now());
+        assert_eq!(f.kind, Kind::Network);
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub enum Error {
     /// it would fetch the same pages again without end, so the listing stopped there, after
     /// the events it had yielded.
     RepeatedToken(PaginationToken),
+    /// A listing's server sent a `next_token` that is not a pagination token, so whether more
+    /// events follow is unknown. The listing stopped after the page that carried it, which
+    /// its `resume_token` names, rather than end as if it were complete.
+    MalformedToken,
     /// A media file could not be read.
     File {
         /// The file.
@@ -278,6 +282,10 @@ impl fmt::Display for Error {
                 "the listing stopped: the server handed out the pagination token {token} a \
                  second time, and following it would loop"
             ),
+            Error::MalformedToken => f.write_str(
+                "the listing stopped: the server's next_token is not a pagination token, so \
+                 whether more events follow is unknown",
+            ),
         }
     }
 }
@@ -294,6 +302,7 @@ impl std::error::Error for Error {
             Error::Upload(e) => Some(e),
             Error::File { source, .. } => Some(source),
             Error::RateLimited { .. } | Error::OutcomeUnknown(_) | Error::RepeatedToken(_) => None,
+            Error::MalformedToken => None,
         }
     }
 }

@@ -9,7 +9,9 @@
 //! the listing has already yielded are dropped (the core's [`RecentIds`] remembers the last
 //! [`RecentIds::DEFAULT_CAPACITY`] ids, which covers any repeat of a recent page, since pages
 //! come newest first), and a pagination token handed out a second time ends the listing with
-//! [`Error::RepeatedToken`] instead of a loop.
+//! [`Error::RepeatedToken`] instead of a loop. A `next_token` that is not a pagination token
+//! ends it with [`Error::MalformedToken`], after the page that carried it: whether more
+//! events follow is unknown, so the listing does not end as if complete.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -45,7 +47,7 @@ type Fetch = Pin<Box<dyn Future<Output = Result<EventPage, Error>> + Send>>;
 /// the last [`RecentIds::DEFAULT_CAPACITY`] ids; pages come newest first, so a repeated page
 /// falls within them); its `body` is still the answer as X sent it, and its `errors` are the
 /// page's partial errors. A pagination token handed out a second time ends the listing with
-/// [`Error::RepeatedToken`].
+/// [`Error::RepeatedToken`], a malformed `next_token` with [`Error::MalformedToken`].
 #[must_use = "a listing does nothing until its pages are requested"]
 pub struct Pages<T, C, E> {
     client: Client<T, C>,
@@ -180,15 +182,28 @@ where
                         data.truncate(keep);
                         repeated = self.seen.retain_new(data);
                     }
-                    if let Some(StopReason::RepeatedToken(token)) = self.paginator.stop_reason() {
-                        tracing::warn!("the server repeated a pagination token; stopping");
-                        self.failed = Some(Error::RepeatedToken(token.clone()));
+                    match self.paginator.stop_reason() {
+                        Some(StopReason::RepeatedToken(token)) => {
+                            tracing::warn!("the server repeated a pagination token; stopping");
+                            self.failed = Some(Error::RepeatedToken(token.clone()));
+                        }
+                        // Not the end of the listing: ending quietly would pass a truncated
+                        // listing off as complete.
+                        Some(StopReason::MalformedToken) => {
+                            tracing::warn!("the server sent a malformed next_token; stopping");
+                            self.failed = Some(Error::MalformedToken);
+                        }
+                        _ => {}
                     }
                     self.includes.merge(page.includes.clone());
                     tracing::debug!(events = keep - repeated, repeated, "page received");
                     // The empty page after X's last page says only that the listing is over,
                     // unless it carries partial errors, which are never dropped.
-                    if keep == 0 && self.paginator.is_done() && page.errors.is_empty() {
+                    if keep == 0
+                        && self.paginator.is_done()
+                        && page.errors.is_empty()
+                        && self.failed.is_none()
+                    {
                         return Poll::Ready(None);
                     }
                     return Poll::Ready(Some(Ok(page)));

@@ -1334,6 +1334,42 @@ fn a_token_served_twice_ends_the_listing_with_an_error_not_a_loop() {
 }
 
 #[test]
+fn a_malformed_next_token_ends_the_listing_with_an_error_not_quietly() {
+    let bad = PAGE_TWO.replace("AAAAAAAAAAAAAAAAAAAA02", "not a token");
+    let script = Script::default()
+        .json(200, PAGE_ONE)
+        .json(200, &bad)
+        .json(200, EMPTY_PAGE);
+    let clock = FakeClock::new();
+    let client = client(&script, &clock);
+    let mut events = client.list_events().events();
+    let (ids, error) = listed_ids(&mut events);
+    // The page that carried the bad token is still yielded; then the error, not the end.
+    assert_eq!(ids, ["11", "10", "9"]);
+    let error = error.expect("a malformed token is an error");
+    assert!(matches!(error, Error::MalformedToken), "{error:?}");
+    assert!(error.to_string().contains("next_token"), "{error}");
+    assert!(!error.to_string().contains("not a token"), "{error}");
+    assert!(block_on(events.next()).is_none());
+    assert!(!events.stop_reason().unwrap().is_end_of_listing());
+    assert_eq!(script.requests(), 2);
+
+    // The same through the pages: the page, then the error.
+    let script = Script::default().json(200, &bad);
+    let mut pages = self::client(&script, &clock).list_events();
+    assert_eq!(
+        block_on(pages.next_page()).unwrap().unwrap().items().len(),
+        1
+    );
+    assert!(matches!(
+        block_on(pages.next_page()),
+        Some(Err(Error::MalformedToken))
+    ));
+    assert!(block_on(pages.next_page()).is_none());
+    assert!(pages.is_done());
+}
+
+#[test]
 fn events_carry_their_pages_partial_errors() {
     let with_errors = |data: &str, token: &str, detail: &str| {
         format!(

@@ -111,6 +111,7 @@ impl fmt::Display for TransportError {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::Io => "connection failed",
+            TransportErrorKind::TooLarge => "answer too large",
             _ => "transport failed",
         };
         write!(f, "{what}: {}", self.message)

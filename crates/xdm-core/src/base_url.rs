@@ -13,6 +13,8 @@ use crate::InvalidInput;
 /// http), no trailing slash. OAuth 1.0a signs the URL as sent, so the URL a request is built
 /// with must already be in the form a server reconstructs.
 ///
+/// A port must be a number from 1 to 65535; any other is refused rather than dropped.
+///
 /// Plain `http://` is accepted only for loopback hosts (`localhost`, `127.0.0.0/8`, `[::1]`), so
 /// that credentials never cross a network in the clear; anything else must be `https://`.
 ///
@@ -79,8 +81,25 @@ impl BaseUrl {
                 "plain http:// is only allowed for loopback hosts; use https://",
             ));
         }
+        // A port that does not fit in 16 bits must be refused by name: read as absent, it
+        // would send the requests to the scheme's default port, another server.
+        // `http` reads such a port as none at all, so the text after the host is read here.
+        let raw_port = authority.as_str()[authority.host().len()..].trim_start_matches(':');
+        let port = match raw_port {
+            "" => None,
+            p => match p.parse::<u16>() {
+                Ok(n) if n != 0 => Some(n),
+                _ => {
+                    return Err(InvalidInput::new(
+                        "base_url",
+                        format!("port {p} is out of range"),
+                        "a port from 1 to 65535",
+                    ));
+                }
+            },
+        };
         let mut url = format!("{scheme}://{host}");
-        match authority.port_u16() {
+        match port {
             Some(port) if port != default_port => url.push_str(&format!(":{port}")),
             _ => {}
         }
@@ -215,5 +234,28 @@ mod tests {
             assert_eq!(e.parameter, "base_url", "{bad}");
             assert!(!e.to_string().contains("pw"), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_port_out_of_range_is_refused_not_replaced_by_the_default() {
+        for (bad, port) in [
+            ("http://127.0.0.1:99999", "99999"),
+            ("https://api.x.com:65536/", "65536"),
+            ("http://[::1]:0", "0"),
+            ("https://api.x.com:4294967739", "4294967739"),
+        ] {
+            let e = BaseUrl::parse(bad).unwrap_err();
+            assert_eq!(e.parameter, "base_url", "{bad}");
+            assert_eq!(e.problem, format!("port {port} is out of range"), "{bad}");
+            assert_eq!(e.allowed, "a port from 1 to 65535", "{bad}");
+        }
+        assert_eq!(
+            BaseUrl::parse("http://127.0.0.1:65535").unwrap().as_str(),
+            "http://127.0.0.1:65535"
+        );
+        assert_eq!(
+            BaseUrl::parse("https://api.x.com:/2").unwrap().as_str(),
+            "https://api.x.com/2"
+        );
     }
 }

@@ -45,6 +45,9 @@ pub enum TransportErrorKind {
     /// Anything else, such as a request the transport could not encode or a response it could
     /// not parse. Not retried: such failures tend to repeat.
     Other,
+    /// The response's body was larger than the transport accepts. Its status line arrived,
+    /// so the server did answer; not retried, since the answer would be as large again.
+    TooLarge,
 }
 
 /// Whether a failed request could have reached the server.
@@ -359,13 +362,18 @@ fn classify(delivery: Delivery, failure: &Failure) -> Verdict {
             _ => Verdict::Stop(GiveUpReason::NotRetryable(status)),
         },
         // Before the kind: whatever broke, a send that may have been stored must be reported
-        // as unknown, or a caller could send it again (a response over the size cap is an
-        // `Other` failure that arrives after the server acted).
+        // as unknown, or a caller could send it again (a response over the size cap is a
+        // `TooLarge` failure that arrives after the server acted).
         Failure::Transport(TransportFailure {
             reached_server: ReachedServer::Maybe,
             ..
         }) if at_most_once => Verdict::Stop(GiveUpReason::OutcomeUnknown),
-        Failure::Transport(TransportFailure { kind, .. }) if kind == TransportErrorKind::Other => {
+        Failure::Transport(TransportFailure { kind, .. })
+            if matches!(
+                kind,
+                TransportErrorKind::Other | TransportErrorKind::TooLarge
+            ) =>
+        {
             Verdict::Stop(GiveUpReason::TransportNotRetryable(kind))
         }
         Failure::Transport(_) => Verdict::Backoff,
@@ -645,7 +653,7 @@ mod tests {
     #[test]
     fn at_most_once_that_may_have_reached_the_server_is_unknown_whatever_the_kind() {
         use TransportErrorKind::*;
-        for kind in [Connect, Timeout, Io, Other] {
+        for kind in [Connect, Timeout, Io, Other, TooLarge] {
             assert_eq!(
                 policy().decide(ONCE, 1, &transport(kind, ReachedServer::Maybe), now(), 1.0),
                 give_up(GiveUpReason::OutcomeUnknown),
@@ -655,6 +663,18 @@ mod tests {
         assert_eq!(
             policy().decide(ONCE, 1, &transport(Other, ReachedServer::No), now(), 1.0),
             give_up(GiveUpReason::TransportNotRetryable(Other))
+        );
+    }
+
+    #[test]
+    fn an_answer_over_the_size_cap_is_not_fetched_again() {
+        // It would be as large the next time.
+        let f = transport(TransportErrorKind::TooLarge, ReachedServer::Maybe);
+        assert_eq!(
+            policy().decide(IDEMPOTENT, 1, &f, now(), 1.0),
+            give_up(GiveUpReason::TransportNotRetryable(
+                TransportErrorKind::TooLarge
+            ))
         );
     }
 
@@ -756,6 +776,7 @@ mod tests {
             TransportErrorKind::Timeout,
             TransportErrorKind::Io,
             TransportErrorKind::Other,
+            TransportErrorKind::TooLarge,
         ]);
         let reached = prop::sample::select(vec![ReachedServer::No, ReachedServer::Maybe]);
         let refusal = prop::option::of(prop::sample::select(vec![

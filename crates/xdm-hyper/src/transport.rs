@@ -464,7 +464,7 @@ fn classify_body(error: Box<dyn std::error::Error + Send + Sync>, cap: usize) ->
     // The status line arrived, so the server processed the request in any case.
     if error.is::<http_body_util::LengthLimitError>() {
         return TransportError::new(
-            TransportFailure::new(TransportErrorKind::Other, ReachedServer::Maybe),
+            TransportFailure::new(TransportErrorKind::TooLarge, ReachedServer::Maybe),
             format!("the response body is larger than the {cap}-byte limit"),
         );
     }

@@ -1,7 +1,9 @@
 //! A server that repeats itself: pages served again under a fresh token, and tokens handed out
-//! a second time. The client's listing must yield every event once, in order, and end a
-//! repeated token with `Error::RepeatedToken` instead of looping. Checked against a model of
-//! the listing (every id ever served, unbounded) over random hostile listings.
+//! a second time; and one that sends a `next_token` that is not a token. The client's listing
+//! must yield every event once, in order, end a repeated token with `Error::RepeatedToken`
+//! instead of looping, and a malformed token with `Error::MalformedToken` instead of ending as
+//! if complete. Checked against a model of the listing (every id ever served, unbounded) over
+//! random hostile listings.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -38,6 +40,19 @@ enum Step {
     Again(usize),
     /// `n` fresh events, and a token the client has already requested.
     OldToken(usize, usize),
+    /// `n` fresh events, and a `next_token` that is not a pagination token.
+    BadToken(usize),
+}
+
+/// How a correct listing of the script ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// At X's empty last page, with no error.
+    Complete,
+    /// With `Error::RepeatedToken`.
+    Repeated,
+    /// With `Error::MalformedToken`.
+    Malformed,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -45,6 +60,7 @@ fn step() -> impl Strategy<Value = Step> {
         6 => (1usize..25).prop_map(Step::Fresh),
         3 => (0usize..4).prop_map(Step::Again),
         1 => (1usize..5, 0usize..8).prop_map(|(n, back)| Step::OldToken(n, back)),
+        1 => (1usize..5).prop_map(Step::BadToken),
     ]
 }
 
@@ -65,8 +81,8 @@ fn body(ids: &[u64], next: &str) -> String {
 }
 
 /// The bodies the server sends in turn, and what a correct listing yields from them: each id
-/// the first time it is served, and whether it must end on a repeated token.
-fn serve(script: &[Step]) -> (Vec<String>, Vec<String>, bool) {
+/// the first time it is served, and how it must end.
+fn serve(script: &[Step]) -> (Vec<String>, Vec<String>, End) {
     let mut next_id = 9_000_000u64;
     let mut fresh_pages: Vec<Vec<u64>> = Vec::new();
     // The tokens the client will have requested: none for the first page, then each one
@@ -84,24 +100,25 @@ fn serve(script: &[Step]) -> (Vec<String>, Vec<String>, bool) {
             .collect()
     };
     for step in script {
-        let (ids, next, repeats) = match step {
+        let (ids, next, end) = match step {
             Step::Fresh(n) => {
                 let ids = fresh(*n);
                 fresh_pages.push(ids.clone());
-                (ids, token(requested.len() + 1), false)
+                (ids, token(requested.len() + 1), None)
             }
             Step::Again(back) if !fresh_pages.is_empty() => {
                 let ids = fresh_pages[fresh_pages.len().saturating_sub(1 + back)].clone();
-                (ids, token(requested.len() + 1), false)
+                (ids, token(requested.len() + 1), None)
             }
             Step::Again(_) => continue,
             Step::OldToken(n, back) if !requested.is_empty() => {
                 let ids = fresh(*n);
                 fresh_pages.push(ids.clone());
                 let old = requested[requested.len().saturating_sub(1 + back)].clone();
-                (ids, old, true)
+                (ids, old, Some(End::Repeated))
             }
             Step::OldToken(..) => continue,
+            Step::BadToken(n) => (fresh(*n), "not a token".to_owned(), Some(End::Malformed)),
         };
         expected.extend(
             ids.iter()
@@ -109,14 +126,14 @@ fn serve(script: &[Step]) -> (Vec<String>, Vec<String>, bool) {
                 .map(u64::to_string),
         );
         bodies.push(body(&ids, &next));
-        if repeats {
-            return (bodies, expected, true);
+        if let Some(end) = end {
+            return (bodies, expected, end);
         }
         requested.push(next);
     }
     // X's real end: an empty page.
     bodies.push(r#"{"meta":{"result_count":0}}"#.to_owned());
-    (bodies, expected, false)
+    (bodies, expected, End::Complete)
 }
 
 async fn list(bodies: Vec<String>) -> (Vec<String>, Option<Error>, usize) {
@@ -164,7 +181,7 @@ proptest! {
     fn a_repeating_server_never_makes_a_listing_yield_an_event_twice(
         script in prop::collection::vec(step(), 0..40),
     ) {
-        let (bodies, expected, ends_on_repeat) = serve(&script);
+        let (bodies, expected, end) = serve(&script);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .expect("runtime");
@@ -173,8 +190,9 @@ proptest! {
         prop_assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
         prop_assert_eq!(left, 0, "the listing stopped before the server's last page");
         match error {
-            None => prop_assert!(!ends_on_repeat, "a repeated token did not end in an error"),
-            Some(Error::RepeatedToken(_)) => prop_assert!(ends_on_repeat),
+            None => prop_assert_eq!(end, End::Complete, "the listing ended without an error"),
+            Some(Error::RepeatedToken(_)) => prop_assert_eq!(end, End::Repeated),
+            Some(Error::MalformedToken) => prop_assert_eq!(end, End::Malformed),
             Some(other) => prop_assert!(false, "unexpected error: {}", other),
         }
     }

@@ -5,8 +5,14 @@
 //! checkpoint are written so that `--resume` ends with every event exactly once is explained
 //! in [`crate::checkpoint`].
 //!
+//! An event X serves again (a page repeated under its own token or a fresh one) is written
+//! once: ids already written are remembered, across a resume too ([`crate::checkpoint`]).
+//! A pagination token handed out a second time stops the export with an error instead of a
+//! loop, and the export is not marked complete.
+//!
 //! Rate limits are waited out here rather than in the client, so that the wait and its
-//! countdown show in the progress line. Any other failure stops the export with its exit
+//! countdown show in the progress line; after [`MAX_LIMITED_IN_A_ROW`] refusals in a row
+//! with no page between them the export stops with exit 5. Any other failure stops the export with its exit
 //! code; the checkpoint stays, and `--resume` continues from the last page written.
 
 use std::path::PathBuf;
@@ -180,17 +186,24 @@ impl Plan {
         let resumed_from_token = token.is_some();
         self.listing.set_pagination_token(token);
         let mut pages = Paginator::new(self.listing.clone());
+        // Events already written are dropped when X serves them again (see `checkpoint`).
+        let mut seen = output.recent_ids();
         let progress = Progress::new(cp.events, cp.pages);
         let ticker = progress.spawn_ticker();
         let mut pages_this_run = 0u64;
+        let mut limited = LimitStreak::default();
         let result: Result<(), Failure> = async {
             while let Some(request) = pages.poll_request() {
                 let page = match session.api.list_page(&request).await {
-                    Ok(page) => page,
+                    Ok(page) => {
+                        limited.progressed();
+                        page
+                    }
                     Err(e) => {
                         pages.handle_failure();
                         match rate_limit_wait(&e) {
                             Some(until) => {
+                                limited.refused_export()?;
                                 let until = bounded_wait(until, SystemTime::now())?;
                                 progress.waiting(Some(until));
                                 sleep_until(until).await;
@@ -231,13 +244,41 @@ impl Plan {
                     .map_err(resumable)?
                     .iter()
                     .take(keep)
+                    .filter(|v| {
+                        v.get("id")
+                            .and_then(serde_json::Value::as_str)
+                            .is_none_or(|id| seen.first_time(id))
+                    })
                     .map(|v| v.to_string())
                     .collect();
+                let repeated = match pages.stop_reason() {
+                    Some(StopReason::RepeatedToken(token)) => Some(token.clone()),
+                    _ => None,
+                };
                 // Events first, made durable; only then the checkpoint that counts them.
                 cp.bytes = output.append(&lines).map_err(io)?;
                 cp.sha256 = Some(output.sha256());
                 cp.events += lines.len() as u64;
                 cp.pages += 1;
+                if let Some(token) = repeated {
+                    // Not the end of the listing: whether more events follow is unknown. The
+                    // checkpoint names this page again, whose events a resume then drops as
+                    // written.
+                    cp.next_token = request.pagination_token().map(|t| t.as_str().to_owned());
+                    cp.done = false;
+                    checkpoint::store(&cp_path, &cp)
+                        .map_err(|e| Failure::io(cp_path.display(), &e))?;
+                    progress.page(lines.len() as u64);
+                    return Err(resumable(Failure::new(
+                        Kind::Refused,
+                        format!(
+                            "X handed out the pagination token {token} a second time; \
+                             following it would loop, so the export stopped after {} events \
+                             and may be incomplete",
+                            cp.events
+                        ),
+                    )));
+                }
                 cp.next_token = pages.resume_token().map(|t| t.as_str().to_owned());
                 cp.done = pages
                     .stop_reason()
@@ -311,4 +352,68 @@ pub fn rate_limit_wait(e: &xdm_client::Error) -> Option<SystemTime> {
 /// Sleeps until `until`, plus a second ([`pause_until`]).
 pub async fn sleep_until(until: SystemTime) {
     tokio::time::sleep(pause_until(until, SystemTime::now())).await;
+}
+
+/// Rate-limit refusals in a row, with no page getting through between them, after which an
+/// export stops (exit 5) rather than wait on: a server that refuses every request, or says
+/// no reset time (each such refusal is waited out for a minute), would otherwise keep it
+/// waiting without end.
+pub const MAX_LIMITED_IN_A_ROW: u32 = 10;
+
+/// Rate-limit refusals since the last page that got through.
+#[derive(Debug, Default)]
+pub struct LimitStreak {
+    in_a_row: u32,
+}
+
+impl LimitStreak {
+    /// A page got through.
+    pub fn progressed(&mut self) {
+        self.in_a_row = 0;
+    }
+
+    /// One more refusal; how many there have been in a row.
+    pub fn refused(&mut self) -> u32 {
+        self.in_a_row = self.in_a_row.saturating_add(1);
+        self.in_a_row
+    }
+
+    /// One more refusal of an export's request: an error once it is the
+    /// [`MAX_LIMITED_IN_A_ROW`]th in a row.
+    pub fn refused_export(&mut self) -> Result<(), Failure> {
+        let n = self.refused();
+        if n >= MAX_LIMITED_IN_A_ROW {
+            return Err(resumable(Failure::new(
+                Kind::Limited,
+                format!(
+                    "X refused {n} requests in a row as rate limited, with no page getting \
+                     through; stopping rather than waiting without end"
+                ),
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_refused_again_and_again_stops_with_exit_5() {
+        let mut streak = LimitStreak::default();
+        for _ in 1..MAX_LIMITED_IN_A_ROW {
+            streak.refused_export().unwrap();
+        }
+        // A page that gets through starts the count again.
+        streak.progressed();
+        for _ in 1..MAX_LIMITED_IN_A_ROW {
+            streak.refused_export().unwrap();
+        }
+        let f = streak.refused_export().unwrap_err();
+        assert_eq!(f.kind, Kind::Limited);
+        assert_eq!(f.kind.code(), 5);
+        assert!(f.message.contains("10 requests in a row"), "{}", f.message);
+        assert!(f.message.contains("--resume"), "{}", f.message);
+    }
 }

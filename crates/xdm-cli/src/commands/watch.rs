@@ -5,7 +5,9 @@
 //! are spread over the time until it resets, so a watch never runs into a 429 it could have
 //! seen coming. Events already shown are remembered by id (the most recent
 //! [`SEEN_CAPACITY`]), so none is printed twice. Network failures and X's own failures are
-//! waited out with a growing pause; only refusals that waiting cannot fix end the watch.
+//! waited out with a growing pause; only refusals that waiting cannot fix end the watch. A
+//! watch refused as rate limited again and again keeps trying, and says so on standard error
+//! at every [`MAX_LIMITED_IN_A_ROW`]th refusal in a row.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
@@ -21,7 +23,7 @@ use xdm_core::retry::MAX_SERVER_WAIT;
 
 use crate::cli::WatchArgs;
 use crate::commands::events::fields;
-use crate::commands::export::rate_limit_wait;
+use crate::commands::export::{LimitStreak, MAX_LIMITED_IN_A_ROW, rate_limit_wait};
 use crate::connect::Session;
 use crate::exit::{Failure, bounded_wait, pause_until};
 use crate::listing::Listing;
@@ -134,6 +136,7 @@ impl Plan {
         let mut seen = Seen::new(SEEN_CAPACITY);
         let mut first = true;
         let mut failures = 0u32;
+        let mut limited = LimitStreak::default();
         loop {
             let pause = match self.poll(session, &mut seen, first, json).await {
                 Ok((shown, snapshot)) => {
@@ -145,6 +148,7 @@ impl Plan {
                         first = false;
                     }
                     failures = 0;
+                    limited.progressed();
                     pace(&snapshot, self.interval, SystemTime::now())
                 }
                 Err(e) => {
@@ -155,6 +159,9 @@ impl Plan {
                             "rate limited; polling again at {}",
                             crate::output::moment_utc(until, now)
                         );
+                        if let Some(notice) = still_limited(limited.refused()) {
+                            eprintln!("{notice}");
+                        }
                         pause_until(until, now)
                     } else if transient(&e) {
                         failures += 1;
@@ -246,6 +253,18 @@ impl Plan {
     }
 }
 
+/// What a watch says when X has refused `in_a_row` polls in a row as rate limited: a line
+/// at every [`MAX_LIMITED_IN_A_ROW`]th, since a watch keeps trying (unlike an export) but
+/// must not look as if it were receiving events.
+fn still_limited(in_a_row: u32) -> Option<String> {
+    in_a_row.is_multiple_of(MAX_LIMITED_IN_A_ROW).then(|| {
+        format!(
+            "X has refused the last {in_a_row} polls as rate limited, with none getting \
+             through; still trying (Ctrl-C to stop)"
+        )
+    })
+}
+
 /// Failures that waiting may cure: no answer, or X failing.
 fn transient(e: &xdm_client::Error) -> bool {
     match e {
@@ -314,6 +333,21 @@ mod tests {
         assert_eq!(backoff(1, i), Duration::from_secs(1));
         assert_eq!(backoff(3, i), Duration::from_secs(4));
         assert_eq!(backoff(30, i), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn a_watch_refused_again_and_again_says_so_and_goes_on() {
+        let mut streak = LimitStreak::default();
+        let notices: Vec<u32> = (0..25)
+            .map(|_| streak.refused())
+            .filter(|&n| still_limited(n).is_some())
+            .collect();
+        assert_eq!(notices, [10, 20]);
+        let said = still_limited(10).unwrap();
+        assert!(said.contains("last 10 polls"), "{said}");
+        assert!(said.contains("still trying"), "{said}");
+        streak.progressed();
+        assert_eq!(streak.refused(), 1);
     }
 
     #[test]

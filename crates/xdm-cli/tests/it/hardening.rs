@@ -399,6 +399,12 @@ fn a_malformed_next_token_is_an_error_not_the_end() {
         serde_json::from_slice(&std::fs::read(dir.join("dms.jsonl.checkpoint")).unwrap()).unwrap();
     assert_eq!(cp["done"], false);
     assert_eq!(server.requests().len(), 1);
+    // `events` prints the page it got, then fails instead of ending as if complete.
+    let ran = run(server.xdm(&dir), &["events", "--json"]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stdout.contains("1585800613253812228"), "{}", ran.stdout);
+    assert!(ran.stderr.contains("next_token"), "{}", ran.stderr);
+    assert_eq!(server.requests().len(), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -525,5 +531,94 @@ fn media_files_are_checked_before_a_byte_is_read() {
         );
     }
     assert_eq!(emu.api_requests(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A page of events with `ids` and, when given, `next` as its `next_token`.
+fn page_of(ids: &[u64], next: Option<&str>) -> Vec<u8> {
+    let data: Vec<String> = ids
+        .iter()
+        .map(|id| format!(r#"{{"id":"{id}","event_type":"MessageCreate","text":"t{id}"}}"#))
+        .collect();
+    let next = next.map_or(String::new(), |t| format!(r#","next_token":"{t}""#));
+    http_answer(
+        200,
+        &[],
+        &format!(
+            r#"{{"data":[{}],"meta":{{"result_count":{}{next}}}}}"#,
+            data.join(","),
+            ids.len()
+        ),
+    )
+}
+
+/// The pagination token a request line asks for, if any.
+fn token_asked(line: &str) -> Option<String> {
+    let query = line.split_whitespace().nth(1)?.split_once('?')?.1;
+    query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("pagination_token="))
+        .map(str::to_owned)
+}
+
+/// The ids of an export's lines, in order.
+fn exported_ids(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+const T1: &str = "TOKEN00000000001ZZZZ";
+const T2: &str = "TOKEN00000000002ZZZZ";
+const T3: &str = "TOKEN00000000003ZZZZ";
+
+#[test]
+fn export_writes_no_event_twice_when_x_repeats_itself() {
+    // The first page again under a new token with one more event, then a page that hands
+    // back the first token.
+    let server = Canned::start(|line, _| match token_asked(line).as_deref() {
+        None => page_of(&[9, 8], Some(T1)),
+        Some(T1) => page_of(&[9, 8, 7], Some(T2)),
+        Some(T2) => page_of(&[6, 5], Some(T1)),
+        _ => page_of(&[], None),
+    });
+    let dir = crate::common::temp_dir("repeats");
+    let out = dir.join("dms.jsonl");
+    let o = out.to_str().unwrap();
+    let ran = run(server.xdm(&dir), &["export", "--out", o]);
+    assert_eq!(ran.code, 4, "{}", ran.stderr);
+    assert!(ran.stderr.contains("a second time"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("--resume"), "{}", ran.stderr);
+    assert_eq!(server.requests().len(), 3, "no loop");
+    assert_eq!(exported_ids(&out), ["9", "8", "7", "6", "5"]);
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dms.jsonl.checkpoint")).unwrap()).unwrap();
+    assert_eq!(cp["done"], false, "a repeated token is not the end");
+    assert_eq!(cp["events"], 5);
+
+    // Resumed against a server that has mended its ways: the page the checkpoint names is
+    // read again, and what it repeats of the output is recognised from the output's tail.
+    let mended = Canned::start(|line, _| match token_asked(line).as_deref() {
+        Some(T2) => page_of(&[6, 5, 4], Some(T3)),
+        Some(T3) => page_of(&[5, 3], None),
+        _ => page_of(&[9, 8, 7, 6, 5, 4, 3, 2, 1], None),
+    });
+    let ran = run(mended.xdm(&dir), &["export", "--out", o, "--resume"]);
+    assert_eq!(ran.code, 0, "{}", ran.stderr);
+    assert_eq!(
+        mended.requests().len(),
+        2,
+        "resumed from the page the checkpoint names"
+    );
+    assert_eq!(exported_ids(&out), ["9", "8", "7", "6", "5", "4", "3"]);
+    let cp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dms.jsonl.checkpoint")).unwrap()).unwrap();
+    assert_eq!(cp["done"], true);
+    assert_eq!(cp["events"], 7);
     let _ = std::fs::remove_dir_all(&dir);
 }

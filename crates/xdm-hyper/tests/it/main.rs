@@ -122,7 +122,7 @@ async fn oversized_body_is_refused() {
     })
     .await;
     let error = transport().send(get(&url)).await.unwrap_err();
-    assert_eq!(error.failure().kind, TransportErrorKind::Other);
+    assert_eq!(error.failure().kind, TransportErrorKind::TooLarge);
     assert!(error.message().contains("1024-byte limit"), "{error}");
 }
 

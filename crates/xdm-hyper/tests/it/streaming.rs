@@ -234,6 +234,7 @@ async fn the_buffered_send_still_caps_what_streaming_does_not() {
         })
     };
     let error = transport().send(get(&body().await)).await.unwrap_err();
+    assert_eq!(error.failure().kind, TransportErrorKind::TooLarge);
     assert!(error.message().contains("1024-byte limit"), "{error}");
     let streamed = transport()
         .send_streaming(get(&body().await))
