@@ -129,7 +129,7 @@ pub use xdm_core::{BaseUrl, Dialect, InvalidInput, Scope};
 pub type Client = xdm_hyper::Client;
 
 #[cfg(feature = "hyper")]
-pub use xdm_hyper::{Builder, SetupError, builder};
+pub use xdm_hyper::{Builder, MediaFile, SetupError, builder};
 
 /// What can go wrong: the client's errors, X's classified API errors, configuration errors.
 pub mod error {
@@ -161,6 +161,13 @@ pub mod transport {
     /// root store, certificate types and crypto providers, at the version the transport uses.
     #[cfg(feature = "hyper")]
     pub use xdm_hyper::rustls;
+
+    /// The request and response types a [`Transport`] takes and gives,
+    /// at the version the client uses.
+    pub use ::http;
+
+    /// The body type of requests and responses.
+    pub use ::bytes;
 }
 
 /// A stateful local X DM API server (users, conversations, events, media, OAuth, rate limits,
