@@ -201,7 +201,7 @@ async fn http1_requests_in_flight_are_bounded_by_max_concurrent_requests() {
         .http_version(HttpVersion::Http1Only)
         .request_timeout(Duration::from_secs(20))
         .max_concurrent_requests(CAP)
-        .pool_max_idle_per_host(1)
+        .pool_max_idle_per_host(CAP)
         .build()
         .unwrap();
     let mut tasks = tokio::task::JoinSet::new();
@@ -218,11 +218,14 @@ async fn http1_requests_in_flight_are_bounded_by_max_concurrent_requests() {
         peak <= CAP,
         "{peak} requests answered at once ({accepted} connections in all), cap {CAP}"
     );
-    // Without the slots a burst opens a connection per request; with them, connections are
-    // reused, give or take those the one-idle pool drops.
+    // Without the slots a burst opens a connection per request. With them, and an idle pool
+    // that keeps every slot's connection, the documented bound holds however the scheduler
+    // runs: twice the requests in flight (a connect that a returning connection beat to its
+    // request still completes) plus the idle ones.
     assert!(
-        accepted < REQUESTS / 2,
-        "{accepted} connections for {REQUESTS} requests"
+        accepted <= 3 * CAP,
+        "{accepted} connections for {REQUESTS} requests, bound {}",
+        3 * CAP
     );
 }
 
