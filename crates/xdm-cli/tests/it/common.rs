@@ -185,6 +185,18 @@ pub fn run(mut cmd: Command, args: &[&str]) -> Ran {
     }
 }
 
+/// Runs `xdm args` and checks that it was refused as bad input (exit 2), saying `says`.
+pub fn refused_as_bad_input(cmd: Command, args: &[&str], says: &str) -> Ran {
+    let ran = run(cmd, args);
+    assert_eq!(ran.code, 2, "xdm {args:?}: {}", ran.stderr);
+    assert!(
+        ran.stderr.contains(says),
+        "xdm {args:?} says {says:?}: {}",
+        ran.stderr
+    );
+    ran
+}
+
 /// Runs `cmd` and asserts success.
 pub fn ok(cmd: Command, args: &[&str]) -> Ran {
     let ran = run(cmd, args);

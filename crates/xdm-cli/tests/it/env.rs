@@ -162,25 +162,8 @@ fn a_spent_refresh_token_says_to_authorize_again() {
 fn a_saved_token_file_others_can_read_gets_a_warning() {
     use std::os::unix::fs::PermissionsExt;
     let emu = Emu::start();
-    let c = emu.emulator().credentials().oauth2.clone();
-    std::fs::create_dir_all(&emu.config_dir).unwrap();
+    save_login(&emu, &emu.config_dir);
     let token_file = emu.config_dir.join("token.json");
-    std::fs::write(
-        &token_file,
-        serde_json::json!({
-            "version": 1,
-            "access_token": c.access_token,
-            "refresh_token": c.refresh_token,
-            "issued_at_ms": 1u64,
-        })
-        .to_string(),
-    )
-    .unwrap();
-    std::fs::write(
-        emu.config_dir.join("client.json"),
-        serde_json::json!({ "client_id": c.client_id }).to_string(),
-    )
-    .unwrap();
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     let ran = ok(emu.bare(), &["events", "--limit", "1"]);
     assert!(

@@ -2,7 +2,7 @@
 
 use xdm_emulator::{Fault, FaultKind, GroupLimits, RateLimits};
 
-use crate::common::{Emu, me, ok, run};
+use crate::common::{Emu, me, ok, refused_as_bad_input, run};
 
 #[test]
 fn bad_input_is_refused_before_any_request() {
@@ -46,13 +46,7 @@ fn bad_input_is_refused_before_any_request() {
         (&["login", "--client-id", " "], "client_id"),
     ];
     for (args, says) in cases {
-        let ran = run(emu.xdm(), args);
-        assert_eq!(ran.code, 2, "xdm {args:?}: {}", ran.stderr);
-        assert!(
-            ran.stderr.contains(says),
-            "xdm {args:?} says {says:?}: {}",
-            ran.stderr
-        );
+        let ran = refused_as_bad_input(emu.xdm(), args, says);
         assert!(ran.stdout.is_empty(), "xdm {args:?} printed {}", ran.stdout);
     }
     // Usage errors (unknown flags, two targets) share the code.

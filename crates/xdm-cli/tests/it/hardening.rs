@@ -4,7 +4,7 @@
 
 use std::process::Stdio;
 
-use crate::common::{Emu, Ran, run, run_with_stdin};
+use crate::common::{Emu, Ran, refused_as_bad_input, run, run_with_stdin};
 
 /// Runs `cmd` with `args`, standard input read from the file at `stdin`.
 fn run_with_stdin_file(mut cmd: std::process::Command, args: &[&str], stdin: &str) -> Ran {
@@ -56,13 +56,7 @@ fn zero_ids_self_conversations_and_invisible_texts_are_refused_before_any_reques
         ),
     ];
     for (args, says) in cases {
-        let ran = run(emu.xdm(), args);
-        assert_eq!(ran.code, 2, "xdm {args:?}: {}", ran.stderr);
-        assert!(
-            ran.stderr.contains(says),
-            "xdm {args:?} says {says:?}: {}",
-            ran.stderr
-        );
+        refused_as_bad_input(emu.xdm(), args, says);
     }
     // A NUL cannot be an argument; it can come on standard input.
     let ran = run_with_stdin(emu.xdm(), &["send", "--to", "12", "-"], "hi\0there");

@@ -7,29 +7,29 @@ use std::time::Duration;
 
 use xdm_emulator::Emulator;
 
-use crate::common::{Emu, http_get, ok, run, spawn, wait_exit, wait_line};
+use crate::common::{Emu, Running, http_get, ok, run, spawn, wait_exit, wait_line};
 
-#[test]
-fn login_saves_a_private_token_that_later_commands_use_and_logout_revokes() {
-    let emu = Emu::start();
-    let client_id = emu.emulator().credentials().oauth2.client_id.clone();
-    let mut login = spawn(
-        emu.bare(),
-        &[
-            "login",
-            "--client-id",
-            &client_id,
-            "--no-browser",
-            "--timeout",
-            "30",
-        ],
-    );
+/// Starts `xdm login` for `client_id` with `extra` arguments, without a browser, and returns
+/// it with the authorize URL it printed.
+fn start_login(cmd: std::process::Command, client_id: &str, extra: &[&str]) -> (Running, String) {
+    let mut args = vec!["login", "--client-id", client_id];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--no-browser", "--timeout", "30"]);
+    let login = spawn(cmd, &args);
     let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
         l.trim_start().starts_with("http://")
     })
     .expect("the authorize URL is printed")
     .trim()
     .to_owned();
+    (login, url)
+}
+
+#[test]
+fn login_saves_a_private_token_that_later_commands_use_and_logout_revokes() {
+    let emu = Emu::start();
+    let client_id = emu.emulator().credentials().oauth2.client_id.clone();
+    let (mut login, url) = start_login(emu.bare(), &client_id, &[]);
     assert!(
         url.starts_with(&format!("{}/i/oauth2/authorize?", emu.url())),
         "{url}"
@@ -127,25 +127,11 @@ fn login_with_a_registered_web_callback_takes_the_pasted_redirect() {
     let client_id = emu.emulator().credentials().oauth2.client_id.clone();
     let mut cmd = emu.bare();
     cmd.stdin(Stdio::piped());
-    let mut login = spawn(
+    let (mut login, url) = start_login(
         cmd,
-        &[
-            "login",
-            "--client-id",
-            &client_id,
-            "--redirect-uri",
-            "https://www.example.com",
-            "--no-browser",
-            "--timeout",
-            "30",
-        ],
+        &client_id,
+        &["--redirect-uri", "https://www.example.com"],
     );
-    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
-        l.trim_start().starts_with("http://")
-    })
-    .expect("the authorize URL is printed")
-    .trim()
-    .to_owned();
     assert!(
         url.contains("redirect_uri=https%3A%2F%2Fwww.example.com"),
         "{url}"
@@ -202,25 +188,7 @@ fn login_with_a_registered_loopback_callback_listens_on_it() {
     let registered = format!("http://127.0.0.1:{port}/oauth/done");
     let emu = Emu::with(Emulator::builder().redirect_uris([registered.clone()]));
     let client_id = emu.emulator().credentials().oauth2.client_id.clone();
-    let mut login = spawn(
-        emu.bare(),
-        &[
-            "login",
-            "--client-id",
-            &client_id,
-            "--redirect-uri",
-            &registered,
-            "--no-browser",
-            "--timeout",
-            "30",
-        ],
-    );
-    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
-        l.trim_start().starts_with("http://")
-    })
-    .expect("the authorize URL is printed")
-    .trim()
-    .to_owned();
+    let (mut login, url) = start_login(emu.bare(), &client_id, &["--redirect-uri", &registered]);
     wait_line(&login.stderr, Duration::from_secs(5), |l| {
         l.starts_with("Waiting") && l.contains(&registered)
     })
@@ -290,23 +258,7 @@ fn a_login_nobody_completes_times_out_as_an_auth_failure() {
 fn a_refused_authorization_ends_the_login_as_an_auth_failure() {
     let emu = Emu::start();
     let client_id = emu.emulator().credentials().oauth2.client_id.clone();
-    let mut login = spawn(
-        emu.bare(),
-        &[
-            "login",
-            "--client-id",
-            &client_id,
-            "--no-browser",
-            "--timeout",
-            "30",
-        ],
-    );
-    let url = wait_line(&login.stderr, Duration::from_secs(15), |l| {
-        l.trim_start().starts_with("http://")
-    })
-    .expect("the authorize URL")
-    .trim()
-    .to_owned();
+    let (mut login, url) = start_login(emu.bare(), &client_id, &[]);
     let param = |name: &str| {
         url.split(['?', '&'])
             .find_map(|p| p.strip_prefix(&format!("{name}=")))

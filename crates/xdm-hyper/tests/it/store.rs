@@ -359,6 +359,15 @@ impl RefreshLock for FlakyLock {
     }
 }
 
+/// Asserts that `e` is the token store's failure and says `words`.
+fn assert_store_error(e: &Error, words: &str) {
+    assert!(
+        matches!(e, Error::Authorization(AuthorizationError::TokenStore(_))),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains(words), "{e}");
+}
+
 #[tokio::test]
 async fn a_store_that_cannot_be_read_fails_the_call_and_leaves_the_refresh_to_the_next() {
     let x = FakeX::default();
@@ -368,11 +377,7 @@ async fn a_store_that_cannot_be_read_fails_the_call_and_leaves_the_refresh_to_th
     };
     let (client, _) = client_with(&x, expired("AT0", "RT0"), store.clone());
     let e = client.list_page(&ListEvents::new()).await.unwrap_err();
-    assert!(
-        matches!(e, Error::Authorization(AuthorizationError::TokenStore(_))),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("refused to load"), "{e}");
+    assert_store_error(&e, "refused to load");
     assert!(x.spent().is_empty());
     // The ticket was abandoned, not left pending: the next call asks again.
     let _ = client.list_page(&ListEvents::new()).await.unwrap_err();
@@ -405,11 +410,7 @@ async fn a_lock_held_for_a_minute_fails_the_call() {
     };
     let (client, _) = client_with(&x, expired("AT0", "RT0"), store.clone());
     let e = client.list_page(&ListEvents::new()).await.unwrap_err();
-    assert!(
-        matches!(e, Error::Authorization(AuthorizationError::TokenStore(_))),
-        "{e:?}"
-    );
-    assert!(e.to_string().contains("for a minute"), "{e}");
+    assert_store_error(&e, "for a minute");
     // Tried every 20 ms for a minute, then once more.
     assert_eq!(store.lock_tries.load(Ordering::SeqCst), 3001);
     assert!(x.spent().is_empty());
