@@ -9,7 +9,6 @@
 // A binary has no public API: `pub` inside its modules marks what they offer each other.
 #![allow(unreachable_pub)]
 
-mod base;
 mod checkpoint;
 mod cli;
 mod commands;

@@ -157,8 +157,8 @@ impl<T: Transport, C: Timer> Client<T, C> {
             Error::Config(ConfigError::Invalid {
                 variable: vars::USER_ID,
                 problem: format!(
-                    "the server's answer to GET /2/users/me named no valid user id ({:?}); set \
-                     the id explicitly",
+                    "is needed: the server's answer to GET /2/users/me named no valid user id \
+                     ({:?}); set the id explicitly",
                     me.id
                 ),
             })

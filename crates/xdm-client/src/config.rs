@@ -203,7 +203,7 @@ impl Config {
         if let Some(id) = get(vars::USER_ID) {
             let id = UserId::parse(&id).map_err(|e| ConfigError::Invalid {
                 variable: vars::USER_ID,
-                problem: e.to_string(),
+                problem: format!("is not usable: {e}"),
             })?;
             config.user_id = Some(id);
         }
@@ -223,7 +223,7 @@ fn base_url_from(value: Option<String>) -> Result<BaseUrl, ConfigError> {
     match value {
         Some(url) => BaseUrl::parse(&url).map_err(|e| ConfigError::Invalid {
             variable: vars::BASE_URL,
-            problem: e.to_string(),
+            problem: format!("is not usable: {e}"),
         }),
         None => Ok(BaseUrl::x_api()),
     }
@@ -364,7 +364,7 @@ impl fmt::Display for ConfigError {
             ConfigError::Missing { variable, scheme } => {
                 write!(f, "{variable} is not set ({scheme} is partly configured)")
             }
-            ConfigError::Invalid { variable, problem } => write!(f, "{variable}: {problem}"),
+            ConfigError::Invalid { variable, problem } => write!(f, "{variable} {problem}"),
         }
     }
 }

@@ -142,7 +142,7 @@ impl Builder {
     pub fn base_url(mut self, url: &str) -> Result<Self, SetupError> {
         let url = BaseUrl::parse(url).map_err(|e| ConfigError::Invalid {
             variable: xdm_client::vars::BASE_URL,
-            problem: e.to_string(),
+            problem: format!("is not usable: {e}"),
         })?;
         self.base_url = Some(url);
         Ok(self)

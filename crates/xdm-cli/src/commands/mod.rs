@@ -23,8 +23,10 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 
 async fn dispatch(cli: Cli) -> Result<(), Failure> {
     let global = &cli.global;
-    if !matches!(cli.command, Command::Completions { .. }) {
-        crate::base::check(global)?;
+    // The API root is checked before anything else is read or sent: a variable that is set
+    // but unusable is an error naming it, never a silent fall back to X's own address.
+    if !global.emulator && !matches!(cli.command, Command::Completions { .. }) {
+        crate::connect::base_url(global)?;
     }
     match cli.command {
         Command::Send(args) => {
