@@ -86,6 +86,11 @@ impl RecentIds {
         true
     }
 
+    /// Whether `id` is among the remembered ids (without remembering it).
+    pub fn contains(&self, id: &str) -> bool {
+        self.known.contains(id)
+    }
+
     /// Keeps the events seen for the first time, in their order, and returns how many were
     /// dropped. Events without an id are kept.
     pub fn retain_new(&mut self, events: &mut Vec<DmEvent>) -> usize {

@@ -9,10 +9,10 @@
 //! watch refused as rate limited again and again keeps trying, and says so on standard error
 //! at every [`MAX_LIMITED_IN_A_ROW`]th refusal in a row.
 
-use std::collections::{HashSet, VecDeque};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
+use xdm_core::dedup::RecentIds;
 use xdm_core::endpoints::ListParams;
 use xdm_core::error::ApiErrorKind;
 use xdm_core::models::DmEvent;
@@ -37,45 +37,6 @@ const MAX_PAGES_PER_POLL: usize = 5;
 
 /// The longest pause after repeated network failures.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
-
-/// Event ids seen, forgetting the oldest beyond a capacity.
-#[derive(Debug)]
-pub struct Seen {
-    set: HashSet<String>,
-    order: VecDeque<String>,
-    capacity: usize,
-}
-
-impl Seen {
-    /// Remembers up to `capacity` ids.
-    pub fn new(capacity: usize) -> Self {
-        Seen {
-            set: HashSet::new(),
-            order: VecDeque::new(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// Records `id`; `true` if it was not known.
-    pub fn insert(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
-            return false;
-        }
-        if self.order.len() == self.capacity
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        self.set.insert(id.to_owned());
-        self.order.push_back(id.to_owned());
-        true
-    }
-
-    /// Whether `id` is known.
-    pub fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
-    }
-}
 
 /// The pause before the next poll: at least `floor`, and the window's remaining requests
 /// spread over the time until it resets. A reset more than a day ahead
@@ -133,7 +94,7 @@ impl Plan {
     }
 
     async fn poll_forever(&self, session: &Session, json: bool) -> Result<(), Failure> {
-        let mut seen = Seen::new(SEEN_CAPACITY);
+        let mut seen = RecentIds::with_capacity(SEEN_CAPACITY);
         let mut first = true;
         let mut failures = 0u32;
         let mut limited = LimitStreak::default();
@@ -186,7 +147,7 @@ impl Plan {
     async fn poll(
         &self,
         session: &Session,
-        seen: &mut Seen,
+        seen: &mut RecentIds,
         first: bool,
         json: bool,
     ) -> Result<(usize, RateLimitSnapshot), xdm_client::Error> {
@@ -229,7 +190,7 @@ impl Plan {
                 let Some(id) = event.id.as_deref() else {
                     continue;
                 };
-                if !seen.insert(id) {
+                if !seen.first_time(id) {
                     continue;
                 }
                 count += 1;
@@ -294,11 +255,11 @@ mod tests {
 
     #[test]
     fn seen_ids_are_bounded_and_forget_the_oldest() {
-        let mut seen = Seen::new(2);
-        assert!(seen.insert("1"));
-        assert!(!seen.insert("1"));
-        assert!(seen.insert("2"));
-        assert!(seen.insert("3"));
+        let mut seen = RecentIds::with_capacity(2);
+        assert!(seen.first_time("1"));
+        assert!(!seen.first_time("1"));
+        assert!(seen.first_time("2"));
+        assert!(seen.first_time("3"));
         assert!(!seen.contains("1"));
         assert!(seen.contains("2") && seen.contains("3"));
     }
