@@ -1,13 +1,11 @@
 //! Building the client a command talks through: where to (flag, variable, or an in-process
 //! emulator) and as whom (the X_* variables, else the token `xdm login` saved).
 
-use xdm_auth::oauth2::OAuth2Client;
 use xdm_client::{Config, ConfigError, Credentials, RateLimitPolicy};
 use xdm_core::BaseUrl;
 use xdm_hyper::{FileTokenStore, HyperTransport, ResolveError, SetupError};
 
 use crate::cli::Global;
-use crate::config::SavedClient;
 use crate::exit::{Failure, Kind};
 
 /// The in-process server behind `--emulator`; nothing when the tool is built without it.
@@ -175,9 +173,4 @@ async fn from_env_or_login(base: BaseUrl) -> Result<(Config, Option<FileTokenSto
         }
     }
     Ok((resolved.config, resolved.store))
-}
-
-/// The OAuth 2.0 client of a saved app, sending token requests to `base`.
-pub fn oauth_client(client: &SavedClient, redirect_uri: &str, base: &BaseUrl) -> OAuth2Client {
-    client.oauth_client(redirect_uri, base)
 }

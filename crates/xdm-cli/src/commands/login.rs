@@ -25,7 +25,7 @@ use xdm_hyper::FileTokenStore;
 
 use crate::cli::{Global, LoginArgs};
 use crate::config::{self, SavedClient};
-use crate::connect::{base_url, oauth_client, transport};
+use crate::connect::{base_url, transport};
 use crate::exit::{Failure, Kind};
 use crate::output::json_line;
 
@@ -82,7 +82,9 @@ pub async fn login(args: LoginArgs, global: &Global) -> Result<(), Failure> {
         args.client_id.trim(),
         args.client_secret.clone().filter(|s| !s.is_empty()),
     );
-    let client = oauth_client(&saved, &redirect, &base).with_authorize_url(authorize_url(&base)?);
+    let client = saved
+        .oauth_client(&redirect, &base)
+        .with_authorize_url(authorize_url(&base)?);
     let pending = client
         .authorize(&scopes)
         .map_err(|e| Failure::new(Kind::Local, format!("no randomness for PKCE: {e}")))?;
@@ -434,7 +436,7 @@ pub async fn logout(global: &Global) -> Result<(), Failure> {
         return Ok(());
     };
     let base = base_url(global)?;
-    let oauth = oauth_client(&client, "", &base);
+    let oauth = client.oauth_client("", &base);
     let transport = transport()?;
     let mut failure = None;
     let mut revocations = vec![RevocableToken::Access(token.access_token())];
