@@ -29,6 +29,18 @@ pub enum FaultKind {
     InvalidJson,
     /// The JSON body is padded with whitespace to at least this many bytes.
     OversizedBody(usize),
+    /// On `GET /2/activity/stream`: the connection is refused with X's 429
+    /// `TooManyConnections` body, as when X still counts an earlier connection as in use.
+    TooManyConnections,
+    /// On `GET /2/activity/stream`: the connection is accepted, and `fault` strikes once
+    /// `after_events` event lines were sent on it (0: at once). A
+    /// [`StreamFault::DropMidLine`](crate::StreamFault::DropMidLine) cuts the next line.
+    Stream {
+        /// What happens.
+        fault: crate::activity::StreamFault,
+        /// How many event lines go out first.
+        after_events: u32,
+    },
 }
 
 /// When an armed fault fires.

@@ -2,12 +2,16 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::activity::{
+    Activity, ActivityConfig, CrcCheck, DeliveryFault, StreamChaos, StreamFault, WebhookDelivery,
+};
 use crate::auth::AuthState;
 use crate::clock::{Clock, SystemClock};
 use crate::faults::{Fault, Faults};
@@ -66,7 +70,10 @@ pub struct Credentials {
     pub oauth1: OAuth1Credentials,
     /// OAuth 2.0 user context.
     pub oauth2: OAuth2Credentials,
-    /// An app-only bearer token (which DM endpoints refuse with 403, as X does).
+    /// The app-only bearer token: the DM endpoints refuse it with 403, as X does; the
+    /// activity stream, the subscription listing, update and delete, and the webhook
+    /// endpoints take nothing else. (CRC answers and webhook signatures use
+    /// [`OAuth1Credentials::consumer_secret`].)
     pub app_bearer_token: String,
 }
 
@@ -86,6 +93,7 @@ pub struct EmulatorBuilder {
     auto_approve: bool,
     redirect_uris: Vec<String>,
     max_body: usize,
+    activity: ActivityConfig,
     #[cfg(feature = "tls")]
     tls: bool,
     /// The names the certificate carries; empty means `localhost` and `127.0.0.1`.
@@ -116,6 +124,7 @@ impl Default for EmulatorBuilder {
             auto_approve: true,
             redirect_uris: Vec::new(),
             max_body: 64 * 1024 * 1024,
+            activity: ActivityConfig::default(),
             #[cfg(feature = "tls")]
             tls: false,
             #[cfg(feature = "tls")]
@@ -183,6 +192,76 @@ impl EmulatorBuilder {
     /// The largest request body accepted (64 MiB by default); larger ones get 413.
     pub fn max_body_bytes(mut self, n: usize) -> Self {
         self.max_body = n;
+        self
+    }
+
+    /// How often an idle activity stream sends a keep-alive (`\r\n`); 20 s by default, as X
+    /// documents for its streams. Tests shorten it. The response headers go out at once
+    /// (X sends them with the first keep-alive; arm [`FaultKind::DelayHeaders`] on
+    /// `/2/activity/stream` to imitate that).
+    ///
+    /// [`FaultKind::DelayHeaders`]: crate::FaultKind::DelayHeaders
+    pub fn stream_keep_alive(mut self, every: Duration) -> Self {
+        self.activity.keep_alive = every;
+        self
+    }
+
+    /// How many activity-stream connections the app may hold at once (X: 2); one more gets
+    /// the 429 `TooManyConnections` body.
+    pub fn stream_connection_limit(mut self, n: usize) -> Self {
+        self.activity.connection_limit = n;
+        self
+    }
+
+    /// How many activity subscriptions the app may hold (X self-serve: 1,500).
+    pub fn subscription_cap(mut self, n: usize) -> Self {
+        self.activity.subscription_cap = n;
+        self
+    }
+
+    /// How many webhooks the app may register (X pay-per-use: 1).
+    pub fn webhook_cap(mut self, n: usize) -> Self {
+        self.activity.webhook_cap = n;
+        self
+    }
+
+    /// Lets `POST /2/webhooks` accept `http://` URLs on `127.0.0.1`, `localhost` or `[::1]`
+    /// with a port, so a test can register a local receiver. X accepts only `https://` URLs
+    /// without a port, and so does the emulator by default.
+    pub fn allow_loopback_webhooks(mut self, yes: bool) -> Self {
+        self.activity.loopback_webhooks = yes;
+        self
+    }
+
+    /// Sends every webhook request (CRC and deliveries) to this plain-HTTP address, whatever
+    /// the registered URL names; the `Host` header and the path stay those of the URL. This
+    /// is how an `https://` URL that follows X's rules reaches a local receiver: the emulator
+    /// has no TLS client, so without it such a URL fails its CRC.
+    pub fn webhook_target(mut self, addr: SocketAddr) -> Self {
+        self.activity.webhook_target = Some(addr);
+        self
+    }
+
+    /// Refuses `backfill_minutes` on the stream with a 400, as X does on plans without
+    /// backfill.
+    pub fn refuse_backfill(mut self, yes: bool) -> Self {
+        self.activity.refuse_backfill = yes;
+        self
+    }
+
+    /// The waits before each retry of a webhook delivery that got no 200: one retry per
+    /// entry. X publishes no schedule for its V2 webhooks; the default (30 s, 90 s, 180 s:
+    /// three retries over about five minutes) follows its older enterprise one.
+    pub fn webhook_retry_delays(mut self, delays: impl IntoIterator<Item = Duration>) -> Self {
+        self.activity.retry_delays = delays.into_iter().collect();
+        self
+    }
+
+    /// How long the emulator waits for a webhook's answer: to a CRC (3 s by default, as X's
+    /// older docs say) and to a delivery (10 s by default, X's documented limit).
+    pub fn webhook_timeouts(mut self, crc: Duration, delivery: Duration) -> Self {
+        self.activity.crc_timeout = crc;
+        self.activity.delivery_timeout = delivery;
         self
     }
 
@@ -259,6 +338,7 @@ impl EmulatorBuilder {
             },
             app_bearer_token: auth.app_bearer.clone(),
         };
+        let (stop_tx, stop_rx) = watch::channel(false);
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
         key[8..].copy_from_slice(&Rng::from_os().next_u64().to_le_bytes());
@@ -273,6 +353,8 @@ impl EmulatorBuilder {
             codec: TokenCodec::new(key),
             auto_approve: self.auto_approve,
             redirect_uris: self.redirect_uris,
+            activity: Activity::new(self.activity, self.seed, stop_rx.clone()),
+            followup: None,
         };
         let listener = TcpListener::bind(self.addr).await?;
         let local = listener.local_addr()?;
@@ -290,8 +372,13 @@ impl EmulatorBuilder {
         #[cfg(not(feature = "tls"))]
         let (acceptor, cert_pem, scheme): (server::Acceptor, Option<String>, &'static str) =
             (None, None, "http");
-        let shared = Arc::new(Shared::new(inner, self.clock, scheme, self.max_body));
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let shared = Arc::new(Shared::new(
+            inner,
+            self.clock,
+            scheme,
+            self.max_body,
+            stop_rx.clone(),
+        ));
         let task = tokio::spawn(server::serve(listener, shared.clone(), stop_rx, acceptor));
         Ok(Emulator {
             base_url: format!("{scheme}://{local}"),
@@ -563,5 +650,122 @@ impl EmulatorHandle {
         let id: u64 = user_id.parse().ok()?;
         let user = g.world.user_by_id(id)?;
         Some(g.auth.issue_oauth1(user, id))
+    }
+
+    /// Sends a one-to-one DM from `from` to `to` (user ids) as if `from` had called the send
+    /// endpoint, with its activity; the new event's id, or `None` for an unknown user or a
+    /// block.
+    pub fn send_dm(&self, from: &str, to: &str, text: &str) -> Option<String> {
+        let mut g = self.0.lock();
+        let now = self.0.clock.now_millis();
+        let from = g.world.user_by_id(from.parse().ok()?)?;
+        let to = g.world.user_by_id(to.parse().ok()?)?;
+        let before = g.world.events.len();
+        let (_, id) = g.world.send_to_user(now, from, to, Some(text), None).ok()?;
+        let inner = &mut *g;
+        inner.activity.on_new_events(&inner.world, before, now);
+        Some(id.to_string())
+    }
+
+    /// Emits `dm.read`: `reader_id` read the messages of `author_id` up to
+    /// `last_read_event_id`, delivered to `author_id`'s `dm.read` subscriptions. The payload
+    /// is the emulator's reconstruction (X publishes none). `false` for an unknown user.
+    pub fn emit_read(&self, reader_id: &str, author_id: &str, last_read_event_id: &str) -> bool {
+        let (Ok(reader), Ok(author), Ok(last)) = (
+            reader_id.parse::<u64>(),
+            author_id.parse::<u64>(),
+            last_read_event_id.parse::<u64>(),
+        ) else {
+            return false;
+        };
+        let mut g = self.0.lock();
+        if g.world.user_by_id(reader).is_none() || g.world.user_by_id(author).is_none() {
+            return false;
+        }
+        let now = self.0.clock.now_millis();
+        let inner = &mut *g;
+        inner
+            .activity
+            .on_read(&inner.world, reader, author, last, now);
+        true
+    }
+
+    /// Emits `dm.indicate_typing`: `typist_id` is typing to `recipient_id`, delivered to
+    /// `recipient_id`'s subscriptions. The payload is the emulator's reconstruction. `false`
+    /// for an unknown user.
+    pub fn emit_typing(&self, typist_id: &str, recipient_id: &str) -> bool {
+        let (Ok(typist), Ok(recipient)) = (typist_id.parse::<u64>(), recipient_id.parse::<u64>())
+        else {
+            return false;
+        };
+        let mut g = self.0.lock();
+        if g.world.user_by_id(typist).is_none() || g.world.user_by_id(recipient).is_none() {
+            return false;
+        }
+        let now = self.0.clock.now_millis();
+        let inner = &mut *g;
+        inner
+            .activity
+            .on_typing(&inner.world, typist, recipient, now);
+        true
+    }
+
+    /// How many activity-stream connections are open (a stalled one counts until the client
+    /// drops it and the server notices).
+    pub fn stream_connections(&self) -> usize {
+        self.0.lock().activity.open_streams()
+    }
+
+    /// Applies `fault` to every open activity-stream connection.
+    pub fn fault_streams(&self, fault: StreamFault) {
+        self.0.lock().activity.fault_streams(fault);
+    }
+
+    /// Queues a fault for the next delivery (stream or webhook); several queue up in order.
+    pub fn inject_delivery_fault(&self, fault: DeliveryFault) {
+        self.0.lock().activity.add_delivery_fault(fault);
+    }
+
+    /// Cuts stream connections at random points, reproducibly (see [`StreamChaos`]); `None`
+    /// stops it.
+    pub fn set_stream_chaos(&self, chaos: Option<StreamChaos>) {
+        self.0.lock().activity.set_chaos(chaos);
+    }
+
+    /// The app's subscriptions as `GET /2/activity/subscriptions` shows them.
+    pub fn subscriptions(&self) -> Vec<serde_json::Value> {
+        let g = self.0.lock();
+        g.activity
+            .subscriptions
+            .values()
+            .map(crate::routes::activity::subscription_json)
+            .collect()
+    }
+
+    /// The ids of the registered webhooks, oldest first.
+    pub fn webhook_ids(&self) -> Vec<String> {
+        let g = self.0.lock();
+        g.activity.webhooks.keys().map(u64::to_string).collect()
+    }
+
+    /// Whether webhook `id` is registered and valid (receiving events).
+    pub fn webhook_valid(&self, id: &str) -> Option<bool> {
+        let g = self.0.lock();
+        g.activity.webhooks.get(&id.parse().ok()?).map(|h| h.valid)
+    }
+
+    /// Every POST made (or being retried) to webhook `id`, in order; empty for an unknown id.
+    pub fn webhook_deliveries(&self, id: &str) -> Vec<WebhookDelivery> {
+        let g = self.0.lock();
+        id.parse()
+            .ok()
+            .and_then(|id| g.activity.webhooks.get(&id))
+            .map(|h| h.view())
+            .unwrap_or_default()
+    }
+
+    /// The outcome of the last CRC check made.
+    pub fn last_crc(&self) -> Option<CrcCheck> {
+        self.0.lock().activity.last_crc.clone()
     }
 }

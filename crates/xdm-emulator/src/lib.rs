@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod activity;
 mod auth;
 mod body;
 mod clock;
@@ -44,6 +45,7 @@ mod state;
 mod tls;
 mod validate;
 
+pub use activity::{CrcCheck, DeliveryFault, StreamChaos, StreamFault, WebhookDelivery};
 pub use auth::CredentialUsed;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use faults::{Fault, FaultKind, Trigger};

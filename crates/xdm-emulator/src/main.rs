@@ -51,6 +51,10 @@ struct Args {
     #[arg(long, help_heading = WORLD)]
     consent: bool,
 
+    /// Accept http:// webhook URLs on 127.0.0.1, localhost or [::1] (with a port)
+    #[arg(long, help_heading = WORLD)]
+    allow_loopback_webhooks: bool,
+
     /// Enforce nothing; the headers keep reporting a full budget
     #[arg(long = "no-rate-limits", visible_alias = "no-limits", help_heading = LIMITS)]
     no_rate_limits: bool,
@@ -141,6 +145,7 @@ impl Args {
             delete: per_window(d.delete, self.delete_limit),
             block: per_window(d.block, self.block_limit),
             users_me: per_window(d.users_me, self.users_me_limit),
+            ..d
         }
     }
 
@@ -148,6 +153,7 @@ impl Args {
         let mut b = Emulator::builder()
             .addr(self.addr)
             .auto_approve(!self.consent)
+            .allow_loopback_webhooks(self.allow_loopback_webhooks)
             .rate_limits(self.limits());
         if let Some(seed) = self.seed {
             b = b.seed(seed);

@@ -96,6 +96,19 @@ pub(crate) fn app_only_forbidden() -> Reply {
     )
 }
 
+/// A user context on an endpoint that takes the app's bearer token only.
+pub(crate) fn app_only_required() -> Reply {
+    problem_json(
+        StatusCode::FORBIDDEN,
+        json!({
+            "title": "Unsupported Authentication",
+            "detail": "Authenticating with a user context is forbidden for this endpoint.  Supported authentication types are [OAuth 2.0 Application-Only].",
+            "type": format!("{PROBLEMS}unsupported-authentication"),
+            "status": 403
+        }),
+    )
+}
+
 pub(crate) fn oauth1_forbidden() -> Reply {
     problem_json(
         StatusCode::FORBIDDEN,
@@ -190,5 +203,15 @@ pub(crate) fn oauth2_error(status: StatusCode, error: &str, description: &str) -
     Reply::json(
         status,
         json!({"error": error, "error_description": description}),
+    )
+}
+
+/// A refusal X names with a reason (`DuplicateSubscription`, `CrcValidationFailed`...): the
+/// reason is the title, as the webhook and subscription endpoints report them. The exact
+/// bodies are not published; this shape is the emulator's assumption.
+pub(crate) fn refused(status: StatusCode, reason: &str, detail: &str) -> Reply {
+    problem_json(
+        status,
+        json!({"title": reason, "detail": detail, "type": "about:blank", "status": status.as_u16()}),
     )
 }

@@ -19,6 +19,26 @@ pub enum EndpointGroup {
     Block,
     /// `GET /2/users/me`.
     UsersMe,
+    /// `POST /2/activity/subscriptions` (a budget of its own, per app).
+    SubscriptionCreate,
+    /// `GET /2/activity/subscriptions`.
+    SubscriptionList,
+    /// `PUT /2/activity/subscriptions/{subscription_id}`.
+    SubscriptionUpdate,
+    /// `DELETE /2/activity/subscriptions/{subscription_id}` and `DELETE ...?ids=`.
+    SubscriptionDelete,
+    /// `POST /2/webhooks`.
+    WebhookCreate,
+    /// `GET /2/webhooks`.
+    WebhookList,
+    /// `PUT /2/webhooks/{webhook_id}`.
+    WebhookUpdate,
+    /// `DELETE /2/webhooks/{webhook_id}`.
+    WebhookDelete,
+    /// `POST /2/webhooks/replay`.
+    WebhookReplay,
+    /// Connecting to `GET /2/activity/stream`.
+    StreamConnect,
 }
 
 /// The budgets of one endpoint group. `None` means "no such limit".
@@ -54,6 +74,27 @@ pub struct RateLimits {
     pub block: GroupLimits,
     /// The authenticated-user lookup, `GET /2/users/me`.
     pub users_me: GroupLimits,
+    /// Each method of `/2/activity/subscriptions` (POST, GET, PUT, DELETE), counted per app
+    /// and per method: X lists 500 per 15 minutes for each. Only `app_per_window` is used.
+    pub subscriptions: GroupLimits,
+    /// Each method of `/2/webhooks` (POST, GET, PUT, DELETE), per app and per method: 450 per
+    /// 15 minutes each. Only `app_per_window` is used.
+    pub webhooks: GroupLimits,
+    /// `POST /2/webhooks/replay`: 100 per 15 minutes per app. Only `app_per_window` is used.
+    pub webhook_replay: GroupLimits,
+    /// Connections to `GET /2/activity/stream`: 450 per 15 minutes per app. Only
+    /// `app_per_window` is used.
+    pub stream_connect: GroupLimits,
+}
+
+/// The limits of an endpoint that X counts per app only.
+const fn per_app(n: u32) -> GroupLimits {
+    GroupLimits {
+        user_per_window: n,
+        user_per_day: None,
+        app_per_window: Some(n),
+        app_per_day: None,
+    }
 }
 
 impl Default for RateLimits {
@@ -92,6 +133,10 @@ impl Default for RateLimits {
                 app_per_window: None,
                 app_per_day: None,
             },
+            subscriptions: per_app(500),
+            webhooks: per_app(450),
+            webhook_replay: per_app(100),
+            stream_connect: per_app(450),
         }
     }
 }
@@ -121,6 +166,16 @@ impl RateLimits {
             EndpointGroup::Delete => self.delete,
             EndpointGroup::Block => self.block,
             EndpointGroup::UsersMe => self.users_me,
+            EndpointGroup::SubscriptionCreate
+            | EndpointGroup::SubscriptionList
+            | EndpointGroup::SubscriptionUpdate
+            | EndpointGroup::SubscriptionDelete => self.subscriptions,
+            EndpointGroup::WebhookCreate
+            | EndpointGroup::WebhookList
+            | EndpointGroup::WebhookUpdate
+            | EndpointGroup::WebhookDelete => self.webhooks,
+            EndpointGroup::WebhookReplay => self.webhook_replay,
+            EndpointGroup::StreamConnect => self.stream_connect,
         }
     }
 }
@@ -178,6 +233,34 @@ impl Limiter {
             };
         }
         w
+    }
+
+    /// Spends one request of an app-only `group` (the activity and webhook endpoints, which
+    /// X counts per app whoever calls) and reports the `x-rate-limit-*` headers.
+    pub(crate) fn check_app(
+        &mut self,
+        cfg: &RateLimits,
+        group: EndpointGroup,
+        now_ms: u64,
+    ) -> Verdict {
+        let limit = cfg.group(group).app_per_window.unwrap_or(u32::MAX);
+        let key = (Who::App, group, Span::Short);
+        let len = cfg.window.as_millis() as u64;
+        let allowed = !cfg.enabled || self.window(key, len, now_ms).used < limit;
+        let w = self.window(key, len, now_ms);
+        if allowed && cfg.enabled {
+            w.used = w.used.saturating_add(1);
+        }
+        let reset = (w.start_ms + len).div_ceil(1000);
+        let remaining = limit.saturating_sub(w.used);
+        Verdict {
+            allowed,
+            headers: vec![
+                ("x-rate-limit-limit".into(), limit.to_string()),
+                ("x-rate-limit-remaining".into(), remaining.to_string()),
+                ("x-rate-limit-reset".into(), reset.to_string()),
+            ],
+        }
     }
 
     /// Spends one request of `group` for `user` if every budget it touches has room (a

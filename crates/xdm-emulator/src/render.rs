@@ -7,7 +7,7 @@ use crate::ids::millis_of;
 use crate::state::{Event, EventType, World};
 use crate::validate::{Dialect, Fields};
 
-fn entities(text: &str, w: &World) -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
+pub(crate) fn entities(text: &str, w: &World) -> (Vec<Value>, Vec<Value>, Vec<Value>, Vec<Value>) {
     let (mut urls, mut tags, mut mentions, mut cash) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut pos = 0usize;

@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Either, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::activity::Activity;
+use crate::activity::stream::StreamBody;
 use crate::auth::{AuthState, CredentialUsed};
 use crate::body::EmuBody;
 use crate::clock::Clock;
@@ -64,6 +66,20 @@ pub(crate) struct Inner {
     pub(crate) auto_approve: bool,
     /// Registered callback URLs; empty means any is accepted.
     pub(crate) redirect_uris: Vec<String>,
+    /// Subscriptions, stream connections and webhooks.
+    pub(crate) activity: Activity,
+    /// Work a route left for after the lock is released.
+    pub(crate) followup: Option<Followup>,
+}
+
+/// What a route cannot finish under the lock.
+pub(crate) enum Followup {
+    /// Serve this body as the stream's response.
+    Stream(StreamBody),
+    /// Run the CRC of a new webhook, then register it.
+    RegisterWebhook { url: String },
+    /// Run the CRC of a registered webhook again.
+    RevalidateWebhook { id: u64 },
 }
 
 impl Inner {
@@ -113,6 +129,8 @@ pub(crate) struct Shared {
     pub(crate) scheme: &'static str,
     /// Request bodies past this size are refused with 413.
     pub(crate) max_body: usize,
+    /// Turns true when the emulator shuts down.
+    pub(crate) stop: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -121,6 +139,7 @@ impl Shared {
         clock: Arc<dyn Clock>,
         scheme: &'static str,
         max_body: usize,
+        stop: watch::Receiver<bool>,
     ) -> Self {
         Self {
             inner: Mutex::new(inner),
@@ -128,6 +147,7 @@ impl Shared {
             clock,
             scheme,
             max_body,
+            stop,
         }
     }
 
@@ -174,19 +194,28 @@ pub(crate) async fn serve(
         tokio::spawn(async move {
             let _open = open;
             let _ = stream.set_nodelay(true);
+            let conn = connection(stream, peer, shared, acceptor, stop.clone());
             tokio::select! {
-                _ = connection(stream, peer, shared, acceptor) => {}
-                _ = stop.changed() => {}
+                _ = conn => {}
+                // A connection that does not wind down on its own (a stalled stream, a client
+                // that never reads) is cut a moment after shutdown.
+                _ = async {
+                    let _ = stop.changed().await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                } => {}
             }
         });
     }
 }
 
+/// Serves one connection until it closes; on shutdown, lets the response in flight end
+/// (stream bodies end cleanly on shutdown) and then closes.
 async fn connection(
     stream: tokio::net::TcpStream,
     _peer: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Acceptor,
+    stop: watch::Receiver<bool>,
 ) {
     let svc = service_fn(move |req| handle(shared.clone(), req));
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -194,16 +223,39 @@ async fn connection(
         #[cfg(feature = "tls")]
         Some(a) => {
             if let Ok(tls) = a.accept(stream).await {
-                let _ = builder.serve_connection(TokioIo::new(tls), svc).await;
+                let conn = builder.serve_connection(TokioIo::new(tls), svc);
+                graceful(conn, stop).await;
             }
         }
         #[cfg(not(feature = "tls"))]
         Some(never) => match never {},
         None => {
-            let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
+            let conn = builder.serve_connection(TokioIo::new(stream), svc);
+            graceful(conn, stop).await;
         }
     }
 }
+
+async fn graceful<I, S>(
+    conn: hyper_util::server::conn::auto::Connection<'_, I, S, TokioExecutor>,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Body>>,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = stop.changed() => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}
+
+/// A response body: whole (possibly broken on purpose) or a stream.
+pub(crate) type Body = Either<EmuBody, StreamBody>;
 
 fn closed() -> std::io::Error {
     std::io::Error::new(
@@ -215,7 +267,7 @@ fn closed() -> std::io::Error {
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<EmuBody>, std::io::Error> {
+) -> Result<Response<Body>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, shared.max_body).collect().await {
         Ok(c) => c.to_bytes(),
@@ -225,7 +277,7 @@ async fn handle(
                 serde_json::json!({"title": "Payload Too Large", "detail": "The request body is too large.", "type": "about:blank", "status": 413}),
             )
             .with_content_type("application/problem+json");
-            return Ok(respond(r, None));
+            return Ok(respond(r, None).map(Either::Left));
         }
     };
     let authority = parts
@@ -241,7 +293,7 @@ async fn handle(
         })
         .unwrap_or_default();
     let raw_query = parts.uri.query().map(str::to_owned);
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
         query: raw_query
@@ -253,6 +305,7 @@ async fn handle(
         scheme: shared.scheme,
         authority,
         now_ms: shared.clock.now_millis(),
+        fault: None,
     };
     let route = Route::parse(&ctx.method, &ctx.path);
     let mut record = RequestRecord {
@@ -264,9 +317,10 @@ async fn handle(
         credential: CredentialUsed::None,
         http2: parts.version == http::Version::HTTP_2,
     };
-    let (reply, fault) = {
+    let (mut reply, fault, followup) = {
         let mut inner = shared.lock();
         let fault = inner.faults.take(ctx.method.as_str(), route.template());
+        ctx.fault = fault.clone();
         match fault {
             Some(FaultKind::CloseBeforeResponse) => {
                 inner.log.push(record);
@@ -274,27 +328,59 @@ async fn handle(
             }
             Some(FaultKind::Status(s)) => {
                 let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                (problem::server_error(status), fault)
+                (problem::server_error(status), fault, None)
             }
             _ => {
                 let (reply, used) = routes::dispatch(&mut inner, &ctx, &route);
                 record.credential = used;
-                (reply, fault)
+                let followup = inner.followup.take();
+                (reply, fault, followup)
             }
         }
+    };
+    let stream = match followup {
+        Some(Followup::Stream(body)) => Some(body),
+        Some(other) => {
+            let headers = std::mem::take(&mut reply.headers);
+            reply = routes::webhooks::finish(&shared, other).await;
+            for (k, v) in headers {
+                if !reply.headers.iter().any(|(n, _)| *n == k) {
+                    reply.headers.push((k, v));
+                }
+            }
+            None
+        }
+        None => None,
     };
     if fault != Some(FaultKind::CloseAfterProcessing) {
         record.status = Some(reply.status.as_u16());
     }
     shared.lock().log.push(record);
+    if let Some(body) = stream {
+        if let Some(FaultKind::DelayHeaders(d)) = fault {
+            tokio::time::sleep(d).await;
+        }
+        return Ok(streaming(reply, body));
+    }
     match fault {
         Some(FaultKind::CloseAfterProcessing) => Err(closed()),
         Some(FaultKind::DelayHeaders(d)) => {
             tokio::time::sleep(d).await;
-            Ok(respond(reply, None))
+            Ok(respond(reply, None).map(Either::Left))
         }
-        other => Ok(respond(reply, other)),
+        other => Ok(respond(reply, other).map(Either::Left)),
     }
+}
+
+/// The stream's response: the reply's status and headers, a chunked body.
+fn streaming(reply: Reply, body: StreamBody) -> Response<Body> {
+    let mut resp = Response::new(Either::Right(body));
+    *resp.status_mut() = reply.status;
+    let h = resp.headers_mut();
+    for (k, v) in reply.headers {
+        h.insert(k, v);
+    }
+    resp
 }
 
 fn respond(reply: Reply, fault: Option<FaultKind>) -> Response<EmuBody> {

@@ -1,5 +1,6 @@
 //! Routing: which endpoint a request is for, who may call it, and what it costs.
 
+pub(crate) mod activity;
 mod block;
 mod events;
 mod group;
@@ -8,6 +9,7 @@ mod oauth;
 mod send;
 mod upload;
 mod users;
+pub(crate) mod webhooks;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
@@ -30,6 +32,9 @@ pub(crate) struct Ctx {
     pub(crate) scheme: &'static str,
     pub(crate) authority: String,
     pub(crate) now_ms: u64,
+    /// The fault armed for this request, for the routes that act on one themselves (the
+    /// stream's connection faults).
+    pub(crate) fault: Option<crate::faults::FaultKind>,
 }
 
 impl Ctx {
@@ -108,7 +113,29 @@ pub(crate) enum Route {
     OAuth1RequestToken,
     OAuth1Authorize,
     OAuth1AccessToken,
+    CreateSubscription,
+    ListSubscriptions,
+    DeleteSubscriptions,
+    UpdateSubscription(String),
+    DeleteSubscription(String),
+    ActivityStream,
+    CreateWebhook,
+    ListWebhooks,
+    UpdateWebhook(String),
+    DeleteWebhook(String),
+    ReplayWebhook,
     Unknown,
+}
+
+/// Which credentials an endpoint takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// A user context (the DM endpoints); the app bearer gets 403.
+    User,
+    /// The app bearer only; a user context gets 403.
+    App,
+    /// Either; the endpoint decides (creating a subscription).
+    Any,
 }
 
 impl Route {
@@ -160,6 +187,21 @@ impl Route {
             ("POST", ["oauth", "request_token"]) => Self::OAuth1RequestToken,
             ("GET" | "POST", ["oauth", "authorize" | "authenticate"]) => Self::OAuth1Authorize,
             ("POST", ["oauth", "access_token"]) => Self::OAuth1AccessToken,
+            ("POST", ["2", "activity", "subscriptions"]) => Self::CreateSubscription,
+            ("GET", ["2", "activity", "subscriptions"]) => Self::ListSubscriptions,
+            ("DELETE", ["2", "activity", "subscriptions"]) => Self::DeleteSubscriptions,
+            ("PUT", ["2", "activity", "subscriptions", id]) => {
+                Self::UpdateSubscription(id.to_string())
+            }
+            ("DELETE", ["2", "activity", "subscriptions", id]) => {
+                Self::DeleteSubscription(id.to_string())
+            }
+            ("GET", ["2", "activity", "stream"]) => Self::ActivityStream,
+            ("POST", ["2", "webhooks"]) => Self::CreateWebhook,
+            ("GET", ["2", "webhooks"]) => Self::ListWebhooks,
+            ("POST", ["2", "webhooks", "replay"]) => Self::ReplayWebhook,
+            ("PUT", ["2", "webhooks", id]) => Self::UpdateWebhook(id.to_string()),
+            ("DELETE", ["2", "webhooks", id]) => Self::DeleteWebhook(id.to_string()),
             _ => Self::Unknown,
         }
     }
@@ -188,6 +230,16 @@ impl Route {
             Self::OAuth1RequestToken => "/oauth/request_token",
             Self::OAuth1Authorize => "/oauth/authorize",
             Self::OAuth1AccessToken => "/oauth/access_token",
+            Self::CreateSubscription | Self::ListSubscriptions | Self::DeleteSubscriptions => {
+                "/2/activity/subscriptions"
+            }
+            Self::UpdateSubscription(_) | Self::DeleteSubscription(_) => {
+                "/2/activity/subscriptions/{subscription_id}"
+            }
+            Self::ActivityStream => "/2/activity/stream",
+            Self::CreateWebhook | Self::ListWebhooks => "/2/webhooks",
+            Self::UpdateWebhook(_) | Self::DeleteWebhook(_) => "/2/webhooks/{webhook_id}",
+            Self::ReplayWebhook => "/2/webhooks/replay",
             Self::Unknown => "",
         }
     }
@@ -211,8 +263,37 @@ impl Route {
         }
     }
 
+    fn access(&self) -> Access {
+        match self {
+            Self::CreateSubscription => Access::Any,
+            Self::ListSubscriptions
+            | Self::DeleteSubscriptions
+            | Self::UpdateSubscription(_)
+            | Self::DeleteSubscription(_)
+            | Self::ActivityStream
+            | Self::CreateWebhook
+            | Self::ListWebhooks
+            | Self::UpdateWebhook(_)
+            | Self::DeleteWebhook(_)
+            | Self::ReplayWebhook => Access::App,
+            _ => Access::User,
+        }
+    }
+
     fn group(&self) -> Option<EndpointGroup> {
         match self {
+            Self::CreateSubscription => Some(EndpointGroup::SubscriptionCreate),
+            Self::ListSubscriptions => Some(EndpointGroup::SubscriptionList),
+            Self::UpdateSubscription(_) => Some(EndpointGroup::SubscriptionUpdate),
+            Self::DeleteSubscription(_) | Self::DeleteSubscriptions => {
+                Some(EndpointGroup::SubscriptionDelete)
+            }
+            Self::ActivityStream => Some(EndpointGroup::StreamConnect),
+            Self::CreateWebhook => Some(EndpointGroup::WebhookCreate),
+            Self::ListWebhooks => Some(EndpointGroup::WebhookList),
+            Self::UpdateWebhook(_) => Some(EndpointGroup::WebhookUpdate),
+            Self::DeleteWebhook(_) => Some(EndpointGroup::WebhookDelete),
+            Self::ReplayWebhook => Some(EndpointGroup::WebhookReplay),
             Self::ListEvents
             | Self::GetEvent(_)
             | Self::ListWith(_)
@@ -244,6 +325,9 @@ pub(crate) fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> (Reply, C
     }
     let form = ctx.form();
     let (caller, mut used) = inner.auth.authenticate(&ctx.facts(&form));
+    if route.access() != Access::User {
+        return dispatch_app(inner, ctx, route, caller, used);
+    }
     let user = match (&caller, &mut used) {
         (Some(Caller::OAuth1 { user }), CredentialUsed::OAuth1 { user_id, .. })
         | (Some(Caller::OAuth2 { user, .. }), CredentialUsed::OAuth2User { user_id }) => {
@@ -288,7 +372,75 @@ pub(crate) fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> (Reply, C
     (reply, used)
 }
 
+/// The activity and webhook endpoints: the app's bearer (or, to create a subscription, a
+/// user context too), budgets per app.
+fn dispatch_app(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    route: &Route,
+    caller: Option<Caller>,
+    mut used: CredentialUsed,
+) -> (Reply, CredentialUsed) {
+    let Some(caller) = caller else {
+        return (problem::unauthorized(), used);
+    };
+    match (&caller, &mut used) {
+        (Caller::OAuth1 { user }, CredentialUsed::OAuth1 { user_id, .. })
+        | (Caller::OAuth2 { user, .. }, CredentialUsed::OAuth2User { user_id }) => {
+            *user_id = inner.world.users[*user as usize].id.to_string();
+        }
+        _ => {}
+    }
+    if route.access() == Access::App && !matches!(caller, Caller::AppOnly) {
+        return (problem::app_only_required(), used);
+    }
+    if inner.switches.credits_depleted {
+        return (problem::credits_depleted(), used);
+    }
+    if inner.switches.usage_capped {
+        return (problem::usage_capped(), used);
+    }
+    let verdict = route
+        .group()
+        .map(|g| inner.limiter.check_app(&inner.limits, g, ctx.now_ms));
+    let mut reply = if verdict.as_ref().is_some_and(|v| !v.allowed) {
+        problem::too_many_requests()
+    } else {
+        let r = match route {
+            Route::CreateSubscription => activity::create(inner, ctx, &caller),
+            Route::ListSubscriptions => activity::list(inner, ctx),
+            Route::DeleteSubscriptions => activity::delete_many(inner, ctx),
+            Route::UpdateSubscription(id) => activity::update(inner, ctx, id),
+            Route::DeleteSubscription(id) => activity::delete_one(inner, ctx, id),
+            Route::ActivityStream => activity::stream(inner, ctx),
+            Route::CreateWebhook => webhooks::create(inner, ctx),
+            Route::ListWebhooks => webhooks::list(inner, ctx),
+            Route::UpdateWebhook(id) => webhooks::update(inner, ctx, id),
+            Route::DeleteWebhook(id) => webhooks::delete(inner, ctx, id),
+            Route::ReplayWebhook => webhooks::replay(inner, ctx),
+            _ => Ok(problem::no_route()),
+        };
+        r.unwrap_or_else(|r| r)
+    };
+    if let Some(v) = &verdict {
+        v.apply(&mut reply);
+    }
+    (reply, used)
+}
+
 fn handle(inner: &mut Inner, ctx: &Ctx, route: &Route, user: u32) -> Reply {
+    let before = inner.world.events.len();
+    let reply = handle_dm(inner, ctx, route, user);
+    // Every message written (by any send endpoint) becomes activity for its subscribers.
+    if inner.world.events.len() > before {
+        inner
+            .activity
+            .on_new_events(&inner.world, before, ctx.now_ms);
+    }
+    reply
+}
+
+fn handle_dm(inner: &mut Inner, ctx: &Ctx, route: &Route, user: u32) -> Reply {
     let result = match route {
         Route::ListEvents => events::list_all(inner, ctx, user),
         Route::GetEvent(id) => events::get(inner, ctx, user, id),
