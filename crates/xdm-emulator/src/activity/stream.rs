@@ -134,7 +134,9 @@ pub(crate) struct StreamBody {
     rx: UnboundedReceiver<StreamFrame>,
     keep_alive: Option<Interval>,
     stop: Pin<Box<dyn Future<Output = ()> + Send>>,
-    fail_next: bool,
+    /// Set once an abort's bytes went out: the body fails when it fires, a moment later so
+    /// that the server writes those bytes first.
+    fail_at: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
 }
 
@@ -158,7 +160,7 @@ impl StreamBody {
             rx,
             keep_alive: Some(keep_alive),
             stop,
-            fail_next: false,
+            fail_at: None,
             done: false,
         }
     }
@@ -176,7 +178,10 @@ impl Body for StreamBody {
         if this.done {
             return Poll::Ready(None);
         }
-        if this.fail_next {
+        if let Some(at) = this.fail_at.as_mut() {
+            if at.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
             this.done = true;
             return Poll::Ready(Some(Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionAborted,
@@ -195,7 +200,7 @@ impl Body for StreamBody {
                     }
                 }
                 Poll::Ready(Some(StreamFrame::Abort(b))) => {
-                    this.fail_next = true;
+                    this.fail_at = Some(Box::pin(tokio::time::sleep(Duration::from_millis(50))));
                     if b.is_empty() {
                         cx.waker().wake_by_ref();
                         return Poll::Pending;

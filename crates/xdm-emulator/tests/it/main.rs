@@ -4,6 +4,7 @@
 mod common;
 mod schema;
 
+mod activity_stream;
 mod auth;
 mod events;
 mod faults;
@@ -12,7 +13,9 @@ mod oauth;
 mod rate_limits;
 mod send;
 mod server;
+mod subscriptions;
 #[cfg(feature = "tls")]
 mod tls;
 mod users;
 mod validation;
+mod webhooks;
