@@ -266,8 +266,16 @@ async fn a_dm_between_two_subscribed_users_is_sent_and_received() {
         );
         assert_eq!(d["tag"], tag);
     }
-    // A group message produces nothing; a DM to a user without subscriptions only dm.sent.
+    // A group message produces nothing (one-to-one only); a DM to a user without
+    // subscriptions only dm.sent.
     let bob = user(&emu, "bob");
+    let r = Api::new(&emu, Auth::oauth2(&emu))
+        .post_json(
+            "/2/dm_conversations",
+            json!({"conversation_type": "Group", "participant_ids": [alice, bob], "message": {"text": "group"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201);
     emu.handle().send_dm(&me, &bob, "to bob").unwrap();
     let l = c.lines(1).await;
     assert_eq!(l[0]["data"]["event_type"], "dm.sent");
