@@ -17,6 +17,34 @@
 //! - [`EmulatorHandle::connections_accepted`] and [`EmulatorHandle::connections_open`] count
 //!   TCP connections, to check that a client reuses them.
 //!
+//! Real-time DMs through the X Activity API:
+//!
+//! - `POST/GET/PUT/DELETE /2/activity/subscriptions` (and `DELETE ...?ids=`): creating a
+//!   `dm.*` subscription takes the filtered user's own token (OAuth 2.0 with `dm.read`, or
+//!   OAuth 1.0a); listing, updating and deleting take the app's bearer
+//!   ([`Credentials::app_bearer_token`]). A duplicate (same `event_type` and `filter`) gets
+//!   409 `DuplicateSubscription`; the app holds at most
+//!   [`EmulatorBuilder::subscription_cap`] subscriptions.
+//! - `GET /2/activity/stream` (app bearer): one JSON object per `\r\n`-terminated line,
+//!   keep-alives at [`EmulatorBuilder::stream_keep_alive`], `backfill_minutes` (0-5),
+//!   `start_time`/`end_time`, at most [`EmulatorBuilder::stream_connection_limit`]
+//!   connections (then 429 `TooManyConnections`), a clean end on shutdown.
+//! - Every DM sent in a one-to-one conversation becomes `dm.sent` for its sender's and
+//!   `dm.received` for its recipient's subscriptions; [`EmulatorHandle::emit_read`] and
+//!   [`EmulatorHandle::emit_typing`] make `dm.read` and `dm.indicate_typing`. Group messages
+//!   make no activity (X does not document any). A subscription with a `webhook_id` goes to
+//!   that webhook only; one without goes to every open stream connection.
+//! - `POST/GET/PUT/DELETE /2/webhooks` with a CRC check against the URL (HMAC-SHA256 with
+//!   the consumer secret), deliveries signed in `x-twitter-webhooks-signature`, retries on
+//!   [`EmulatorBuilder::webhook_retry_delays`], and `POST /2/webhooks/replay` jobs that re-send
+//!   with `"meta":{"replay":true}` and then post a `replay_job_status`. The emulator speaks
+//!   plain HTTP to webhooks: [`EmulatorBuilder::allow_loopback_webhooks`] accepts
+//!   `http://127.0.0.1:PORT` URLs, and [`EmulatorBuilder::webhook_target`] sends X-conformant
+//!   `https://` URLs to a local address.
+//! - Faults: [`FaultKind::TooManyConnections`] and [`FaultKind::Stream`] at connect,
+//!   [`EmulatorHandle::fault_streams`] on open connections, [`DeliveryFault`] for the next
+//!   deliveries, and [`StreamChaos`] for reproducible random drops.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let emu = xdm_emulator::Emulator::builder().start().await?;

@@ -377,12 +377,12 @@ impl Activity {
 
     fn send(&mut self, out: Outgoing, now_ms: u64) {
         match out.webhook_id {
-            Some(id) => self.to_webhook(id, out.envelope, now_ms),
-            None => self.to_streams(&out.envelope, now_ms),
+            Some(id) => self.deliver_to_webhook(id, out.envelope, now_ms),
+            None => self.deliver_to_streams(&out.envelope, now_ms),
         }
     }
 
-    fn to_webhook(&mut self, id: u64, envelope: Value, now_ms: u64) {
+    fn deliver_to_webhook(&mut self, id: u64, envelope: Value, now_ms: u64) {
         let Some(hook) = self.webhooks.get_mut(&id) else {
             return;
         };
@@ -394,7 +394,7 @@ impl Activity {
         hook.push(now_ms, Some(envelope), body, false);
     }
 
-    fn to_streams(&mut self, envelope: &Value, now_ms: u64) {
+    fn deliver_to_streams(&mut self, envelope: &Value, now_ms: u64) {
         let mut line = envelope.to_string().into_bytes();
         line.extend_from_slice(b"\r\n");
         let line = Bytes::from(line);

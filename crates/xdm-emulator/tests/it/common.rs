@@ -84,7 +84,13 @@ fn validate(method: &str, url: &str, r: &Resp) {
         // 2.166's upload schemas require a `meta` nobody sends; 2.167 fixed them. Error
         // bodies keep X's `about:blank` and api.twitter.com types, which only 2.166 lists.
         let upload_ok = t.starts_with("/2/media/upload") && r.status == 200;
-        let post = query.contains("post.fields") || query.contains("referenced_posts") || upload_ok;
+        // The activity and webhook answers follow 2.167's shapes where the two differ.
+        let activity_ok =
+            (t.starts_with("/2/activity") || t.starts_with("/2/webhooks")) && r.status == 200;
+        let post = query.contains("post.fields")
+            || query.contains("referenced_posts")
+            || upload_ok
+            || activity_ok;
         super::schema::check(post, method, t, r.status, &ct, &r.json());
     }
 }
@@ -186,6 +192,11 @@ pub(crate) fn template(method: &str, path: &str) -> Option<&'static str> {
         ("POST", ["2", "media", "upload", "initialize"]) => "/2/media/upload/initialize",
         ("POST", ["2", "media", "upload", _, "append"]) => "/2/media/upload/{id}/append",
         ("POST", ["2", "media", "upload", _, "finalize"]) => "/2/media/upload/{id}/finalize",
+        (_, ["2", "activity", "subscriptions"]) => "/2/activity/subscriptions",
+        (_, ["2", "activity", "subscriptions", _]) => "/2/activity/subscriptions/{subscription_id}",
+        (_, ["2", "webhooks"]) => "/2/webhooks",
+        ("POST", ["2", "webhooks", "replay"]) => "/2/webhooks/replay",
+        (_, ["2", "webhooks", _]) => "/2/webhooks/{webhook_id}",
         _ => return None,
     })
 }

@@ -212,8 +212,11 @@ async fn register_runs_a_crc_checked_independently() {
     let crc = emu.handle().last_crc().unwrap();
     assert!(crc.valid, "{crc:?}");
     assert_eq!(crc.status, Some(200));
-    assert_eq!(rx.state.lock().unwrap().crc_tokens, [crc.crc_token.clone()]);
-    assert_eq!(emu.handle().webhook_ids(), [id.clone()]);
+    assert_eq!(
+        rx.state.lock().unwrap().crc_tokens,
+        std::slice::from_ref(&crc.crc_token)
+    );
+    assert_eq!(emu.handle().webhook_ids(), std::slice::from_ref(&id));
 
     let l = app(&emu).get("/2/webhooks").await.json();
     assert_eq!(l["meta"]["result_count"], 1);
