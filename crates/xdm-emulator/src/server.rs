@@ -76,10 +76,16 @@ pub(crate) struct Inner {
 pub(crate) enum Followup {
     /// Serve this body as the stream's response.
     Stream(StreamBody),
-    /// Run the CRC of a new webhook, then register it.
-    RegisterWebhook { url: String },
-    /// Run the CRC of a registered webhook again.
-    RevalidateWebhook { id: u64 },
+    /// Run a CRC check, then answer.
+    Crc(CrcFollowup),
+}
+
+/// Why a CRC check runs.
+pub(crate) enum CrcFollowup {
+    /// Register a new webhook if it passes.
+    Register { url: String },
+    /// Mark a registered webhook valid or invalid.
+    Revalidate { id: u64 },
 }
 
 impl Inner {
@@ -340,9 +346,9 @@ async fn handle(
     };
     let stream = match followup {
         Some(Followup::Stream(body)) => Some(body),
-        Some(other) => {
+        Some(Followup::Crc(check)) => {
             let headers = std::mem::take(&mut reply.headers);
-            reply = routes::webhooks::finish(&shared, other).await;
+            reply = routes::webhooks::finish(&shared, check).await;
             for (k, v) in headers {
                 if !reply.headers.iter().any(|(n, _)| *n == k) {
                     reply.headers.push((k, v));

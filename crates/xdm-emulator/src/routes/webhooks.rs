@@ -11,7 +11,7 @@ use crate::activity::{CrcCheck, Webhook};
 use crate::clock::rfc3339_millis;
 use crate::problem;
 use crate::reply::Reply;
-use crate::server::{Followup, Inner, Shared};
+use crate::server::{CrcFollowup, Followup, Inner, Shared};
 use crate::validate;
 
 const FIELDS: &[&str] = &["created_at", "id", "url", "valid"];
@@ -123,7 +123,7 @@ pub(crate) fn create(inner: &mut Inner, ctx: &Ctx) -> Result<Reply, Reply> {
         ));
     }
     checks_for_new(inner, &url)?;
-    inner.followup = Some(Followup::RegisterWebhook { url });
+    inner.followup = Some(Followup::Crc(CrcFollowup::Register { url }));
     Ok(Reply::json(StatusCode::OK, Value::Null))
 }
 
@@ -176,7 +176,7 @@ pub(crate) fn update(inner: &mut Inner, ctx: &Ctx, id: &str) -> Result<Reply, Re
     if !inner.activity.webhooks.contains_key(&wid) {
         return Err(invalid_id(id));
     }
-    inner.followup = Some(Followup::RevalidateWebhook { id: wid });
+    inner.followup = Some(Followup::Crc(CrcFollowup::Revalidate { id: wid }));
     Ok(Reply::json(StatusCode::OK, Value::Null))
 }
 
@@ -303,17 +303,16 @@ pub(crate) fn replay(inner: &mut Inner, ctx: &Ctx) -> Result<Reply, Reply> {
 }
 
 /// Runs a registration's or revalidation's CRC outside the lock and makes the final reply.
-pub(crate) async fn finish(shared: &Arc<Shared>, followup: Followup) -> Reply {
+pub(crate) async fn finish(shared: &Arc<Shared>, followup: CrcFollowup) -> Reply {
     let (url, existing) = match followup {
-        Followup::RegisterWebhook { url } => (url, None),
-        Followup::RevalidateWebhook { id } => {
+        CrcFollowup::Register { url } => (url, None),
+        CrcFollowup::Revalidate { id } => {
             let g = shared.lock();
             match g.activity.webhooks.get(&id) {
                 Some(h) => (h.url.clone(), Some(id)),
                 None => return invalid_id(&id.to_string()),
             }
         }
-        Followup::Stream(_) => return problem::server_error(StatusCode::INTERNAL_SERVER_ERROR),
     };
     let (secret, cfg, token) = {
         let mut g = shared.lock();
