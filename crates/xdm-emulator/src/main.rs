@@ -229,6 +229,7 @@ mod tests {
         assert_eq!(a.seed, None);
         assert_eq!(a.world(), World::Demo(None));
         assert!(!a.consent);
+        assert!(!a.allow_loopback_webhooks);
     }
 
     #[test]
@@ -241,7 +242,9 @@ mod tests {
             "--events",
             "20",
             "--consent",
+            "--allow-loopback-webhooks",
         ]);
+        assert!(o.allow_loopback_webhooks);
         assert_eq!(o.addr, "127.0.0.1:8080".parse().unwrap());
         assert_eq!(o.seed, Some(7));
         assert_eq!(o.world(), World::Demo(Some(20)));
