@@ -84,7 +84,7 @@ impl ActivityDelivery {
 
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ActivityEvent {
     /// A message was sent or received (`dm.sent`, `dm.received`, Account Activity
