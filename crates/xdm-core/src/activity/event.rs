@@ -89,7 +89,7 @@ impl ActivityDelivery {
 pub enum ActivityEvent {
     /// A message was sent or received (`dm.sent`, `dm.received`, Account Activity
     /// `direct_message_events`).
-    Message(DmMessage),
+    Message(Box<DmMessage>),
     /// A participant read the conversation (`dm.read`, `direct_message_mark_read_events`).
     Read(ReadReceipt),
     /// A participant is typing (`dm.indicate_typing`, `direct_message_indicate_typing_events`).

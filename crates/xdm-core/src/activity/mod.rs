@@ -76,5 +76,6 @@ pub fn decode_delivery(body: &[u8]) -> Result<ActivityDelivery, DecodeError> {
 
 /// A body that is not a delivery; the message says why without quoting the body.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 #[error("not an activity delivery: {0}")]
 pub struct DecodeError(pub String);

@@ -415,13 +415,13 @@ fn message(raw: &RawValue, context: &ItemContext<'_>) -> ActivityEvent {
         entities,
         ..DmEvent::default()
     };
-    ActivityEvent::Message(DmMessage {
+    ActivityEvent::Message(Box::new(DmMessage {
         event,
         direction,
         for_user_id: context.for_user.map(str::to_owned),
         recipient_id: recipient,
         raw: RawJson::new(raw),
-    })
+    }))
 }
 
 /// The id X gives a one-to-one conversation: the two user ids, smaller first, compared as
