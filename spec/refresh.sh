@@ -35,8 +35,10 @@ for name in "${SPECS[@]}"; do
 done
 rm -rf "$HERE/fixtures"
 mkdir "$HERE/fixtures"
-cp "$SRC"/fixtures/* "$HERE/fixtures/"
-chmod 0644 "$HERE"/openapi-*.json "$HERE"/fixtures/*
+# Fixtures may sit in subdirectories (fixtures/activity/).
+cp -R "$SRC"/fixtures/. "$HERE/fixtures/"
+chmod 0644 "$HERE"/openapi-*.json
+find "$HERE/fixtures" -type f -exec chmod 0644 {} +
 
 cd "$HERE"
 {

@@ -91,6 +91,45 @@ impl RecentIds {
         self.known.contains(id)
     }
 
+    /// How many ids are remembered now.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Whether no id is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// The remembered ids, oldest first: what [`restore`](Self::restore) takes back, to keep
+    /// the memory across a restart.
+    ///
+    /// ```
+    /// use xdm_core::dedup::RecentIds;
+    ///
+    /// let mut seen = RecentIds::with_capacity(2);
+    /// for id in ["1", "2", "3"] {
+    ///     seen.first_time(id);
+    /// }
+    /// let mut again = RecentIds::restore(2, seen.snapshot());
+    /// assert_eq!(again.snapshot(), ["2", "3"]);
+    /// assert!(!again.first_time("3"));
+    /// ```
+    pub fn snapshot(&self) -> Vec<String> {
+        self.order.iter().cloned().collect()
+    }
+
+    /// A memory of the last `capacity` ids (at least one) that starts out knowing `ids`,
+    /// oldest first, as [`snapshot`](Self::snapshot) wrote them. When there are more than
+    /// `capacity`, the newest are kept; repeats count once.
+    pub fn restore(capacity: usize, ids: impl IntoIterator<Item = String>) -> Self {
+        let mut seen = Self::with_capacity(capacity);
+        for id in ids {
+            seen.first_time(&id);
+        }
+        seen
+    }
+
     /// Keeps the events seen for the first time, in their order, and returns how many were
     /// dropped. Events without an id are kept.
     pub fn retain_new(&mut self, events: &mut Vec<DmEvent>) -> usize {

@@ -24,6 +24,7 @@
 // (a decision, a closed set of states), it says so with an `allow` and the reason.
 #![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
+pub mod activity;
 pub mod auth;
 pub mod base_url;
 pub mod dedup;

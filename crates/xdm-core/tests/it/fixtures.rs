@@ -76,7 +76,11 @@ fn round_trips<T: serde::de::DeserializeOwned + serde::Serialize>(value: &Value)
 fn every_fixture_file_is_covered() {
     let mut found = BTreeSet::new();
     for entry in std::fs::read_dir(DIR).unwrap() {
-        found.insert(entry.unwrap().file_name().to_string_lossy().into_owned());
+        let entry = entry.unwrap();
+        // Subdirectories (activity/) are covered by their own tests.
+        if entry.file_type().unwrap().is_file() {
+            found.insert(entry.file_name().to_string_lossy().into_owned());
+        }
     }
     let covered: BTreeSet<String> = COVERED.iter().map(|s| s.to_string()).collect();
     let new: Vec<_> = found.difference(&covered).collect();
