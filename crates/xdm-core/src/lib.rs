@@ -24,6 +24,7 @@
 // (a decision, a closed set of states), it says so with an `allow` and the reason.
 #![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
+pub mod activity;
 pub mod auth;
 pub mod base_url;
 pub mod dedup;
@@ -42,7 +43,7 @@ pub mod response;
 pub mod retry;
 pub mod upload;
 
-pub use auth::{Authorize, Scope};
+pub use auth::{Authorize, Credential, Scope};
 pub use base_url::BaseUrl;
 pub use endpoint::{Delivery, Endpoint, EndpointGroup, EndpointInfo, RequestContext};
 pub use fields::Dialect;
