@@ -69,14 +69,11 @@ impl WebhookUrl {
         {
             return Err(refuse("not an https URL".into()));
         }
-        let Some(authority) = uri.authority() else {
+        let Some(authority) = uri.authority().filter(|a| !a.host().is_empty()) else {
             return Err(refuse("no host".into()));
         };
         if authority.as_str().contains('@') {
             return Err(refuse("carries user information before the host".into()));
-        }
-        if authority.host().is_empty() {
-            return Err(refuse("no host".into()));
         }
         if authority.port().is_some() || authority.as_str().ends_with(':') {
             return Err(refuse("names a port (X refuses any explicit port)".into()));
