@@ -40,6 +40,25 @@ pub enum AuthorizeError {
         /// The endpoint's path template.
         endpoint: &'static str,
     },
+    /// The endpoint takes the app's Bearer token, and a user token was offered.
+    #[error("{method} {endpoint} needs the app's Bearer token, not a user token")]
+    NeedsAppBearer {
+        /// The endpoint's method.
+        method: Method,
+        /// The endpoint's path template.
+        endpoint: &'static str,
+    },
+    /// The endpoint takes a user's token, and the app's Bearer token was offered.
+    #[error(
+        "{method} {endpoint} needs a user's token (OAuth 2.0 user context or OAuth 1.0a), \
+         not the app's Bearer token"
+    )]
+    NeedsUserToken {
+        /// The endpoint's method.
+        method: Method,
+        /// The endpoint's path template.
+        endpoint: &'static str,
+    },
     /// The access token has expired or was rejected and must be refreshed first.
     #[error(
         "the access token has expired or was rejected; refresh it before sending \

@@ -1,4 +1,5 @@
-//! Authentication for the xdm X DM SDK: OAuth 1.0a signing and OAuth 2.0 user tokens.
+//! Authentication for the xdm X DM SDK: OAuth 1.0a signing, OAuth 2.0 user tokens, and the
+//! app's Bearer token for the activity stream and webhooks ([`app`]).
 //!
 //! Like `xdm-core`, this crate does no network I/O and reads no clock: every flow is a set of
 //! `http::Request<Bytes>` values to send and parsers for the `http::Response<Bytes>` that come
@@ -77,6 +78,7 @@
 // (a decision, a closed set of states), it says so with an `allow` and the reason.
 #![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
+pub mod app;
 pub mod error;
 mod form;
 pub mod oauth1;
@@ -84,5 +86,6 @@ pub mod oauth2;
 mod random;
 pub mod secret;
 
+pub use app::AppBearerAuthorizer;
 pub use error::{AuthorizeError, CallbackError, OAuthError, OAuthErrorCode, ResponseError};
 pub use random::RandomError;

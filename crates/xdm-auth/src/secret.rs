@@ -77,6 +77,12 @@ secret_type! {
 }
 
 secret_type! {
+    /// The app's Bearer token (OAuth 2.0 app-only), from the developer portal or the
+    /// client-credentials grant. It acts for the app, not for a user.
+    AppBearerToken
+}
+
+secret_type! {
     /// An OAuth 2.0 refresh token. X's are single-use: each refresh returns a new one.
     RefreshToken
 }
@@ -111,6 +117,11 @@ mod tests {
             ),
             format!("{:?} {}", TokenSecret::new(value), TokenSecret::new(value)),
             format!("{:?} {}", AccessToken::new(value), AccessToken::new(value)),
+            format!(
+                "{:?} {}",
+                AppBearerToken::new(value),
+                AppBearerToken::new(value)
+            ),
             format!(
                 "{:?} {}",
                 RefreshToken::new(value),

@@ -51,6 +51,41 @@ impl<A: Authorize + ?Sized> Authorize for std::sync::Arc<A> {
     }
 }
 
+/// Which kind of credential an endpoint takes.
+///
+/// X's activity endpoints split between two credentials, and mixing them up is the commonest
+/// failure: the user's own token creates a `dm.*` subscription, while the app's Bearer token
+/// (app-only OAuth 2.0) lists, updates and deletes subscriptions, manages webhooks and opens
+/// the activity stream. Each [`EndpointInfo`](crate::EndpointInfo) says which one it takes, so
+/// that an authorizer holding the other kind refuses before any request is sent, instead of
+/// letting X answer with a bare 401 or 403.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Credential {
+    /// A user's token: OAuth 2.0 user context, or OAuth 1.0a where the endpoint allows it. Every
+    /// Direct Message endpoint takes one.
+    #[default]
+    User,
+    /// The app's Bearer token (OAuth 2.0 app-only), which acts for no user.
+    AppBearer,
+}
+
+impl Credential {
+    /// How the credential is named in messages: "a user token" or "the app's Bearer token".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Credential::User => "a user token (OAuth 2.0 user context or OAuth 1.0a)",
+            Credential::AppBearer => "the app's Bearer token",
+        }
+    }
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
 /// An OAuth 2.0 scope, as X names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -108,6 +143,13 @@ impl fmt::Display for Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_describe_themselves() {
+        assert_eq!(Credential::default(), Credential::User);
+        assert_eq!(Credential::AppBearer.to_string(), "the app's Bearer token");
+        assert!(Credential::User.to_string().starts_with("a user token"));
+    }
 
     #[test]
     fn scope_names_round_trip() {

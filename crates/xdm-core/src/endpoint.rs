@@ -4,7 +4,7 @@ use bytes::Bytes;
 use http::Method;
 
 use crate::error::ApiError;
-use crate::{BaseUrl, Dialect, InvalidInput, Scope};
+use crate::{BaseUrl, Credential, Dialect, InvalidInput, Scope};
 
 /// Where requests go and which wire names they use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +43,10 @@ impl Default for RequestContext {
 ///
 /// X documents per-user limits per group of endpoints (the three listings and the single lookup
 /// share one; the three ways of sending share another), so the limiter keys its state by group.
+///
+/// The activity groups (subscriptions, webhooks, replay, stream connects) are limited per app
+/// rather than per user; the limiter keys them by whatever credential key the caller passes,
+/// which for the app's Bearer token stands for the app.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum EndpointGroup {
@@ -60,6 +64,27 @@ pub enum EndpointGroup {
     MediaUpload,
     /// `GET /2/users/me`, which names the user behind the credentials.
     LookupSelf,
+    /// `POST /2/activity/subscriptions`: 500 per 15 minutes per app.
+    CreateSubscription,
+    /// `GET /2/activity/subscriptions`: 500 per 15 minutes per app.
+    ListSubscriptions,
+    /// `PUT /2/activity/subscriptions/{subscription_id}`: 500 per 15 minutes per app.
+    UpdateSubscription,
+    /// `DELETE /2/activity/subscriptions/{subscription_id}` and the delete of many by ids:
+    /// 500 per 15 minutes per app.
+    DeleteSubscription,
+    /// `POST /2/webhooks`: 450 per 15 minutes per app.
+    RegisterWebhook,
+    /// `GET /2/webhooks`: 450 per 15 minutes per app.
+    ListWebhooks,
+    /// `PUT /2/webhooks/{webhook_id}`: 450 per 15 minutes per app.
+    ValidateWebhook,
+    /// `DELETE /2/webhooks/{webhook_id}`: 450 per 15 minutes per app.
+    DeleteWebhook,
+    /// `POST /2/webhooks/replay`: 100 per 15 minutes per app.
+    ReplayWebhook,
+    /// `GET /2/activity/stream`: 450 connection attempts per 15 minutes per app.
+    ConnectStream,
 }
 
 /// Whether sending a request twice is harmless.
@@ -84,7 +109,7 @@ pub enum Delivery {
 ///
 /// ```
 /// use http::Method;
-/// use xdm_core::{Delivery, EndpointGroup, EndpointInfo, Scope};
+/// use xdm_core::{Credential, Delivery, EndpointGroup, EndpointInfo, Scope};
 ///
 /// let info = EndpointInfo::new(
 ///     Method::GET,
@@ -94,7 +119,12 @@ pub enum Delivery {
 ///     Delivery::Idempotent,
 /// );
 /// assert!(info.oauth1);
-/// assert!(!info.without_oauth1().oauth1);
+/// assert_eq!(info.credential, Credential::User);
+/// assert!(!info.clone().without_oauth1().oauth1);
+///
+/// let app = info.app_only();
+/// assert_eq!(app.credential, Credential::AppBearer);
+/// assert!(app.scopes.is_empty() && !app.oauth1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -105,12 +135,14 @@ pub struct EndpointInfo {
     pub path_template: &'static str,
     /// The rate-limit bucket.
     pub group: EndpointGroup,
-    /// OAuth 2.0 scopes the endpoint needs.
+    /// OAuth 2.0 scopes the endpoint needs from a user token; empty for app-only endpoints.
     pub scopes: &'static [Scope],
     /// Whether a retry could duplicate an effect.
     pub delivery: Delivery,
     /// Whether X accepts OAuth 1.0a user tokens here (media download does not).
     pub oauth1: bool,
+    /// Which credential the endpoint takes: a user token (the default) or the app's Bearer.
+    pub credential: Credential,
 }
 
 impl EndpointInfo {
@@ -130,11 +162,21 @@ impl EndpointInfo {
             scopes,
             delivery,
             oauth1: true,
+            credential: Credential::User,
         }
     }
 
     /// The same endpoint, refusing OAuth 1.0a (OAuth 2.0 only).
     pub fn without_oauth1(mut self) -> Self {
+        self.oauth1 = false;
+        self
+    }
+
+    /// The same endpoint, taking the app's Bearer token instead of a user token: no user
+    /// scopes, no OAuth 1.0a.
+    pub fn app_only(mut self) -> Self {
+        self.credential = Credential::AppBearer;
+        self.scopes = &[];
         self.oauth1 = false;
         self
     }

@@ -210,6 +210,18 @@ numeric_id!(
     "media_id"
 );
 
+numeric_id!(
+    /// An X Activity API subscription's id, as returned when it is created or listed.
+    SubscriptionId,
+    "subscription_id"
+);
+
+numeric_id!(
+    /// A registered webhook's id, as returned by `POST /2/webhooks`.
+    WebhookId,
+    "webhook_id"
+);
+
 /// Whether a conversation is between two people or a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(

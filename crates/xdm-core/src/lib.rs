@@ -43,7 +43,7 @@ pub mod response;
 pub mod retry;
 pub mod upload;
 
-pub use auth::{Authorize, Scope};
+pub use auth::{Authorize, Credential, Scope};
 pub use base_url::BaseUrl;
 pub use endpoint::{Delivery, Endpoint, EndpointGroup, EndpointInfo, RequestContext};
 pub use fields::Dialect;

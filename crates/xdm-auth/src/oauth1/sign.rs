@@ -219,7 +219,8 @@ impl oauth1_request::Request for SignedParams {
 /// Signs requests with a user's access token (HMAC-SHA1).
 ///
 /// Requests whose [`EndpointInfo`] says the endpoint does not accept OAuth 1.0a (media
-/// download) are refused before anything is signed.
+/// download) or takes the app's Bearer token (the activity stream, webhooks) are refused
+/// before anything is signed.
 #[derive(Debug, Clone)]
 pub struct OAuth1Authorizer {
     signer: Signer,
@@ -265,13 +266,14 @@ impl Authorize for OAuth1Authorizer {
         request: &mut http::Request<Bytes>,
         now: SystemTime,
     ) -> Result<(), AuthorizeError> {
-        if let Some(info) = request.extensions().get::<EndpointInfo>()
-            && !info.oauth1
-        {
-            return Err(AuthorizeError::OAuth1NotAccepted {
-                method: info.method.clone(),
-                endpoint: info.path_template,
-            });
+        if let Some(info) = request.extensions().get::<EndpointInfo>() {
+            crate::oauth2::check_user_endpoint(info)?;
+            if !info.oauth1 {
+                return Err(AuthorizeError::OAuth1NotAccepted {
+                    method: info.method.clone(),
+                    endpoint: info.path_template,
+                });
+            }
         }
         let extras = Extras {
             token: Some((

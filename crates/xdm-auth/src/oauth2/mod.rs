@@ -19,4 +19,5 @@ pub use refresh::{
     DEFAULT_REFRESH_MARGIN, LockedRefresh, RefreshOutcome, RefreshTicket, RefreshWait, TokenAction,
     TokenManager,
 };
+pub(crate) use token::check_user_endpoint;
 pub use token::{Bearer, BearerAuthorizer, UserToken};

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use bytes::Bytes;
 use http::HeaderValue;
 use http::header::AUTHORIZATION;
-use xdm_core::{Authorize, EndpointInfo, Scope};
+use xdm_core::{Authorize, Credential, EndpointInfo, Scope};
 
 use crate::error::AuthorizeError;
 use crate::secret::{AccessToken, RefreshToken};
@@ -168,7 +168,19 @@ impl fmt::Debug for Bearer {
     }
 }
 
-/// Refuses a request whose endpoint needs a scope `scopes` is known to lack.
+/// Refuses a request whose endpoint takes the app's Bearer token rather than a user token.
+pub(crate) fn check_user_endpoint(info: &EndpointInfo) -> Result<(), AuthorizeError> {
+    match info.credential {
+        Credential::AppBearer => Err(AuthorizeError::NeedsAppBearer {
+            method: info.method.clone(),
+            endpoint: info.path_template,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a request whose endpoint takes the app's Bearer token, or needs a scope `token` is
+/// known to lack.
 pub(crate) fn check_scopes(
     request: &http::Request<Bytes>,
     token: &UserToken,
@@ -176,6 +188,7 @@ pub(crate) fn check_scopes(
     let Some(info) = request.extensions().get::<EndpointInfo>() else {
         return Ok(());
     };
+    check_user_endpoint(info)?;
     let missing = token.missing_scopes(info.scopes);
     if missing.is_empty() {
         Ok(())

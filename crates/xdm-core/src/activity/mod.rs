@@ -6,6 +6,8 @@
 //!   deliveries, problems (operational disconnects) and reports of skipped lines;
 //! - [`webhook`]: CRC answers, signature checks, and the classification of an inbound request;
 //! - [`decode_delivery`]: one delivery body, Activity API envelope or Account Activity body;
+//! - [`session`]: when to connect, reconnect, back off or stop, following X's rules for
+//!   streams, and which gap to fill after an outage;
 //! - [`dedup`]: each message once, whether it came as `dm.sent`, `dm.received`, a backfill, a
 //!   replay, a redelivery or from `GET /2/dm_events`.
 //!
@@ -41,6 +43,7 @@
 
 pub mod dedup;
 mod event;
+pub mod session;
 pub mod stream;
 pub mod webhook;
 mod wire;

@@ -17,10 +17,22 @@
 //! | [`UnblockUser`] | `POST /2/users/{id}/dm/unblock` |
 //! | [`DownloadMedia`] | `GET /2/dm_conversations/media/{dm_id}/{media_id}/{resource_id}` |
 //! | [`GetMe`] | `GET /2/users/me` (who the credentials act for) |
+//! | [`CreateSubscription`] | `POST /2/activity/subscriptions` (user token) |
+//! | [`ListSubscriptions`] | `GET /2/activity/subscriptions` (app Bearer) |
+//! | [`UpdateSubscription`] | `PUT /2/activity/subscriptions/{subscription_id}` (app Bearer) |
+//! | [`DeleteSubscription`] | `DELETE /2/activity/subscriptions/{subscription_id}` (app Bearer) |
+//! | [`DeleteSubscriptions`] | `DELETE /2/activity/subscriptions?ids=…` (app Bearer) |
+//! | [`ConnectStream`] | `GET /2/activity/stream` (app Bearer) |
+//! | [`RegisterWebhook`] | `POST /2/webhooks` (app Bearer) |
+//! | [`ListWebhooks`] | `GET /2/webhooks` (app Bearer) |
+//! | [`ValidateWebhook`] | `PUT /2/webhooks/{webhook_id}` (app Bearer) |
+//! | [`DeleteWebhook`] | `DELETE /2/webhooks/{webhook_id}` (app Bearer) |
+//! | [`ReplayWebhook`] | `POST /2/webhooks/replay` (app Bearer) |
 //!
 //! Every request carries its [`EndpointInfo`] in its extensions and a `user-agent` of
 //! `xdm/<version>`; JSON bodies come with `content-type: application/json`.
 
+mod activity;
 mod block;
 mod event;
 mod group;
@@ -28,7 +40,9 @@ mod list;
 mod me;
 mod media;
 mod send;
+mod webhooks;
 
+pub use activity::*;
 pub use block::{BlockUser, UnblockUser};
 pub use event::{DeleteEvent, GetEvent};
 pub use group::CreateGroup;
@@ -36,6 +50,7 @@ pub use list::{ListConversationEvents, ListEvents, ListParams, ListParticipantEv
 pub use me::GetMe;
 pub use media::{ContentRange, DownloadMedia, MediaContent};
 pub use send::{Message, SendToConversation, SendToParticipant};
+pub use webhooks::*;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, USER_AGENT};

@@ -19,14 +19,13 @@ impl Endpoint for Fake {
     type Output = EventPage;
 
     fn info(&self) -> EndpointInfo {
-        EndpointInfo {
-            method: Method::GET,
-            path_template: "/fake",
-            group: EndpointGroup::ReadEvents,
-            scopes: &[],
-            delivery: Delivery::Idempotent,
-            oauth1: true,
-        }
+        EndpointInfo::new(
+            Method::GET,
+            "/fake",
+            EndpointGroup::ReadEvents,
+            &[],
+            Delivery::Idempotent,
+        )
     }
 
     fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {

@@ -89,6 +89,12 @@ impl LimiterConfig {
     /// | [`DeleteEvent`](EndpointGroup::DeleteEvent) | 300 | 1,500 |
     /// | [`Block`](EndpointGroup::Block) | 10 | 400 |
     /// | media download and upload | — | — |
+    /// | the four subscription groups ([`CreateSubscription`](EndpointGroup::CreateSubscription) ...) | 500 | — |
+    /// | the four webhook groups ([`RegisterWebhook`](EndpointGroup::RegisterWebhook) ...) | 450 | — |
+    /// | [`ReplayWebhook`](EndpointGroup::ReplayWebhook) | 100 | — |
+    /// | [`ConnectStream`](EndpointGroup::ConnectStream) | 450 | — |
+    ///
+    /// The activity limits are per app; the table of January 2026 gives them.
     ///
     /// X's pages disagree about reads: the DM quick start's API reference gives 300 requests
     /// per 15 minutes for the conversation listing, the rate-limit table 15. The limiter
@@ -113,6 +119,16 @@ impl LimiterConfig {
             EndpointGroup::SendMessage => (fifteen(15), day(1_440)),
             EndpointGroup::DeleteEvent => (fifteen(300), day(1_500)),
             EndpointGroup::Block => (fifteen(10), day(400)),
+            EndpointGroup::CreateSubscription
+            | EndpointGroup::ListSubscriptions
+            | EndpointGroup::UpdateSubscription
+            | EndpointGroup::DeleteSubscription => (fifteen(500), None),
+            EndpointGroup::RegisterWebhook
+            | EndpointGroup::ListWebhooks
+            | EndpointGroup::ValidateWebhook
+            | EndpointGroup::DeleteWebhook
+            | EndpointGroup::ConnectStream => (fifteen(450), None),
+            EndpointGroup::ReplayWebhook => (fifteen(100), None),
             _ => (None, None),
         }
     }
@@ -638,6 +654,27 @@ mod tests {
         assert_eq!(
             LimiterConfig::documented_limits(MediaDownload),
             (None, None)
+        );
+        for g in [
+            CreateSubscription,
+            ListSubscriptions,
+            UpdateSubscription,
+            DeleteSubscription,
+        ] {
+            assert_eq!((fifteen(g), day(g)), (Some(500), None), "{g:?}");
+        }
+        for g in [
+            RegisterWebhook,
+            ListWebhooks,
+            ValidateWebhook,
+            DeleteWebhook,
+            ConnectStream,
+        ] {
+            assert_eq!((fifteen(g), day(g)), (Some(450), None), "{g:?}");
+        }
+        assert_eq!(
+            (fifteen(ReplayWebhook), day(ReplayWebhook)),
+            (Some(100), None)
         );
     }
 
