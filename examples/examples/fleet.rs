@@ -48,7 +48,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .rate_limits(RateLimits::default())
                 .start()
                 .await?;
-            println!("No X_API_BASE_URL: serving three users of an emulator at {}", local.base_url());
+            println!(
+                "No X_API_BASE_URL: serving three users of an emulator at {}",
+                local.base_url()
+            );
             let url = local.base_url().to_owned();
             let client_id = local.credentials().oauth2.client_id.clone();
             let accounts = local.handle().users()[..3]
@@ -62,15 +65,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base_url = BaseUrl::parse(&base_url)?;
     let oauth = OAuth2Client::public(client_id, "http://127.0.0.1/callback")
         .with_api_base_url(base_url.clone());
-    let fleet = Fleet::builder(&redis, HyperTransport::builder().build()?, TokioClock, oauth)
-        .base_url(base_url)
-        .build();
+    let fleet = Fleet::builder(
+        &redis,
+        HyperTransport::builder().build()?,
+        TokioClock,
+        oauth,
+    )
+    .base_url(base_url)
+    .build();
 
     for account in &accounts {
         // Onboarding, for the in-process emulator: a token per user, stored unless another
         // worker stored (and perhaps already rotated) one before.
         let first = emulator.as_ref().and_then(|e| {
-            let scopes = ["dm.read", "dm.write", "tweet.read", "users.read", "offline.access"];
+            let scopes = [
+                "dm.read",
+                "dm.write",
+                "tweet.read",
+                "users.read",
+                "offline.access",
+            ];
             let access = e.handle().issue_oauth2_token(account.as_str(), &scopes)?;
             let issued = std::time::SystemTime::now();
             Some(UserToken::new(access, issued).with_expires_at(issued + Duration::from_secs(7200)))
@@ -99,7 +113,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // An account leaves the fleet at run time; its state stays in Redis for the others.
     if let Some(first) = accounts.first() {
         fleet.remove_account(first);
-        println!("serving {} accounts after removing {first}", fleet.accounts().len());
+        println!(
+            "serving {} accounts after removing {first}",
+            fleet.accounts().len()
+        );
     }
     Ok(())
 }

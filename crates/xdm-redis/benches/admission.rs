@@ -21,7 +21,11 @@ use xdm_core::rate_limit::{Admit, LimiterConfig, RateLimitSnapshot, RateLimiter}
 use xdm_core::{Delivery, EndpointGroup, EndpointInfo};
 use xdm_redis::{AccountId, FleetLimits, Redis, RedisOptions};
 
-struct Server(Child, tempfile::TempDir);
+/// The server, and its data directory, deleted after the server is killed.
+struct Server(
+    Child,
+    #[allow(dead_code, reason = "kept until the server is gone")] tempfile::TempDir,
+);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -37,7 +41,14 @@ fn start_redis() -> (Server, String) {
         .port();
     let dir = tempfile::tempdir().expect("a temporary directory");
     let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
         .arg("--dir")
         .arg(dir.path())
         .stdout(Stdio::null())
@@ -91,7 +102,10 @@ fn admission(c: &mut Criterion) {
         .build()
         .unwrap();
     let redis = runtime
-        .block_on(Redis::connect_with(&url, RedisOptions::default().with_prefix("bench")))
+        .block_on(Redis::connect_with(
+            &url,
+            RedisOptions::default().with_prefix("bench"),
+        ))
         .expect("the bench's redis-server answers");
     let answer = headers();
     let instant = move |_: http::Request<Bytes>| {
@@ -104,8 +118,17 @@ fn admission(c: &mut Criterion) {
     let mut local = RateLimiter::new(LimiterConfig::default());
     let local_call = |local: &mut RateLimiter<u64>| {
         let now = SystemTime::now();
-        assert_eq!(local.poll_admit(&1, EndpointGroup::ReadEvents, now), Admit::Send);
-        local.handle_response(&1, EndpointGroup::ReadEvents, &snapshot, StatusCode::OK, now);
+        assert_eq!(
+            local.poll_admit(&1, EndpointGroup::ReadEvents, now),
+            Admit::Send
+        );
+        local.handle_response(
+            &1,
+            EndpointGroup::ReadEvents,
+            &snapshot,
+            StatusCode::OK,
+            now,
+        );
     };
 
     // Warm both up (the scripts are loaded into Redis on first use), then sample.

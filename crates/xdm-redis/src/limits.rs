@@ -155,7 +155,9 @@ const KEEP: Duration = Duration::from_secs(2 * 24 * 60 * 60);
 const RESET_JITTER: Duration = Duration::from_millis(250);
 
 /// The fleet's shared rate-limit windows: admission of each request against what every
-/// worker has spent (see the [module documentation](self)).
+/// worker has spent. Admission and settlement are Lua scripts over two keys per account
+/// and group (the windows, and the reservations in flight), following the core
+/// [`RateLimiter`](xdm_core::rate_limit::RateLimiter) rule for rule.
 ///
 /// Cloning is cheap; clones share the Redis connection and the degraded flag. Wrap a
 /// transport with [`transport`](Self::transport) to limit one account's requests.

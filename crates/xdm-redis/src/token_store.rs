@@ -78,7 +78,8 @@ return 0
 const DEFAULT_LOCK_TTL: Duration = Duration::from_secs(40);
 
 /// An account's OAuth 2.0 token kept in Redis and refreshed by one worker of the fleet at a
-/// time (see the [module documentation](self) for the keys and scripts).
+/// time: a lock with an expiry and a fencing number, and a compare-and-set of the token
+/// record, each one Lua script.
 ///
 /// Give it to [`ClientBuilder::token_store`](xdm_client::ClientBuilder::token_store), or let
 /// a [`Fleet`](crate::Fleet) do so. Cloning is cheap; clones share the token kept in memory
@@ -176,10 +177,10 @@ impl RedisTokenStore {
     /// The account's newest token: the one kept in memory when its write is still pending
     /// (written first, and returned even when that fails), else the one stored.
     pub async fn load_token(&self) -> Result<Option<UserToken>, StoreError> {
-        if let Some(unsaved) = self.inner.unsaved() {
-            if self.inner.flush().await.is_err() {
-                return Ok(Some(unsaved.token));
-            }
+        if let Some(unsaved) = self.inner.unsaved()
+            && self.inner.flush().await.is_err()
+        {
+            return Ok(Some(unsaved.token));
         }
         self.inner.load().await
     }
@@ -388,14 +389,14 @@ impl HeldLock {
 /// Deletes the lock if it is still `fence`'s, after writing a token kept under that fence:
 /// released earlier, the lock would let another worker refresh from the spent token.
 async fn release(store: Arc<Inner>, fence: u64) -> Result<(), StoreError> {
-    if store.unsaved().is_some_and(|u| u.fence == fence) {
-        if let Err(error) = store.flush().await {
-            tracing::warn!(
-                %error,
-                "the rotated token is not written yet; the refresh lock is left to expire"
-            );
-            return Err(error);
-        }
+    if store.unsaved().is_some_and(|u| u.fence == fence)
+        && let Err(error) = store.flush().await
+    {
+        tracing::warn!(
+            %error,
+            "the rotated token is not written yet; the refresh lock is left to expire"
+        );
+        return Err(error);
     }
     let _: u8 = Script::new(RELEASE)
         .key(&store.lock_key)

@@ -1,5 +1,7 @@
 //! The worker processes of the multi-process tests: this test binary, started again with
-//! `XDM_REDIS_WORKER` set, runs [`entry`] alone and does the job the variable names.
+//! `XDM_REDIS_WORKER` set, runs [`entry`] alone and does the job the variable names. It
+//! reports to the parent on its standard output.
+#![allow(clippy::print_stdout)]
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
