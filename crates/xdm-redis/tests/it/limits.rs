@@ -157,3 +157,81 @@ async fn admission_falls_back_to_the_local_limiter_while_redis_is_down() {
     assert!(!fleet.limits().is_degraded(), "rejoined the fleet");
     assert_eq!(support::statuses(&emulator, "/2/dm_events").len(), 3);
 }
+
+/// A fleet that never waits: its limits answer at once, its clients fail fast.
+fn impatient(
+    redis: &xdm_redis::Redis,
+    client_id: &str,
+    url: &str,
+) -> xdm_redis::Fleet<xdm_hyper::HyperTransport, xdm_hyper::TokioClock> {
+    xdm_redis::Fleet::builder(
+        redis,
+        support::transport(),
+        xdm_hyper::TokioClock,
+        support::oauth_client(client_id, url),
+    )
+    .base_url(support::base_url(url))
+    .limits(xdm_redis::FleetLimits::new(redis).with_max_wait(Duration::ZERO))
+    .rate_limit_policy(xdm_client::RateLimitPolicy::FailFast)
+    .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_its_wait_the_fleet_answers_a_429_naming_the_reset() {
+    let server = RedisServer::start();
+    let emulator = support::emulator(short_windows(Duration::from_secs(30))).await;
+    let url = emulator.base_url().to_owned();
+    let client_id = emulator.credentials().oauth2.client_id.clone();
+    let redis = support::connect(&server).await;
+    let account = seeded_account(&redis, &url, &client_id).await;
+    let first = impatient(&redis, &client_id, &url);
+    let second = impatient(&support::connect(&server).await, &client_id, &url);
+    let spender = first.add_account(account.clone(), None).await.unwrap();
+    let other = second.add_account(account.clone(), None).await.unwrap();
+    for _ in 0..15 {
+        spender.list_page(&ListEvents::new()).await.unwrap();
+    }
+    emulator.handle().clear_requests();
+
+    // The second worker has spent nothing itself: the fleet's count alone refuses it.
+    let error = other
+        .list_page(&ListEvents::new())
+        .await
+        .expect_err("the fleet's budget is spent");
+    assert!(
+        matches!(error, xdm_client::Error::RateLimited { .. }),
+        "{error:?}"
+    );
+
+    // What the client saw: a 429 of the fleet's own, naming the shared reset.
+    let limited = second.limits().transport(account, support::transport());
+    let mut request = http::Request::get(format!("{url}/2/dm_events"))
+        .body(bytes::Bytes::new())
+        .unwrap();
+    request.extensions_mut().insert(xdm_core::EndpointInfo::new(
+        http::Method::GET,
+        "/2/dm_events",
+        xdm_core::EndpointGroup::ReadEvents,
+        &[],
+        xdm_core::Delivery::Idempotent,
+    ));
+    let response = xdm_client::transport::Transport::send(&limited, request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["x-xdm-fleet-limited"], "1");
+    let reset: u64 = response.headers()["x-rate-limit-reset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(reset > now && reset <= now + 31, "names the shared reset");
+    assert!(
+        support::statuses(&emulator, "/2/dm_events").is_empty(),
+        "the refusals never reached the emulator"
+    );
+}
