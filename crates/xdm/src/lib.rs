@@ -52,6 +52,7 @@
 //! | [`transport`] | the [`Transport`](transport::Transport) and [`Timer`](transport::Timer) traits, and the hyper transport (feature `hyper`) |
 //! | [`pagination`], [`rate_limit`], [`retry`], [`upload`], [`includes`], [`response`], [`endpoint`] | the sans-IO machinery, for those who drive it themselves |
 //! | `emulator` | a local X DM API server for your tests (feature `emulator`) |
+//! | `redis` | many workers and accounts sharing one Redis: token refresh, rate limits, checkpoints, `Fleet` (feature `redis`) |
 //!
 //! The names most programs use are also at the top level, and [`prelude`] brings the
 //! commonest into scope at once.
@@ -64,6 +65,7 @@
 //! | `webpki-roots` | yes | trusts Mozilla's root certificates, compiled in (enables `hyper`) |
 //! | `native-roots` | no | trusts the operating system's certificate store (enables `hyper`) |
 //! | `emulator` | no | `xdm::emulator`, a stateful local X DM API server to test your own code against |
+//! | `redis` | no | `xdm::redis`: fleet-wide token refresh, shared rate limits and checkpoints on Redis, and the multi-account `Fleet` |
 //!
 //! With `default-features = false` the crate is the sans-IO core, OAuth and the generic
 //! client, which has no HTTP library and no runtime: bring a [`Transport`](transport::Transport)
@@ -182,3 +184,9 @@ pub mod prelude {
         Client, Config, Credentials, Error, EventItem, Events, FieldSet, ListParams, Message,
     };
 }
+
+/// Many workers, many accounts, one Redis: a token store whose refresh is single-flight across
+/// the fleet, rate-limit windows shared by every worker, checkpoints another worker can take
+/// over, and a [`Fleet`](redis::Fleet) handing out one client per account.
+#[cfg(feature = "redis")]
+pub use xdm_redis as redis;

@@ -1,0 +1,161 @@
+//! The one Redis connection a process shares among its accounts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use crate::account::AccountId;
+use crate::error::ConnectError;
+
+/// How to reach Redis: timeouts and the prefix of every key.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// The first part of every key, so that several fleets (or tests) can share one Redis.
+    /// The same rules as an [`AccountId`] apply. `xdm` by default.
+    pub prefix: String,
+    /// How long to wait for a connection, at start and when reconnecting. 2 s by default.
+    pub connect_timeout: Duration,
+    /// How long to wait for one command's answer. 2 s by default: past it, the call is treated
+    /// as Redis being down (a refresh fails, admission falls back to the local limiter).
+    pub response_timeout: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        RedisOptions {
+            prefix: "xdm".to_owned(),
+            connect_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RedisOptions {
+    /// The defaults with another key prefix.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The defaults with other timeouts.
+    pub fn with_timeouts(mut self, connect: Duration, response: Duration) -> Self {
+        self.connect_timeout = connect;
+        self.response_timeout = response;
+        self
+    }
+}
+
+/// A connection to the Redis a fleet shares: one multiplexed connection, re-established by
+/// the `redis` crate's connection manager after a failure. Cloning is cheap and shares it.
+///
+/// Made by [`Redis::connect`], which checks the URL and reaches the server before returning,
+/// so that a wrong address is an error at start rather than at the first refresh.
+#[derive(Clone)]
+pub struct Redis {
+    pub(crate) manager: ConnectionManager,
+    pub(crate) prefix: Arc<str>,
+    pub(crate) address: Arc<str>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis")
+            .field("address", &self.address)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]` or `redis+unix:///path`)
+    /// with the default [`RedisOptions`].
+    pub async fn connect(url: &str) -> Result<Redis, ConnectError> {
+        Redis::connect_with(url, RedisOptions::default()).await
+    }
+
+    /// Connects to `url` with `options`: the URL is checked, the server reached and asked
+    /// for a `PING`, all within the connection timeout.
+    pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Redis, ConnectError> {
+        let prefix = AccountId::new(options.prefix.clone()).map_err(ConnectError::BadPrefix)?;
+        let scheme = url.split_once("://").map(|(s, _)| s);
+        if !matches!(scheme, Some("redis" | "redis+unix" | "unix")) {
+            return Err(ConnectError::BadUrl {
+                reason: "it must start with redis:// or redis+unix:// (TLS, rediss://, is not \
+                         built into this crate)"
+                    .to_owned(),
+            });
+        }
+        let client = redis::Client::open(url).map_err(|e| ConnectError::BadUrl {
+            reason: describe_url_error(&e),
+        })?;
+        let address = client.get_connection_info().addr().to_string();
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.response_timeout))
+            // At start, one failed attempt is enough to say so; later, every command that
+            // finds the connection broken starts a new attempt.
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let unreachable = |source| ConnectError::Unreachable {
+            address: address.clone(),
+            source,
+        };
+        // Both steps are bounded by the timeouts set above; the outer bound is a backstop
+        // against a server that accepts the connection and then says nothing.
+        let patience = options.connect_timeout + options.response_timeout;
+        let connect = async {
+            let mut manager = ConnectionManager::new_with_config(client, config)
+                .await
+                .map_err(unreachable)?;
+            redis::cmd("PING")
+                .query_async::<()>(&mut manager)
+                .await
+                .map_err(unreachable)?;
+            Ok(manager)
+        };
+        let manager = tokio::time::timeout(patience, connect)
+            .await
+            .map_err(|_| ConnectError::TimedOut {
+                address: address.clone(),
+                timeout_ms: u64::try_from(patience.as_millis()).unwrap_or(u64::MAX),
+            })??;
+        Ok(Redis {
+            manager,
+            prefix: prefix.as_str().into(),
+            address: address.into(),
+        })
+    }
+
+    /// The prefix of every key.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The server's address (host and port, or socket path), as error messages name it.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Whether Redis answers a `PING` now.
+    pub async fn ping(&self) -> bool {
+        let mut manager = self.manager.clone();
+        redis::cmd("PING")
+            .query_async::<()>(&mut manager)
+            .await
+            .is_ok()
+    }
+
+    /// A handle on the connection, for a command of one's own.
+    pub(crate) fn conn(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+}
+
+/// Redis's description of a URL it refused, which never includes the URL itself.
+fn describe_url_error(e: &redis::RedisError) -> String {
+    e.detail()
+        .map(str::to_owned)
+        .unwrap_or_else(|| e.to_string())
+}

@@ -1,0 +1,10 @@
+//! Tests of xdm-redis against a real `redis-server` each test starts for itself, and the
+//! emulator.
+
+mod checkpoint;
+mod connect;
+mod fleet;
+mod limits;
+mod refresh;
+mod support;
+mod worker;
