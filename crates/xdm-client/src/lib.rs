@@ -76,6 +76,7 @@
 // (a decision, a closed set of states), it says so with an `allow` and the reason.
 #![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
+pub mod activity;
 mod client;
 pub mod config;
 mod download;
