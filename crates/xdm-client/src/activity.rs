@@ -16,6 +16,8 @@
 
 mod setup;
 mod stream;
+#[cfg(test)]
+mod tests;
 
 pub use setup::{ActivitySetup, SetupReport};
 pub use stream::{

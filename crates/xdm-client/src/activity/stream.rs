@@ -394,7 +394,7 @@ impl<T: StreamingTransport + 'static, C: Timer + 'static> ActivityStream<T, C> {
                             at_cap,
                         });
                     } else {
-                        let wait = self.app.timer().sleep(until.saturating_duration_since(now));
+                        let wait = sleep_until(self.app.timer(), self.origin, until);
                         let _ = race(wait, self.shutdown_signal()).await;
                     }
                 }
@@ -466,10 +466,7 @@ impl<T: StreamingTransport + 'static, C: Timer + 'static> ActivityStream<T, C> {
             return self.fail(e);
         }
         let deadline = self.session.poll_timeout().unwrap_or_else(|| self.now());
-        let timeout = self
-            .app
-            .timer()
-            .sleep(deadline.saturating_duration_since(self.now()));
+        let timeout = sleep_until(self.app.timer(), self.origin, deadline);
         let exchange = open(&self.app, request);
         let outcome = match race(race(exchange, timeout), self.shutdown_signal()).await {
             Either::Left(Either::Left(outcome)) => outcome,
@@ -523,10 +520,7 @@ impl<T: StreamingTransport + 'static, C: Timer + 'static> ActivityStream<T, C> {
         let Some(body) = self.body.as_mut() else {
             // Connecting: `connect` came back on a timeout or shutdown; the session's next
             // poll closes it.
-            let wait = self
-                .app
-                .timer()
-                .sleep(deadline.saturating_duration_since(self.now()));
+            let wait = sleep_until(self.app.timer(), self.origin, deadline);
             let _ = race(
                 wait,
                 ShutdownSignal {
@@ -536,8 +530,7 @@ impl<T: StreamingTransport + 'static, C: Timer + 'static> ActivityStream<T, C> {
             .await;
             return;
         };
-        let timer = self.app.timer();
-        let wait = timer.sleep(deadline.saturating_duration_since(now_of(timer, self.origin)));
+        let wait = sleep_until(self.app.timer(), self.origin, deadline);
         let chunk = match race(
             race(body.next_chunk(), wait),
             ShutdownSignal {
@@ -700,6 +693,13 @@ impl<T: StreamingTransport + 'static, C: Timer + 'static> ActivityStream<T, C> {
 /// The timer's reading as a session instant (for use while the body is borrowed).
 fn now_of<C: Timer>(timer: &C, origin: (Instant, SystemTime)) -> Instant {
     origin.0 + timer.now().duration_since(origin.1).unwrap_or_default()
+}
+
+/// Sleeps until `deadline` on the session's clock. Nothing starts before the first poll, so
+/// a race that another future wins at once never sets a timer (or moves a test clock).
+async fn sleep_until<C: Timer>(timer: &C, origin: (Instant, SystemTime), deadline: Instant) {
+    let left = deadline.saturating_duration_since(now_of(timer, origin));
+    timer.sleep(left).await;
 }
 
 /// The listing a gap is filled from: messages only, 100 a page, with the fields a stream
