@@ -491,3 +491,82 @@ proptest! {
         prop_assert_eq!(texts(&items), expected);
     }
 }
+
+mod setup {
+    use xdm_core::endpoints::SubscriptionEventType;
+    use xdm_core::ids::{UserId, WebhookId};
+
+    use super::*;
+    use crate::activity::ActivitySetup;
+
+    fn subscription(id: u64, kind: &str, webhook: Option<&str>) -> String {
+        let webhook = webhook
+            .map(|w| format!(r#","webhook_id":"{w}""#))
+            .unwrap_or_default();
+        format!(
+            r#"{{"subscription_id":"{id}","event_type":"{kind}","filter":{{"user_id":"{ME}"}}{webhook}}}"#
+        )
+    }
+
+    #[test]
+    fn a_duplicate_counts_as_present_and_webhook_subscriptions_do_not_serve_the_stream() {
+        // Page one lists dm.received for a webhook; page two, dm.sent for the stream.
+        let script = Script::default()
+            .page(
+                200,
+                &format!(
+                    r#"{{"data":[{}],"meta":{{"result_count":1,"next_token":"7140dibdnow9c7btw4b"}}}}"#,
+                    subscription(1, "dm.received", Some("77"))
+                ),
+            )
+            .page(
+                200,
+                &format!(
+                    r#"{{"data":[{}],"meta":{{"result_count":1}}}}"#,
+                    subscription(2, "dm.sent", None)
+                ),
+            )
+            // Creating dm.received for the stream: X calls it a duplicate.
+            .page(
+                409,
+                r#"{"title":"DuplicateSubscription","detail":"A duplicate subscription exists.","type":"about:blank","status":409}"#,
+            );
+        let clock = FakeClock::new();
+        let (app, user) = clients(&script, &clock);
+        let me = UserId::parse(ME).unwrap();
+        let report = block_on(ActivitySetup::new(&app, &user).ensure(&me)).unwrap();
+        assert_eq!(report.duplicates, [SubscriptionEventType::DmReceived]);
+        assert_eq!(report.present.len(), 1);
+        assert_eq!(report.present[0].subscription_id.as_deref(), Some("2"));
+        assert!(report.created.is_empty());
+        let seen = script.seen();
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen[1].contains("pagination_token=7140dibdnow9c7btw4b"), "{seen:?}");
+
+        // For the webhook, the listed dm.received serves; dm.sent is created.
+        let script = Script::default()
+            .page(
+                200,
+                &format!(
+                    r#"{{"data":[{}],"meta":{{"result_count":1}}}}"#,
+                    subscription(1, "dm.received", Some("77"))
+                ),
+            )
+            .page(
+                200,
+                &format!(
+                    r#"{{"data":{{"subscription":{}}}}}"#,
+                    subscription(3, "dm.sent", Some("77"))
+                ),
+            );
+        let (app, user) = clients(&script, &clock);
+        let report = block_on(
+            ActivitySetup::new(&app, &user)
+                .with_webhook(WebhookId::parse("77").unwrap())
+                .ensure(&me),
+        )
+        .unwrap();
+        assert_eq!(report.present.len(), 1);
+        assert_eq!(report.created[0].subscription_id.as_deref(), Some("3"));
+    }
+}
