@@ -257,9 +257,16 @@ impl ShutdownHandle {
 /// Read it with [`next`](Self::next), or as a [`Stream`] through
 /// [`into_stream`](Self::into_stream).
 ///
+/// The transport must not cut a body that lasts: `xdm_hyper`'s applies its request timeout
+/// to the response head only and a limit between two chunks (30 s by default), which X's
+/// keep-alives (at least every 20 s) satisfy. The session's idle timeout
+/// ([`SessionConfig::idle_timeout`]) is what detects a silent connection; keep the
+/// transport's limit between chunks at least as long.
+///
 /// ```no_run
 /// # async fn demo<T, C>(app: xdm_client::Client<T, C>, user: xdm_client::Client<T, C>)
-/// # where T: xdm_client::transport::StreamingTransport, C: xdm_client::transport::Timer {
+/// # where T: xdm_client::transport::StreamingTransport + 'static,
+/// #       C: xdm_client::transport::Timer + 'static {
 /// use xdm_client::activity::{ActivityItem, ActivityStream, StreamNotice};
 ///
 /// let mut stream = ActivityStream::new(app).with_gap_fill(user);

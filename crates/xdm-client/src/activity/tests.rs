@@ -541,7 +541,10 @@ mod setup {
         assert!(report.created.is_empty());
         let seen = script.seen();
         assert_eq!(seen.len(), 3, "{seen:?}");
-        assert!(seen[1].contains("pagination_token=7140dibdnow9c7btw4b"), "{seen:?}");
+        assert!(
+            seen[1].contains("pagination_token=7140dibdnow9c7btw4b"),
+            "{seen:?}"
+        );
 
         // For the webhook, the listed dm.received serves; dm.sent is created.
         let script = Script::default()
