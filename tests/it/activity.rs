@@ -16,7 +16,9 @@ use xdm_client::transport::Timer;
 use xdm_client::{AuthorizationError, Config, Credentials, Error};
 use xdm_core::Scope;
 use xdm_core::activity::session::{SessionConfig, WaitReason};
-use xdm_core::endpoints::{CreateSubscription, StreamRefusal, SubscriptionEventType};
+use xdm_core::endpoints::{
+    CreateSubscription, StreamRefusal, SubscriptionEventType, SubscriptionTag, UpdateSubscription,
+};
 use xdm_emulator::{
     DeliveryFault, Emulator, Fault, FaultKind, RateLimits, StreamChaos, StreamFault,
 };
@@ -531,6 +533,19 @@ async fn setup_creates_what_is_missing_and_then_finds_it() {
 
     let all = app.list_all_subscriptions().await.unwrap();
     assert_eq!(all.len(), 2);
+    let update = UpdateSubscription::new(
+        all[0].id().unwrap(),
+        Some(SubscriptionTag::parse("renamed").unwrap()),
+        None,
+    )
+    .unwrap();
+    let updated = app.update_subscription(&update).await.unwrap();
+    assert_eq!(updated.subscription.tag.as_deref(), Some("renamed"));
+    // The user's token cannot change subscriptions: refused before sending.
+    let before = emu.handle().requests().len();
+    let e = me.update_subscription(&update).await.unwrap_err();
+    assert!(e.to_string().contains("Bearer"), "{e}");
+    assert_eq!(emu.handle().requests().len(), before);
     let gone = app
         .delete_subscription(&all[0].id().unwrap())
         .await
