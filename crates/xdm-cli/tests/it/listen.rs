@@ -130,3 +130,42 @@ fn listen_runs_against_the_built_in_emulator_without_any_token() {
     // The built-in emulator, not the test's, served it.
     assert_eq!(emu.api_requests(), 0);
 }
+
+#[test]
+fn listen_reports_a_disconnect_on_standard_error_and_goes_on() {
+    use xdm_emulator::{Fault, FaultKind, StreamFault};
+    let emu = Emu::start();
+    let me = me(&emu);
+    let bob = emu.handle().users()[1].id.clone();
+    emu.handle().inject(Fault::once(
+        "GET",
+        "/2/activity/stream",
+        FaultKind::Stream {
+            fault: StreamFault::OperationalDisconnect,
+            after_events: 0,
+        },
+    ));
+    let mut listen = spawn(
+        with_app_token(&emu, emu.xdm()),
+        &["--json", "listen", "--count", "1"],
+    );
+    let mut said = Vec::new();
+    let reconnected = wait_line(&listen.stderr, Duration::from_secs(15), |l| {
+        said.push(l.to_owned());
+        said.iter().filter(|l| l.starts_with("connected")).count() == 2
+    });
+    assert!(reconnected.is_some(), "{said:?}");
+    assert!(said.iter().any(|l| l.starts_with("X said:")), "{said:?}");
+    assert!(
+        said.iter().any(|l| l.starts_with("disconnected")),
+        "{said:?}"
+    );
+    let sent = emu
+        .handle()
+        .send_dm(&bob, &me, "after the reconnect")
+        .unwrap();
+    assert_eq!(wait_exit(&mut listen.child, Duration::from_secs(15)), 0);
+    let out: Vec<String> = listen.stdout.try_iter().collect();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(out[0].contains(&sent));
+}
