@@ -1,5 +1,6 @@
 //! End to end: the hyper client against the emulator over real TCP on 127.0.0.1.
 
+mod activity;
 mod faults;
 mod limits;
 mod me;

@@ -114,6 +114,19 @@ Examples:
   xdm watch
   xdm --json watch --conversation 1578900353814519810")]
     Watch(WatchArgs),
+    /// Print each DM as it arrives, over the X Activity API stream, until interrupted.
+    #[command(
+        after_help = "The stream takes the app's Bearer token from X_BEARER_TOKEN; your own
+credentials (as for every command) subscribe you to dm.received and dm.sent and fill gaps
+after an outage from the DM listing. Each message is printed once; reconnects and filled
+gaps are reported on standard error.
+
+Examples:
+  xdm listen
+  xdm --json listen --with 2244994945
+  xdm --emulator listen"
+    )]
+    Listen(ListenArgs),
     /// Download media attached to a DM.
     #[command(after_help = "Example:
   xdm media --out photo.jpg https://ton.twitter.com/1.1/ton/data/dm/1589472163941056517/1589472151165317121/ncc3LNYu.jpg")]
@@ -234,6 +247,17 @@ pub struct WatchArgs {
     /// rate limit asks for them.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub interval: f64,
+}
+
+/// `xdm listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Only the one-to-one conversation with this user.
+    #[arg(long, value_name = "USER_ID")]
+    pub with: Option<String>,
+    /// Stop after printing this many messages.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
 }
 
 /// `xdm login`.

@@ -25,6 +25,22 @@ pub struct Session {
     _emulator: Option<Emulator>,
 }
 
+impl Session {
+    /// The in-process emulator's app Bearer token, when the command runs with `--emulator`.
+    #[cfg(feature = "emulator")]
+    pub fn emulator_app_bearer(&self) -> Option<String> {
+        self._emulator
+            .as_ref()
+            .map(|emu| emu.credentials().app_bearer_token.clone())
+    }
+
+    /// Without the emulator built in there is none.
+    #[cfg(not(feature = "emulator"))]
+    pub fn emulator_app_bearer(&self) -> Option<String> {
+        None
+    }
+}
+
 /// The API root: `--base-url`, else `X_API_BASE_URL` (refused when set but unusable), else
 /// X's.
 pub fn base_url(global: &Global) -> Result<BaseUrl, Failure> {

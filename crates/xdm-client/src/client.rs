@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use xdm_auth::AppBearerAuthorizer;
 use xdm_auth::oauth1::OAuth1Authorizer;
 use xdm_auth::oauth2::TokenManager;
 use xdm_core::RequestContext;
@@ -55,6 +56,7 @@ impl<T, C> fmt::Debug for Client<T, C> {
 pub(crate) enum Auth {
     OAuth1(OAuth1Authorizer),
     OAuth2(TokenManager),
+    AppBearer(AppBearerAuthorizer),
 }
 
 pub(crate) struct Inner<T, C> {
@@ -184,7 +186,7 @@ impl<T: Transport, C: Timer> Client<T, C> {
     pub fn token_manager(&self) -> Option<&TokenManager> {
         match &self.inner.auth {
             Auth::OAuth2(manager) => Some(manager),
-            Auth::OAuth1(_) => None,
+            Auth::OAuth1(_) | Auth::AppBearer(_) => None,
         }
     }
 }
@@ -283,6 +285,7 @@ impl<T: Transport, C: Timer> ClientBuilder<T, C> {
                 Auth::OAuth1(OAuth1Authorizer::new(consumer, token))
             }
             Credentials::OAuth2(manager) => Auth::OAuth2(manager),
+            Credentials::AppBearer(token) => Auth::AppBearer(AppBearerAuthorizer::new(token)),
         };
         Client {
             inner: Arc::new(Inner {
@@ -314,6 +317,9 @@ fn credential_key(credentials: &Credentials, user_id: Option<&UserId>) -> u64 {
         (Some(id), _) => id.as_u64().hash(&mut hasher),
         (None, Credentials::OAuth1 { consumer, .. }) => consumer.key.hash(&mut hasher),
         (None, Credentials::OAuth2(manager)) => manager.client().client_id().hash(&mut hasher),
+        // The app's limits are its own, apart from any user's; the token is not hashed, so
+        // that nothing derived from a secret is kept.
+        (None, Credentials::AppBearer(_)) => "app-bearer".hash(&mut hasher),
     }
     hasher.finish()
 }

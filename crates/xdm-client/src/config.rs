@@ -5,6 +5,7 @@ use std::time::SystemTime;
 
 use xdm_auth::oauth1::{ConsumerCredentials, TokenCredentials};
 use xdm_auth::oauth2::{OAuth2Client, TokenManager, UserToken};
+use xdm_auth::secret::AppBearerToken;
 use xdm_core::ids::UserId;
 use xdm_core::{BaseUrl, Dialect};
 
@@ -30,6 +31,10 @@ pub mod vars {
     pub const CLIENT_SECRET: &str = "X_CLIENT_SECRET";
     /// The authenticated user's id (optional; derived from an OAuth 1.0a token when unset).
     pub const USER_ID: &str = "X_USER_ID";
+    /// The app's Bearer token (OAuth 2.0 app-only), for the activity stream and subscription
+    /// listings; read by [`Config::app_bearer_from_env`](super::Config::app_bearer_from_env)
+    /// only, never as a user credential.
+    pub const BEARER_TOKEN: &str = "X_BEARER_TOKEN";
 
     /// Every variable that names a place or a credential: a value that is set must be usable
     /// (not blank, UTF-8, on one line), or configuration fails naming it.
@@ -68,6 +73,11 @@ pub enum Credentials {
     },
     /// An OAuth 2.0 user token, refreshed through the manager when it expires or is rejected.
     OAuth2(TokenManager),
+    /// The app's Bearer token (OAuth 2.0 app-only), which acts for no user: it opens the
+    /// activity stream and lists, updates and deletes subscriptions. A client holding it
+    /// refuses every user-token endpoint (all the DM endpoints, creating a `dm.*`
+    /// subscription) before sending anything.
+    AppBearer(AppBearerToken),
 }
 
 impl Credentials {
@@ -96,6 +106,11 @@ impl Credentials {
         Credentials::OAuth2(manager)
     }
 
+    /// The app's Bearer token.
+    pub fn app_bearer(token: impl Into<String>) -> Self {
+        Credentials::AppBearer(AppBearerToken::new(token.into()))
+    }
+
     /// The user id an OAuth 1.0a access token names: X's tokens start with `{user_id}-`.
     pub(crate) fn implied_user_id(&self) -> Option<UserId> {
         match self {
@@ -103,7 +118,7 @@ impl Credentials {
                 let (prefix, _) = token.token.expose_secret().split_once('-')?;
                 UserId::parse(prefix).ok()
             }
-            Credentials::OAuth2(_) => None,
+            Credentials::OAuth2(_) | Credentials::AppBearer(_) => None,
         }
     }
 }
@@ -208,6 +223,47 @@ impl Config {
             config.user_id = Some(id);
         }
         Ok(config)
+    }
+}
+
+impl Config {
+    /// An app-only configuration from the process environment: the app's Bearer token from
+    /// [`vars::BEARER_TOKEN`] and the API root from [`vars::BASE_URL`]. The user credentials
+    /// are not read.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Missing`] naming `X_BEARER_TOKEN` when it is unset, and
+    /// [`ConfigError::Invalid`] when it or the API root is unusable.
+    pub fn app_bearer_from_env() -> Result<Config, ConfigError> {
+        Config::app_bearer_from_os_vars(|name| std::env::var_os(name))
+    }
+
+    /// Like [`app_bearer_from_env`](Self::app_bearer_from_env), reading variables through
+    /// `get`.
+    ///
+    /// ```
+    /// use xdm_client::{Config, Credentials};
+    ///
+    /// let config = Config::app_bearer_from_os_vars(|name| {
+    ///     (name == "X_BEARER_TOKEN").then(|| "app-token".into())
+    /// })
+    /// .unwrap();
+    /// assert!(matches!(config.credentials, Credentials::AppBearer(_)));
+    /// let err = Config::app_bearer_from_os_vars(|_| None).unwrap_err();
+    /// assert!(err.to_string().contains("X_BEARER_TOKEN"));
+    /// ```
+    pub fn app_bearer_from_os_vars(
+        get: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Config, ConfigError> {
+        let base_url = base_url_from_os_vars(&get)?;
+        let token = checked_var(vars::BEARER_TOKEN, get(vars::BEARER_TOKEN))?.ok_or(
+            ConfigError::Missing {
+                variable: vars::BEARER_TOKEN,
+                scheme: "the app's Bearer token",
+            },
+        )?;
+        Ok(Config::new(Credentials::app_bearer(token)).with_base_url(base_url))
     }
 }
 

@@ -21,6 +21,11 @@
 //!   [`Sent`], [`Blocking`] and [`Deletion`] keep theirs;
 //! - **tokens**: OAuth 2.0 tokens are refreshed before expiry and once after a 401, by one
 //!   task at a time; OAuth 1.0a requests are signed with a fresh nonce.
+//! - **real-time DMs**: [`activity::ActivityStream`] holds the X Activity API stream open
+//!   (reconnects and backoff as X asks, gaps filled from `GET /2/dm_events`) and hands out
+//!   each DM once; [`activity::ActivitySetup`] subscribes a user in one call. The stream
+//!   takes the app's Bearer token ([`Credentials::AppBearer`], `X_BEARER_TOKEN` through
+//!   [`Config::app_bearer_from_env`]).
 //!
 //! The crate depends on no HTTP library and no runtime. The `xdm-hyper` crate supplies a
 //! hyper transport, a tokio timer, and `xdm_hyper::from_env()`.
@@ -76,6 +81,7 @@
 // (a decision, a closed set of states), it says so with an `allow` and the reason.
 #![warn(clippy::exhaustive_structs, clippy::exhaustive_enums)]
 
+pub mod activity;
 mod client;
 pub mod config;
 mod download;

@@ -43,6 +43,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`activity`] | real-time DMs: the activity stream client, subscription setup, delivery decoding, webhook checks |
 //! | [`ids`] | validated ids: [`UserId`], [`ConversationId`], [`EventId`], [`MediaId`], pagination tokens |
 //! | [`endpoints`] | one type per endpoint, [`Message`] and [`ListParams`] |
 //! | [`fields`] | which fields and expansions to ask for: [`FieldSet`] |
@@ -84,6 +85,15 @@ pub use client::*;
 /// also at the crate's top level, where (feature `hyper`) `Client` is the ready client.
 pub mod client {
     pub use xdm_client::*;
+}
+
+/// Real-time DMs through the X Activity API: the stream client ([`ActivityStream`](activity::ActivityStream)),
+/// subscription setup ([`ActivitySetup`](activity::ActivitySetup)), and the sans-IO pieces
+/// beneath them (delivery decoding, the event model, the line decoder, the reconnect session,
+/// the deduper, webhook CRC and signatures).
+pub mod activity {
+    pub use xdm_client::activity::*;
+    pub use xdm_core::activity::*;
 }
 
 /// Validated ids: users, conversations, events, media, pagination tokens.

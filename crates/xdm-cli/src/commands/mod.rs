@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod export;
+pub mod listen;
 pub mod login;
 pub mod media;
 pub mod send;
@@ -65,6 +66,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let plan = media::Plan::new(out, &media_url)?;
             plan.run(&connect(global).await?, global.json).await
         }
+        Command::Listen(args) => listen::Plan::from_args(&args)?.run(global).await,
         Command::Login(args) => login::login(args, global).await,
         Command::Logout => login::logout(global).await,
         Command::Completions { shell } => {

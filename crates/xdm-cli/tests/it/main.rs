@@ -10,6 +10,7 @@ mod env;
 mod export;
 mod failures;
 mod hardening;
+mod listen;
 mod login;
 mod media;
 mod partial_errors;

@@ -161,3 +161,56 @@ fn non_utf8_variables_are_refused_by_name() {
     }
     assert_eq!(base_url_from_os_vars(|_| None).unwrap(), BaseUrl::x_api());
 }
+
+#[test]
+fn the_app_bearer_token_is_read_alone_and_checked() {
+    use std::ffi::OsString;
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(*v))
+        }
+    };
+    let config = Config::app_bearer_from_os_vars(vars(&[
+        ("X_BEARER_TOKEN", " app-secret-token "),
+        ("X_API_BASE_URL", "http://127.0.0.1:9"),
+        // User credentials are not read.
+        ("X_OAUTH2_ACCESS_TOKEN", ""),
+    ]))
+    .unwrap();
+    assert_eq!(config.base_url.as_str(), "http://127.0.0.1:9");
+    let Credentials::AppBearer(token) = &config.credentials else {
+        panic!("{config:?}")
+    };
+    assert_eq!(token.expose_secret(), "app-secret-token");
+    assert!(!format!("{config:?}").contains("app-secret-token"));
+
+    let blank = Config::app_bearer_from_os_vars(vars(&[("X_BEARER_TOKEN", "  ")])).unwrap_err();
+    assert!(
+        matches!(
+            blank,
+            ConfigError::Invalid {
+                variable: "X_BEARER_TOKEN",
+                ..
+            }
+        ),
+        "{blank:?}"
+    );
+    let missing = Config::app_bearer_from_os_vars(vars(&[])).unwrap_err();
+    assert!(matches!(
+        missing,
+        ConfigError::Missing {
+            variable: "X_BEARER_TOKEN",
+            ..
+        }
+    ));
+    let bad_url = Config::app_bearer_from_os_vars(vars(&[
+        ("X_BEARER_TOKEN", "t"),
+        ("X_API_BASE_URL", "ftp://x"),
+    ]))
+    .unwrap_err();
+    assert!(bad_url.to_string().contains("X_API_BASE_URL"), "{bad_url}");
+    assert!(Credentials::app_bearer("t").implied_user_id().is_none());
+}

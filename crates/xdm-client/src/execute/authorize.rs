@@ -24,6 +24,11 @@ impl<T: Transport, C: Timer> Client<T, C> {
                     .map_err(|e| Error::Authorization(AuthorizationError::Refused(e)))?;
                 return Ok(None);
             }
+            Auth::AppBearer(app) => {
+                app.authorize(request, self.inner.timer.now())
+                    .map_err(|e| Error::Authorization(AuthorizationError::Refused(e)))?;
+                return Ok(None);
+            }
             Auth::OAuth2(manager) => manager,
         };
         loop {
