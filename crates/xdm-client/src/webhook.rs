@@ -51,3 +51,6 @@ mod receiver;
 pub use manage::Webhooks;
 pub use queue::WebhookEvents;
 pub use receiver::{WebhookItem, WebhookReceiver, WebhookReceiverBuilder};
+
+#[cfg(test)]
+mod tests;
