@@ -14,3 +14,4 @@ mod login;
 mod media;
 mod partial_errors;
 mod watch;
+mod webhook;
