@@ -9,3 +9,4 @@ mod refresh;
 mod support;
 mod upload;
 mod versions;
+mod webhook;
