@@ -9,12 +9,17 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let (receiver, mut items) = WebhookReceiver::new(ConsumerSecret::new("consumer secret"));
 //! let server = WebhookServer::bind("0.0.0.0:8080", receiver).await?;
-//! tokio::spawn(server.run_until(async { tokio::signal::ctrl_c().await.ok(); }));
+//! // Any future stops it: Ctrl-C (`tokio::signal::ctrl_c`), or here a channel.
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let running = tokio::spawn(server.run_until(async { stopped.await.ok(); }));
 //! while let Some(item) = items.recv().await {
 //!     if let WebhookItem::Delivery(delivery) = item {
 //!         println!("{} new event(s)", delivery.events.len());
+//!         break;
 //!     }
 //! }
+//! stop.send(()).ok();
+//! running.await.expect("the server task")?;
 //! # Ok(()) }
 //! ```
 //!
