@@ -156,7 +156,29 @@ async fn a_dm_reaches_the_webhook_once_through_redelivery_and_replay() {
         matches!(refused, xdm_client::Error::InvalidInput(_)),
         "{refused}"
     );
+    let refused = hooks.delete("abc").await.unwrap_err();
+    assert!(
+        matches!(refused, xdm_client::Error::InvalidInput(_)),
+        "{refused}"
+    );
+    let refused = hooks.revalidate("").await.unwrap_err();
+    assert!(
+        matches!(refused, xdm_client::Error::InvalidInput(_)),
+        "{refused}"
+    );
+    // A user endpoint is refused by the app token's authorizer, before it is sent.
+    let refused = hooks
+        .execute(&xdm_core::endpoints::ListEvents::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, xdm_client::Error::Authorization(_)),
+        "{refused}"
+    );
     assert_eq!(emu.handle().requests().len(), requests);
+    // X's refusal of an unknown webhook.
+    let refused = hooks.delete("1234567890").await.unwrap_err();
+    assert!(matches!(refused, xdm_client::Error::Api(_)), "{refused}");
 
     assert!(hooks.delete(&id).await.unwrap().deleted);
     assert!(hooks.list().await.unwrap().is_empty());

@@ -249,3 +249,77 @@ fn management_works_against_the_in_process_emulator() {
         "emulator",
     );
 }
+
+/// A signed POST to `serve`, from the test itself.
+fn post_signed(addr: &str, secret: &str, body: &str) -> u16 {
+    let signature = xdm_core::activity::webhook::ConsumerSecret::new(secret).sign(body.as_bytes());
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /webhooks/x HTTP/1.1\r\nHost: {addr}\r\nx-twitter-webhooks-signature: {signature}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn serve_prints_text_lines_and_reports_other_items() {
+    let emu = Emu::start();
+    let mut cmd = emu.bare();
+    cmd.env("X_CONSUMER_SECRET", "s3cret");
+    let mut serve = spawn(cmd, &["webhook", "serve", "--addr", "127.0.0.1:0"]);
+    let listening = wait_line(&serve.stderr, Duration::from_secs(15), |l| {
+        l.starts_with("listening on http://")
+    })
+    .expect("serve starts");
+    let addr = listening
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    let dm = r#"{"data":{"event_type":"dm.received","filter":{"user_id":"1"},"payload":{"direct_message_events":[{"type":"message_create","id":"4242","created_timestamp":"1784928224372","message_create":{"sender_id":"2","target":{"recipient_id":"1"},"message_data":{"text":"two\nlines"}}}],"users":{"2":{"id":"2","name":"Two","screen_name":"two"}}}}}"#;
+    assert_eq!(post_signed(&addr, "s3cret", dm), 200);
+    let line = wait_line(&serve.stdout, Duration::from_secs(10), |l| {
+        l.contains("4242")
+    })
+    .expect("a text line");
+    assert!(line.contains("two ⏎ lines"), "{line}");
+    assert_eq!(post_signed(&addr, "wrong", dm), 401);
+    let status = r#"{"replay_job_status":{"webhook_id":"5","job_state":"Incomplete","job_state_description":"retry","job_id":"77"}}"#;
+    assert_eq!(post_signed(&addr, "s3cret", status), 200);
+    assert!(
+        wait_line(&serve.stderr, Duration::from_secs(10), |l| l
+            .contains("replay job 77 ended: Incomplete"))
+        .is_some()
+    );
+    assert_eq!(post_signed(&addr, "s3cret", r#"{"new":1}"#), 200);
+    assert!(
+        wait_line(&serve.stderr, Duration::from_secs(10), |l| l
+            .contains("unknown shape"))
+        .is_some()
+    );
+    let _ = serve.child.kill();
+    let _ = serve.child.wait();
+}
+
+#[test]
+fn an_address_in_use_is_a_local_failure() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let emu = Emu::start();
+    let mut cmd = emu.bare();
+    cmd.env("X_CONSUMER_SECRET", "s3cret");
+    let ran = run(cmd, &["webhook", "serve", "--addr", &addr]);
+    assert_eq!(ran.code, 1, "{}", ran.stderr);
+    assert!(ran.stderr.contains("could not listen on"), "{}", ran.stderr);
+    assert!(!ran.stderr.contains("s3cret"));
+}

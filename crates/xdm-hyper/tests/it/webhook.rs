@@ -181,3 +181,46 @@ async fn shutdown_lets_a_request_in_flight_finish() {
         Some(WebhookItem::Delivery(_))
     ));
 }
+
+#[tokio::test]
+async fn a_malformed_chunked_body_gets_400() {
+    let mut running = start(4096, Duration::from_secs(5)).await;
+    let answer = exchange(
+        running.addr,
+        b"POST /hook HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(running.items.try_next().is_none());
+    running.stop.send(()).unwrap();
+    running.done.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_past_its_grace_for_a_stalled_request() {
+    let (receiver, _items) = WebhookReceiver::new(secret());
+    let server = WebhookServer::bind("127.0.0.1:0", receiver)
+        .await
+        .unwrap()
+        .read_timeout(Duration::from_secs(30))
+        .shutdown_grace(Duration::from_millis(100));
+    let addr = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(server.run_until(async {
+        let _ = stopped.await;
+    }));
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let raw = post(BODY, &secret().sign(BODY.as_bytes()));
+    stream.write_all(&raw[..raw.len() - 10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let asked = std::time::Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), done)
+        .await
+        .expect("run_until returns after the grace period")
+        .unwrap()
+        .unwrap();
+    assert!(asked.elapsed() >= Duration::from_millis(100));
+    // It no longer accepts.
+    assert!(TcpStream::connect(addr).await.is_err());
+}
