@@ -212,3 +212,87 @@ async fn a_bad_signature_is_refused_and_not_delivered() {
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_pressure_answers_503_and_the_emulators_retry_is_taken() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let emu = Emulator::builder()
+        .rate_limits(RateLimits::off())
+        .webhook_target(addr)
+        .webhook_retry_delays([Duration::from_millis(100); 5])
+        .start()
+        .await
+        .unwrap();
+    let secret = emu.credentials().oauth1.consumer_secret.clone();
+    // Room for one delivery only, and the app does not read at first.
+    let (receiver, mut items) = WebhookReceiver::builder(ConsumerSecret::new(secret))
+        .capacity(1)
+        .build();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        WebhookServer::from_listener(listener, receiver).run_until(async {
+            let _ = stopped.await;
+        }),
+    );
+    let hooks = Webhooks::new(
+        HyperTransport::builder().build().unwrap(),
+        TokioClock,
+        emu.credentials().app_bearer_token.clone(),
+        RequestContext::new(xdm_core::BaseUrl::parse(emu.base_url()).unwrap()),
+    );
+    let id = hooks
+        .register("https://hooks.example.com/x")
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    let me = emu.credentials().oauth2.user_id.clone();
+    let user = builder(&emu, Scheme::OAuth2).build().unwrap();
+    let create = CreateSubscription::for_user(
+        SubscriptionEventType::DmReceived,
+        UserId::parse(&me).unwrap(),
+    )
+    .unwrap()
+    .with_webhook(WebhookId::parse(&id).unwrap());
+    user.execute(&create).await.unwrap();
+
+    let alice = emu.handle().users()[1].id.clone();
+    let first = emu.handle().send_dm(&alice, &me, "one").unwrap();
+    let second = emu.handle().send_dm(&alice, &me, "two").unwrap();
+    // The second is refused while the first waits.
+    let refused = || {
+        emu.handle()
+            .webhook_deliveries(&id)
+            .iter()
+            .any(|d| d.attempts.contains(&Some(503)))
+    };
+    for _ in 0..200 {
+        if refused() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused(), "{:?}", emu.handle().webhook_deliveries(&id));
+    // The app catches up; X's retry is taken.
+    assert_eq!(message_ids(&next(&mut items).await), [first]);
+    assert_eq!(message_ids(&next(&mut items).await), [second]);
+    // The emulator records the 200 once it has read the answer, just after the item is queued.
+    let all_delivered = || {
+        emu.handle()
+            .webhook_deliveries(&id)
+            .iter()
+            .all(|d| d.delivered())
+    };
+    for _ in 0..200 {
+        if all_delivered() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let log = emu.handle().webhook_deliveries(&id);
+    assert!(all_delivered(), "{log:?}");
+    assert_eq!(log[1].attempts.first(), Some(&Some(503)), "{log:?}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -279,3 +279,29 @@ proptest! {
         prop_assert_eq!(unique, accepted);
     }
 }
+
+#[test]
+fn debug_output_shows_no_secret() {
+    let (receiver, items) = WebhookReceiver::new(secret());
+    let shown = format!("{receiver:?} {items:?}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    let hooks = super::Webhooks::new(
+        |_request: http::Request<Bytes>| async {
+            Ok::<_, crate::transport::TransportError>(http::Response::new(Bytes::new()))
+        },
+        NoClock,
+        "app-bearer-secret",
+        xdm_core::RequestContext::default(),
+    );
+    assert!(!format!("{hooks:?}").contains("app-bearer-secret"));
+}
+
+struct NoClock;
+
+impl crate::transport::Timer for NoClock {
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::UNIX_EPOCH
+    }
+
+    async fn sleep(&self, _: std::time::Duration) {}
+}
