@@ -10,3 +10,4 @@ mod refresh;
 mod support;
 mod upload;
 mod versions;
+mod webhook;

@@ -127,6 +127,18 @@ Examples:
   xdm --emulator listen"
     )]
     Listen(ListenArgs),
+    /// Receive DMs on a webhook, and register, list, revalidate, delete or replay webhooks.
+    #[command(
+        after_help = "serve checks X's signatures with the app's consumer secret
+(X_CONSUMER_SECRET); the other commands use the app's Bearer token (X_BEARER_TOKEN).
+
+Examples:
+  xdm webhook serve --addr 127.0.0.1:8080
+  xdm webhook register https://bot.example.com/webhooks/x
+  xdm webhook list
+  xdm webhook replay 1146654567674912769 --from 2026-12-02T09:00:00Z --to 2026-12-02T10:00:00Z"
+    )]
+    Webhook(WebhookArgs),
     /// Download media attached to a DM.
     #[command(after_help = "Example:
   xdm media --out photo.jpg https://ton.twitter.com/1.1/ton/data/dm/1589472163941056517/1589472151165317121/ncc3LNYu.jpg")]
@@ -198,6 +210,53 @@ pub struct SendArgs {
     pub media_id: Option<String>,
     /// The text; `-` reads it from standard input.
     pub text: Option<String>,
+}
+
+/// `xdm webhook`.
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: WebhookCommand,
+}
+
+/// The `xdm webhook` commands.
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Answer X's webhook calls on ADDR and print each DM once, until Ctrl-C.
+    Serve {
+        /// Where to listen, such as 127.0.0.1:8080 (behind an HTTPS proxy).
+        #[arg(long, value_name = "ADDR")]
+        addr: String,
+    },
+    /// Register a webhook URL (https, no port, at most 200 characters); X checks it first.
+    Register {
+        /// The URL.
+        url: String,
+    },
+    /// List the app's webhooks.
+    List,
+    /// Ask X to check a webhook again, re-enabling it if it answers.
+    Revalidate {
+        /// The webhook's id.
+        webhook_id: String,
+    },
+    /// Delete a webhook.
+    Delete {
+        /// The webhook's id.
+        webhook_id: String,
+    },
+    /// Ask X to send again what a webhook was sent in a window of the last 24 hours.
+    Replay {
+        /// The webhook's id.
+        webhook_id: String,
+        /// The window's start (RFC 3339, such as 2026-12-02T09:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// The window's end (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: String,
+    },
 }
 
 /// `xdm events`.

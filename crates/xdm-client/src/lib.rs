@@ -97,6 +97,7 @@ mod send;
 pub mod token_store;
 pub mod transport;
 mod upload;
+pub mod webhook;
 
 pub use client::{Client, ClientBuilder};
 pub use config::{Config, ConfigError, Credentials, vars};

@@ -40,6 +40,8 @@ mod media_file;
 mod ready;
 mod store;
 mod transport;
+#[cfg(feature = "webhook")]
+pub mod webhook;
 
 pub use clock::TokioClock;
 pub use error::BuildError;

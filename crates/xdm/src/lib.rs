@@ -152,6 +152,19 @@ pub mod error {
     pub use xdm_hyper::{BuildError, SetupError};
 }
 
+/// Receiving DMs by webhook: the framework-free [`WebhookReceiver`](webhook::WebhookReceiver)
+/// for any `http` server, the CRC and signature functions it is built on, the
+/// [`Webhooks`](webhook::Webhooks) registration helpers, and (feature `hyper`) a ready
+/// [`WebhookServer`](webhook::WebhookServer).
+pub mod webhook {
+    pub use xdm_client::webhook::*;
+    pub use xdm_core::activity::dedup::{DedupSnapshot, EventDeduper};
+    pub use xdm_core::activity::webhook::*;
+    pub use xdm_core::activity::{ActivityDelivery, ActivityEvent, DmMessage};
+    #[cfg(feature = "hyper")]
+    pub use xdm_hyper::webhook::{WebhookServer, serve};
+}
+
 /// Authentication: OAuth 1.0a signing and three-legged flow, OAuth 2.0 authorization code
 /// with PKCE, user tokens and their single-flight refresh, scopes, and secrets that print as
 /// `[redacted]`.

@@ -7,6 +7,7 @@ pub mod login;
 pub mod media;
 pub mod send;
 pub mod watch;
+pub mod webhook;
 
 use serde_json::json;
 use xdm_core::ids::{EventId, UserId};
@@ -62,6 +63,7 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
             let plan = watch::Plan::from_args(&args)?;
             plan.run(&connect(global).await?, global.json).await
         }
+        Command::Webhook(args) => webhook::run(args, global).await,
         Command::Media { out, media_url } => {
             let plan = media::Plan::new(out, &media_url)?;
             plan.run(&connect(global).await?, global.json).await

@@ -15,3 +15,4 @@ mod login;
 mod media;
 mod partial_errors;
 mod watch;
+mod webhook;

@@ -3,6 +3,7 @@
 mod login;
 mod store;
 mod streaming;
+mod webhook;
 
 use std::time::Duration;
 
