@@ -8,16 +8,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use redis::AsyncCommands;
 use xdm_client::transport::{BodyStream, StreamingTransport, Transport, TransportError};
+use xdm_core::retry::{ReachedServer, TransportErrorKind, TransportFailure};
 use xdm_core::{Delivery, EndpointGroup, EndpointInfo};
 use xdm_redis::FleetLimits;
 
 use crate::support::{self, RedisServer};
 
 /// An in-memory media host that allows two downloads per hour and streams each body in two
-/// chunks. It counts what reaches it and never refuses (the fleet must).
+/// chunks. It counts what reaches it and never refuses (the fleet must). Told to fail, it
+/// fails the next request the way `failure` says, without answering.
 #[derive(Clone, Default)]
 struct MediaHost {
     asked: Arc<AtomicU32>,
+    failure: Arc<std::sync::Mutex<Option<ReachedServer>>>,
 }
 
 impl MediaHost {
@@ -53,6 +56,14 @@ impl StreamingTransport for MediaHost {
         &self,
         _: http::Request<Bytes>,
     ) -> Result<http::Response<BodyStream>, TransportError> {
+        if let Some(reached_server) = self.failure.lock().unwrap().take() {
+            let kind = match reached_server {
+                ReachedServer::No => TransportErrorKind::Connect,
+                _ => TransportErrorKind::Timeout,
+            };
+            let failure = TransportFailure::new(kind, reached_server);
+            return Err(TransportError::new(failure, "the media host failed"));
+        }
         Ok(self.answer().map(|chunks| {
             let mut chunks = chunks.into_iter();
             BodyStream::from_poll_fn(move |_| std::task::Poll::Ready(chunks.next().map(Ok)))
@@ -93,16 +104,27 @@ async fn a_streamed_download_is_admitted_and_settled_from_its_headers() {
     let windows = "test:{acct-0}:limits:media-download";
     let in_flight = "test:{acct-0}:limits:media-download:in-flight";
 
-    for left in ["1", "0"] {
-        let mut response = fleet.send_streaming(download()).await.unwrap();
-        assert_eq!(response.status(), 200);
-        // Settled as soon as the headers are in, with the body still unread.
+    let mut response = fleet.send_streaming(download()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    // Settled as soon as the headers are in, with the body still unread.
+    let reserved: u32 = raw.zcard(in_flight).await.unwrap();
+    assert_eq!(reserved, 0, "nothing left in flight");
+    let remaining: String = raw.hget(windows, "r1").await.unwrap();
+    assert_eq!(remaining, "1", "the fleet learnt the answer's headers");
+    assert_eq!(read_all(response.body_mut()).await, b"abcd");
+
+    // A download that certainly never reached the host costs nothing; one that may have
+    // reached it costs one, as X may have counted it.
+    for (reached_server, left) in [(ReachedServer::No, "1"), (ReachedServer::Maybe, "0")] {
+        *host.failure.lock().unwrap() = Some(reached_server);
+        let error = fleet.send_streaming(download()).await.expect_err("fails");
+        assert_eq!(error.failure().reached_server, reached_server);
         let reserved: u32 = raw.zcard(in_flight).await.unwrap();
-        assert_eq!(reserved, 0, "nothing left in flight");
+        assert_eq!(reserved, 0, "settled");
         let remaining: String = raw.hget(windows, "r1").await.unwrap();
-        assert_eq!(remaining, left, "the fleet learnt the answer's headers");
-        assert_eq!(read_all(response.body_mut()).await, b"abcd");
+        assert_eq!(remaining, left, "after {reached_server:?}");
     }
+    assert_eq!(host.asked(), 1, "the failures answered nothing");
 
     // The budget is spent: the fleet answers itself, with a body streamed like the host's.
     let mut refused = fleet.send_streaming(download()).await.unwrap();
@@ -111,19 +133,19 @@ async fn a_streamed_download_is_admitted_and_settled_from_its_headers() {
     assert_eq!(refused.headers()["x-rate-limit-limit"], "2");
     let body = String::from_utf8(read_all(refused.body_mut()).await).unwrap();
     assert!(body.contains("Too Many Requests"), "{body}");
-    assert_eq!(host.asked(), 2, "the refusal never reached the host");
+    assert_eq!(host.asked(), 1, "the refusal never reached the host");
 
     // A request the client did not mark with its endpoint passes straight through.
     let unmarked = http::Request::get("https://ton.x.com/elsewhere")
         .body(Bytes::new())
         .unwrap();
     let response = fleet.send_streaming(unmarked).await.unwrap();
-    assert_eq!((response.status().as_u16(), host.asked()), (200, 3));
+    assert_eq!((response.status().as_u16(), host.asked()), (200, 2));
 
     // With Redis gone, the download is sent on the client's own limiter's word.
     server.stop();
     let mut response = fleet.send_streaming(download()).await.unwrap();
-    assert_eq!((response.status().as_u16(), host.asked()), (200, 4));
+    assert_eq!((response.status().as_u16(), host.asked()), (200, 3));
     assert_eq!(read_all(response.body_mut()).await, b"abcd");
     assert!(limits.is_degraded());
 }
