@@ -18,12 +18,17 @@
 //! delay.
 //!
 //! Run with `cargo bench -p xdm-redis --bench fleet`; `XDM_FLEET_WORKERS` (8),
-//! `XDM_FLEET_ACCOUNTS` (1000), `XDM_FLEET_WINDOW_SECS` (30) and `XDM_FLEET_WINDOWS` (3)
-//! change the run. It starts its own `redis-server` (Debian's package) on a free loopback
+//! `XDM_FLEET_ACCOUNTS` (1000), `XDM_FLEET_WINDOW_SECS` (30), `XDM_FLEET_WINDOWS` (3),
+//! `XDM_FLEET_MODES` (`shared,local`) and `XDM_FLEET_REDIS_TIMEOUT_SECS` (the workers' Redis
+//! connection and response timeouts, 2 as by default) change the run. A worker whose Redis
+//! calls outlast the timeout falls back to its local limiters, as a fleet does when Redis is
+//! down; the report counts the workers that did. It starts its own `redis-server` (Debian's package) on a free loopback
 //! port.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use xdm_auth::oauth2::{OAuth2Client, UserToken};
@@ -33,7 +38,7 @@ use xdm_core::endpoints::ListEvents;
 use xdm_core::{BaseUrl, Scope};
 use xdm_emulator::{Emulator, RateLimits};
 use xdm_hyper::{HyperTransport, TokioClock};
-use xdm_redis::{AccountId, Fleet, Redis, RedisOptions, RedisTokenStore};
+use xdm_redis::{AccountId, Fleet, FleetLimits, Redis, RedisOptions, RedisTokenStore};
 
 /// Reads per user per window, X's table.
 const READS_PER_WINDOW: u64 = 15;
@@ -123,7 +128,8 @@ fn main() {
             .collect::<Vec<_>>()
             .join(" ")
     );
-    for mode in ["shared", "local"] {
+    let modes = std::env::var("XDM_FLEET_MODES").unwrap_or_else(|_| "shared,local".into());
+    for mode in modes.split(',') {
         runtime.block_on(run(mode, &redis_url, workers, accounts, window, windows));
     }
 }
@@ -202,7 +208,7 @@ async fn run(
     })
     .await
     .unwrap();
-    let (mut served_by_workers, mut failed) = (0u64, 0u64);
+    let (mut served_by_workers, mut failed, mut fell_back) = (0u64, 0u64, 0u64);
     for output in outputs {
         assert!(
             output.status.success(),
@@ -214,11 +220,12 @@ async fn run(
             .split_whitespace()
             .filter_map(|w| w.parse().ok())
             .collect();
-        let [served, failures] = numbers[..] else {
+        let [served, failures, degraded] = numbers[..] else {
             panic!("a worker's report: {stdout}");
         };
         served_by_workers += served;
         failed += failures;
+        fell_back += degraded;
     }
     let (mut ok, mut limited, mut other) = (0u64, 0u64, 0u64);
     for emulator in &emulators {
@@ -237,7 +244,8 @@ async fn run(
     println!(
         "{mode:>6}: {ok} reads served of a budget of {budget} ({:.2} %), {limited} × 429, \
          {other} other answers; the workers saw {served_by_workers} served and {failed} \
-         failed calls; run {run_for:?}",
+         failed calls; {fell_back} workers fell back to their local limiters at some point \
+         (Redis slower than its timeout); run {run_for:?}",
         ok as f64 * 100.0 / budget as f64
     );
 }
@@ -255,24 +263,43 @@ async fn worker(mode: &str) {
         .collect();
     let start = UNIX_EPOCH + Duration::from_millis(var("XDM_FLEET_START_MS").parse().unwrap());
     let run_for = Duration::from_millis(var("XDM_FLEET_RUN_MS").parse().unwrap());
+    let timeout = Duration::from_secs(env_or("XDM_FLEET_REDIS_TIMEOUT_SECS", 2));
     let redis = Redis::connect_with(
         &var("XDM_FLEET_REDIS"),
-        RedisOptions::default().with_prefix(mode),
+        RedisOptions::default()
+            .with_prefix(mode)
+            .with_timeouts(timeout, timeout),
     )
     .await
     .expect("Redis answers");
     let transport = HyperTransport::builder().build().expect("a transport");
     let base = |j: usize| BaseUrl::parse(&urls[j]).expect("an API root");
+    let mut degraded = false;
     let (served, failed) = if mode == "shared" {
+        // One set of limits for every fleet of the worker, so that one flag says whether
+        // admission ever fell back to the local limiters.
+        let limits = FleetLimits::new(&redis);
         let fleets: Vec<_> = (0..urls.len())
             .map(|j| {
                 let oauth = OAuth2Client::public(&client_ids[j], "http://127.0.0.1/callback")
                     .with_api_base_url(base(j));
                 Fleet::builder(&redis, transport.clone(), TokioClock, oauth)
                     .base_url(base(j))
+                    .limits(limits.clone())
                     .build()
             })
             .collect();
+        let watch = limits.clone();
+        let fell_back = Arc::new(AtomicBool::new(false));
+        let flag = fell_back.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if watch.is_degraded() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        });
         let mut clients = Vec::with_capacity(accounts);
         for i in 0..accounts {
             let client = fleets[i / USERS]
@@ -281,7 +308,9 @@ async fn worker(mode: &str) {
                 .expect("the account's token is stored");
             clients.push(client);
         }
-        drive(clients, start, run_for).await
+        let (served, failed) = drive(clients, start, run_for).await;
+        degraded = fell_back.load(Ordering::Relaxed);
+        (served, failed)
     } else {
         let mut clients = Vec::with_capacity(accounts);
         for i in 0..accounts {
@@ -296,7 +325,10 @@ async fn worker(mode: &str) {
         }
         drive(clients, start, run_for).await
     };
-    println!("served {served} failed {failed}");
+    println!(
+        "served {served} failed {failed} fell-back {}",
+        u8::from(degraded)
+    );
 }
 
 /// Reads with every client, one call at a time each, from `start` for `run_for`.
