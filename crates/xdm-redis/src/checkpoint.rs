@@ -169,15 +169,18 @@ impl RedisCheckpoints {
 
     /// The last checkpoint written, by any worker.
     pub async fn load(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let (data, fence): (Option<Vec<u8>>, Option<u64>) = redis::cmd("HMGET")
+        // The fence is read as bytes and parsed here, so that a damaged one is reported as a
+        // damaged record rather than as a failure of Redis.
+        let (data, fence): (Option<Vec<u8>>, Option<Vec<u8>>) = redis::cmd("HMGET")
             .arg(&self.data_key)
             .arg("data")
             .arg("fence")
             .query_async(&mut self.redis.conn())
             .await
             .map_err(self.redis_error("reading a checkpoint"))?;
+        let fence = fence.map(|f| std::str::from_utf8(&f).ok()?.parse::<u64>().ok());
         match (data, fence) {
-            (Some(data), Some(fence)) => Ok(Some(Checkpoint { data, fence })),
+            (Some(data), Some(Some(fence))) => Ok(Some(Checkpoint { data, fence })),
             (None, None) => Ok(None),
             _ => Err(StoreError::Corrupt {
                 what: "checkpoint",

@@ -98,9 +98,24 @@ impl Redis {
             // finds the connection broken starts a new attempt.
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
-        let unreachable = |source| ConnectError::Unreachable {
-            address: address.clone(),
-            source,
+        let named = address.as_str();
+        let timed_out = |timeout: Duration| ConnectError::TimedOut {
+            address: named.to_owned(),
+            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        };
+        // A step that ran out of its own timeout is reported as such, not as a refusal: the
+        // server may be there, silent (overloaded, or not Redis at all).
+        let failed = |timeout: Duration| {
+            move |source: redis::RedisError| {
+                if source.is_timeout() {
+                    timed_out(timeout)
+                } else {
+                    ConnectError::Unreachable {
+                        address: named.to_owned(),
+                        source,
+                    }
+                }
+            }
         };
         // Both steps are bounded by the timeouts set above; the outer bound is a backstop
         // against a server that accepts the connection and then says nothing.
@@ -108,19 +123,16 @@ impl Redis {
         let connect = async {
             let mut manager = ConnectionManager::new_with_config(client, config)
                 .await
-                .map_err(unreachable)?;
+                .map_err(failed(options.connect_timeout))?;
             redis::cmd("PING")
                 .query_async::<()>(&mut manager)
                 .await
-                .map_err(unreachable)?;
+                .map_err(failed(options.response_timeout))?;
             Ok(manager)
         };
         let manager = tokio::time::timeout(patience, connect)
             .await
-            .map_err(|_| ConnectError::TimedOut {
-                address: address.clone(),
-                timeout_ms: u64::try_from(patience.as_millis()).unwrap_or(u64::MAX),
-            })??;
+            .map_err(|_| timed_out(patience))??;
         Ok(Redis {
             manager,
             prefix: prefix.as_str().into(),

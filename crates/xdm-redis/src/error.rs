@@ -25,12 +25,13 @@ pub enum ConnectError {
         #[source]
         source: redis::RedisError,
     },
-    /// Redis did not answer within the connection timeout.
+    /// Redis did not answer in time: the connection, or the answer to the first command, took
+    /// longer than its timeout (a silent server, or one too busy to answer).
     #[error("Redis at {address} did not answer within {timeout_ms} ms")]
     TimedOut {
         /// Host and port (or socket path).
         address: String,
-        /// The timeout that passed.
+        /// The timeout that passed, in milliseconds.
         timeout_ms: u64,
     },
 }

@@ -3,8 +3,10 @@
 
 mod checkpoint;
 mod connect;
+mod errors;
 mod fleet;
 mod limits;
 mod refresh;
+mod streaming;
 mod support;
 mod worker;

@@ -269,3 +269,12 @@ pub(crate) fn statuses(emulator: &Emulator, path: &str) -> Vec<Option<u16>> {
         .map(|r| r.status)
         .collect()
 }
+
+/// A connection of the test's own, for reading and damaging what the crate wrote.
+pub(crate) async fn raw(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .expect("the test's URL")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("the test's redis-server answers")
+}

@@ -1,0 +1,373 @@
+//! Fleet throughput: worker processes serving many accounts against the emulator with X's
+//! rate limits on, the window shortened, once with the fleet's shared windows in Redis and
+//! once with each worker on its own limiter. What is counted, at the emulator: the reads it
+//! served against the budget the run could use at most, and the 429s it answered.
+//!
+//! Every account is a user of its own at the emulator, so that each has its own budget: an
+//! emulator has six users, so the bench starts one emulator per six accounts, all in this
+//! process. The workers are this binary started again (`XDM_FLEET_WORKER` set), each serving
+//! every account with one loop of `GET /2/dm_events` per account, as fast as it is let. In
+//! the shared run they go through a `Fleet` per emulator on one Redis; in the local run each
+//! worker has a plain client per account (its own limiter, fed by the emulator's headers),
+//! reading the account's token from Redis once at start and sharing nothing after.
+//!
+//! The budget: reads have 15 per user per window and no daily or app limit. An emulator's
+//! window opens at a user's first read after the last one closed, so a run of
+//! `(k − 1) × window + window / 2` opens at most `k` windows per account: `15 × k` reads per
+//! account at most, and that only when each window is fully used and the next opened without
+//! delay.
+//!
+//! Run with `cargo bench -p xdm-redis --bench fleet`; `XDM_FLEET_WORKERS` (8),
+//! `XDM_FLEET_ACCOUNTS` (1000), `XDM_FLEET_WINDOW_SECS` (30), `XDM_FLEET_WINDOWS` (3),
+//! `XDM_FLEET_MODES` (`shared,local`) and `XDM_FLEET_REDIS_TIMEOUT_SECS` (the workers' Redis
+//! connection and response timeouts, 2 as by default) change the run. A worker whose Redis
+//! calls outlast the timeout falls back to its local limiters, as a fleet does when Redis is
+//! down; the report counts the workers that did. It starts its own `redis-server` (Debian's package) on a free loopback
+//! port.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use xdm_auth::oauth2::{OAuth2Client, UserToken};
+use xdm_client::transport::Transport;
+use xdm_client::{Client, Config, Credentials};
+use xdm_core::endpoints::ListEvents;
+use xdm_core::{BaseUrl, Scope};
+use xdm_emulator::{Emulator, RateLimits};
+use xdm_hyper::{HyperTransport, TokioClock};
+use xdm_redis::{AccountId, Fleet, FleetLimits, Redis, RedisOptions, RedisTokenStore};
+
+/// Reads per user per window, X's table.
+const READS_PER_WINDOW: u64 = 15;
+/// Users per emulator.
+const USERS: usize = 6;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set"))
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+}
+
+fn account(i: usize) -> AccountId {
+    AccountId::new(format!("acct-{i}")).unwrap()
+}
+
+/// The server, and its data directory, deleted after the server is killed.
+struct Server(
+    Child,
+    #[allow(dead_code, reason = "kept until the server is gone")] tempfile::TempDir,
+);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis() -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--maxclients", "10000"])
+        .arg("--dir")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server runs (apt-get install -y redis-server)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis-server started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (Server(child, dir), format!("redis://127.0.0.1:{port}/"))
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    if let Ok(mode) = std::env::var("XDM_FLEET_WORKER") {
+        runtime.block_on(worker(&mode));
+        return;
+    }
+    let workers = env_or("XDM_FLEET_WORKERS", 8usize);
+    let accounts = env_or("XDM_FLEET_ACCOUNTS", 1000usize);
+    let window = Duration::from_secs(env_or("XDM_FLEET_WINDOW_SECS", 30u64));
+    let windows = env_or("XDM_FLEET_WINDOWS", 3u32).max(1);
+    let (_server, redis_url) = start_redis();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "fleet throughput: {workers} worker processes, {accounts} accounts, reads at 15 per \
+         {window:?} window, {windows} windows; load average at start: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let modes = std::env::var("XDM_FLEET_MODES").unwrap_or_else(|_| "shared,local".into());
+    for mode in modes.split(',') {
+        runtime.block_on(run(mode, &redis_url, workers, accounts, window, windows));
+    }
+}
+
+async fn run(
+    mode: &str,
+    redis_url: &str,
+    workers: usize,
+    accounts: usize,
+    window: Duration,
+    windows: u32,
+) {
+    let limits = RateLimits {
+        window,
+        ..RateLimits::default()
+    };
+    let mut emulators = Vec::new();
+    for _ in 0..accounts.div_ceil(USERS) {
+        let emulator = Emulator::builder()
+            .empty_world()
+            .rate_limits(limits.clone())
+            .start()
+            .await
+            .expect("the emulator starts");
+        emulators.push(emulator);
+    }
+    // Each account's token, in Redis under the run's own prefix.
+    let redis = Redis::connect_with(redis_url, RedisOptions::default().with_prefix(mode))
+        .await
+        .expect("the bench's redis-server answers");
+    for i in 0..accounts {
+        let handle = emulators[i / USERS].handle();
+        let user = &handle.users()[i % USERS];
+        let access = handle
+            .issue_oauth2_token(&user.id, &["dm.read", "tweet.read", "users.read"])
+            .expect("a token for a known user");
+        let token = UserToken::new(access, SystemTime::now()).with_scopes([
+            Scope::DmRead,
+            Scope::TweetRead,
+            Scope::UsersRead,
+        ]);
+        RedisTokenStore::new(&redis, account(i))
+            .save_if_absent(&token)
+            .await
+            .expect("the token is stored");
+    }
+    let urls: Vec<&str> = emulators.iter().map(|e| e.base_url()).collect();
+    let client_ids: Vec<&str> = emulators
+        .iter()
+        .map(|e| e.credentials().oauth2.client_id.as_str())
+        .collect();
+    let run_for = window * (windows - 1) + window / 2;
+    // Far enough ahead for every worker to start and set up its clients.
+    let start_ms = now_ms() + 10_000;
+    let children: Vec<Child> = (0..workers)
+        .map(|_| {
+            Command::new(std::env::current_exe().unwrap())
+                .env("XDM_FLEET_WORKER", mode)
+                .env("XDM_FLEET_REDIS", redis_url)
+                .env("XDM_FLEET_EMULATORS", urls.join(","))
+                .env("XDM_FLEET_CLIENT_IDS", client_ids.join(","))
+                .env("XDM_FLEET_ACCOUNTS", accounts.to_string())
+                .env("XDM_FLEET_START_MS", start_ms.to_string())
+                .env("XDM_FLEET_RUN_MS", run_for.as_millis().to_string())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("the worker starts")
+        })
+        .collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("the worker ends"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let (mut served_by_workers, mut failed, mut fell_back) = (0u64, 0u64, 0u64);
+    for output in outputs {
+        assert!(
+            output.status.success(),
+            "a worker failed: {:?}",
+            output.status
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let numbers: Vec<u64> = stdout
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [served, failures, degraded] = numbers[..] else {
+            panic!("a worker's report: {stdout}");
+        };
+        served_by_workers += served;
+        failed += failures;
+        fell_back += degraded;
+    }
+    let (mut ok, mut limited, mut other) = (0u64, 0u64, 0u64);
+    for emulator in &emulators {
+        for request in emulator.handle().requests() {
+            if request.path != "/2/dm_events" {
+                continue;
+            }
+            match request.status {
+                Some(200) => ok += 1,
+                Some(429) => limited += 1,
+                _ => other += 1,
+            }
+        }
+    }
+    let budget = accounts as u64 * READS_PER_WINDOW * u64::from(windows);
+    println!(
+        "{mode:>6}: {ok} reads served of a budget of {budget} ({:.2} %), {limited} × 429, \
+         {other} other answers; the workers saw {served_by_workers} served and {failed} \
+         failed calls; {fell_back} workers fell back to their local limiters at some point \
+         (Redis slower than its timeout); run {run_for:?}",
+        ok as f64 * 100.0 / budget as f64
+    );
+}
+
+/// One worker: serves every account until the run's end, then reports "served N failed M".
+async fn worker(mode: &str) {
+    let accounts: usize = var("XDM_FLEET_ACCOUNTS").parse().unwrap();
+    let urls: Vec<String> = var("XDM_FLEET_EMULATORS")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let client_ids: Vec<String> = var("XDM_FLEET_CLIENT_IDS")
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let start = UNIX_EPOCH + Duration::from_millis(var("XDM_FLEET_START_MS").parse().unwrap());
+    let run_for = Duration::from_millis(var("XDM_FLEET_RUN_MS").parse().unwrap());
+    let timeout = Duration::from_secs(env_or("XDM_FLEET_REDIS_TIMEOUT_SECS", 2));
+    let redis = Redis::connect_with(
+        &var("XDM_FLEET_REDIS"),
+        RedisOptions::default()
+            .with_prefix(mode)
+            .with_timeouts(timeout, timeout),
+    )
+    .await
+    .expect("Redis answers");
+    let transport = HyperTransport::builder().build().expect("a transport");
+    let base = |j: usize| BaseUrl::parse(&urls[j]).expect("an API root");
+    let mut degraded = false;
+    let (served, failed) = if mode == "shared" {
+        // One set of limits for every fleet of the worker, so that one flag says whether
+        // admission ever fell back to the local limiters.
+        let limits = FleetLimits::new(&redis);
+        let fleets: Vec<_> = (0..urls.len())
+            .map(|j| {
+                let oauth = OAuth2Client::public(&client_ids[j], "http://127.0.0.1/callback")
+                    .with_api_base_url(base(j));
+                Fleet::builder(&redis, transport.clone(), TokioClock, oauth)
+                    .base_url(base(j))
+                    .limits(limits.clone())
+                    .build()
+            })
+            .collect();
+        let watch = limits.clone();
+        let fell_back = Arc::new(AtomicBool::new(false));
+        let flag = fell_back.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                if watch.is_degraded() {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        let mut clients = Vec::with_capacity(accounts);
+        for i in 0..accounts {
+            let client = fleets[i / USERS]
+                .add_account(account(i), None)
+                .await
+                .expect("the account's token is stored");
+            clients.push(client);
+        }
+        let (served, failed) = drive(clients, start, run_for).await;
+        degraded = fell_back.load(Ordering::Relaxed);
+        (served, failed)
+    } else {
+        let mut clients = Vec::with_capacity(accounts);
+        for i in 0..accounts {
+            let token = RedisTokenStore::new(&redis, account(i))
+                .load_token()
+                .await
+                .unwrap()
+                .expect("the account's token is stored");
+            let credentials = Credentials::oauth2_token(token.access_token().expose_secret());
+            let config = Config::new(credentials).with_base_url(base(i / USERS));
+            clients.push(Client::new(transport.clone(), TokioClock, config));
+        }
+        drive(clients, start, run_for).await
+    };
+    println!(
+        "served {served} failed {failed} fell-back {}",
+        u8::from(degraded)
+    );
+}
+
+/// Reads with every client, one call at a time each, from `start` for `run_for`.
+async fn drive<T>(
+    clients: Vec<Client<T, TokioClock>>,
+    start: SystemTime,
+    run_for: Duration,
+) -> (u64, u64)
+where
+    T: Transport + Clone + 'static,
+{
+    let wait = start.duration_since(SystemTime::now()).unwrap_or_default();
+    let begin = tokio::time::Instant::now() + wait;
+    let end = begin + run_for;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in clients {
+        tasks.spawn(async move {
+            tokio::time::sleep_until(begin).await;
+            let (mut served, mut failed) = (0u64, 0u64);
+            while tokio::time::Instant::now() < end {
+                match tokio::time::timeout_at(end, client.list_page(&ListEvents::new())).await {
+                    Ok(Ok(_)) => served += 1,
+                    Ok(Err(error)) => {
+                        if failed == 0 {
+                            eprintln!("a call failed: {error}");
+                        }
+                        failed += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            (served, failed)
+        });
+    }
+    let (mut served, mut failed) = (0, 0);
+    while let Some(done) = tasks.join_next().await {
+        let (s, f) = done.unwrap();
+        served += s;
+        failed += f;
+    }
+    (served, failed)
+}
