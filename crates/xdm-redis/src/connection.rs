@@ -17,8 +17,11 @@ pub struct RedisOptions {
     pub prefix: String,
     /// How long to wait for a connection, at start and when reconnecting. 2 s by default.
     pub connect_timeout: Duration,
-    /// How long to wait for one command's answer. 2 s by default: past it, the call is treated
-    /// as Redis being down (a refresh fails, admission falls back to the local limiter).
+    /// How long to wait for one command's answer. 10 s by default: past it, the call is treated
+    /// as Redis being down (a refresh fails, admission falls back to the local limiter). A
+    /// Redis that is down refuses connections at once; this bound is for one that is slow or
+    /// cut off, and a shorter one makes loaded workers give up on a Redis that is merely busy
+    /// (see BENCHMARKS.md, "Fleet on one Redis").
     pub response_timeout: Duration,
 }
 
@@ -27,7 +30,7 @@ impl Default for RedisOptions {
         RedisOptions {
             prefix: "xdm".to_owned(),
             connect_timeout: Duration::from_secs(2),
-            response_timeout: Duration::from_secs(2),
+            response_timeout: Duration::from_secs(10),
         }
     }
 }
