@@ -87,6 +87,30 @@ async fn subscribe<C: Timer + Clone>(emu: &Emulator, app: &Api<C>, users: usize)
     }
 }
 
+/// A stream for the app with the first `users` seeded users subscribed, filling gaps as
+/// user 0.
+async fn subscribed_stream(
+    emu: &Emulator,
+    users: usize,
+) -> ActivityStream<HyperTransport, TokioClock> {
+    let app = app(emu, TokioClock);
+    subscribe(emu, &app, users).await;
+    ActivityStream::with_options(app, fast_session())
+        .with_gap_fill(user_client(emu, 0, DM_SCOPES, TokioClock))
+}
+
+/// Makes the next stream connection meet `fault` before its first event.
+fn fault_next_stream(emu: &Emulator, fault: StreamFault) {
+    emu.handle().inject(Fault::once(
+        "GET",
+        "/2/activity/stream",
+        FaultKind::Stream {
+            fault,
+            after_events: 0,
+        },
+    ));
+}
+
 /// Short timeouts; a connection counts as stable at once, so that every drop reconnects at
 /// once, as a long-lived connection's would.
 fn fast_session() -> StreamOptions {
@@ -156,11 +180,8 @@ fn connected(items: &[ActivityItem]) -> usize {
 #[tokio::test]
 async fn a_dm_between_two_subscribed_users_comes_out_once() {
     let emu = start().await;
-    let app = app(&emu, TokioClock);
-    subscribe(&emu, &app, 2).await;
     let (me, alice) = (user(&emu, 0), user(&emu, 1));
-    let mut stream = ActivityStream::with_options(app.clone(), fast_session())
-        .with_gap_fill(user_client(&emu, 0, DM_SCOPES, TokioClock));
+    let mut stream = subscribed_stream(&emu, 2).await;
     let mut items = Vec::new();
     read_until(&mut stream, &mut items, Duration::from_secs(5), |i| {
         connected(i) == 1
@@ -212,11 +233,8 @@ fn filled(items: &[ActivityItem]) -> usize {
 
 async fn chaos(seed: u64) {
     let emu = start().await;
-    let app = app(&emu, TokioClock);
-    subscribe(&emu, &app, 1).await;
     let (me, alice) = (user(&emu, 0), user(&emu, 1));
-    let mut stream = ActivityStream::with_options(app.clone(), fast_session())
-        .with_gap_fill(user_client(&emu, 0, DM_SCOPES, TokioClock));
+    let mut stream = subscribed_stream(&emu, 1).await;
     let mut items = Vec::new();
     read_until(&mut stream, &mut items, Duration::from_secs(5), |i| {
         connected(i) == 1
@@ -281,18 +299,8 @@ async fn random_drops_lose_nothing_and_repeat_nothing() {
 #[tokio::test]
 async fn an_operational_disconnect_is_reported_and_the_stream_reconnects() {
     let emu = start().await;
-    let app = app(&emu, TokioClock);
-    subscribe(&emu, &app, 1).await;
-    emu.handle().inject(Fault::once(
-        "GET",
-        "/2/activity/stream",
-        FaultKind::Stream {
-            fault: StreamFault::OperationalDisconnect,
-            after_events: 0,
-        },
-    ));
-    let mut stream = ActivityStream::with_options(app.clone(), fast_session())
-        .with_gap_fill(user_client(&emu, 0, DM_SCOPES, TokioClock));
+    fault_next_stream(&emu, StreamFault::OperationalDisconnect);
+    let mut stream = subscribed_stream(&emu, 1).await;
     let mut items = Vec::new();
     read_until(&mut stream, &mut items, Duration::from_secs(5), |i| {
         connected(i) == 2
@@ -318,18 +326,8 @@ async fn an_operational_disconnect_is_reported_and_the_stream_reconnects() {
 #[tokio::test]
 async fn a_stalled_stream_is_closed_by_the_idle_timer_and_its_gap_filled() {
     let emu = start().await;
-    let app = app(&emu, TokioClock);
-    subscribe(&emu, &app, 1).await;
-    emu.handle().inject(Fault::once(
-        "GET",
-        "/2/activity/stream",
-        FaultKind::Stream {
-            fault: StreamFault::Stall,
-            after_events: 0,
-        },
-    ));
-    let mut stream = ActivityStream::with_options(app.clone(), fast_session())
-        .with_gap_fill(user_client(&emu, 0, DM_SCOPES, TokioClock));
+    fault_next_stream(&emu, StreamFault::Stall);
+    let mut stream = subscribed_stream(&emu, 1).await;
     let mut items = Vec::new();
     read_until(&mut stream, &mut items, Duration::from_secs(5), |i| {
         connected(i) == 1

@@ -102,15 +102,7 @@ async fn a_dm_reaches_the_webhook_once_through_redelivery_and_replay() {
     assert_eq!(hooks.revalidate(&id).await.unwrap().valid, Some(true));
 
     // `me` subscribes to the webhook with the user's own token.
-    let user = builder(&emu, Scheme::OAuth2).build().unwrap();
-    let me = emu.credentials().oauth2.user_id.clone();
-    let create = CreateSubscription::for_user(
-        SubscriptionEventType::DmReceived,
-        UserId::parse(&me).unwrap(),
-    )
-    .unwrap()
-    .with_webhook(WebhookId::parse(&id).unwrap());
-    user.execute(&create).await.unwrap();
+    let me = subscribe_me_to(&emu, &id).await;
 
     // Sent once, delivered twice.
     let alice = emu.handle().users()[1].id.clone();
@@ -186,6 +178,21 @@ async fn a_dm_reaches_the_webhook_once_through_redelivery_and_replay() {
     server.await.unwrap().unwrap();
 }
 
+/// Subscribes the OAuth 2.0 user to its received DMs on `webhook`, with its own token, and
+/// returns its id.
+async fn subscribe_me_to(emu: &Emulator, webhook: &str) -> String {
+    let me = emu.credentials().oauth2.user_id.clone();
+    let user = builder(emu, Scheme::OAuth2).build().unwrap();
+    let create = CreateSubscription::for_user(
+        SubscriptionEventType::DmReceived,
+        UserId::parse(&me).unwrap(),
+    )
+    .unwrap()
+    .with_webhook(WebhookId::parse(webhook).unwrap());
+    user.execute(&create).await.unwrap();
+    me
+}
+
 #[tokio::test]
 async fn a_bad_signature_is_refused_and_not_delivered() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -247,15 +254,7 @@ async fn back_pressure_answers_503_and_the_emulators_retry_is_taken() {
         .unwrap()
         .id
         .unwrap();
-    let me = emu.credentials().oauth2.user_id.clone();
-    let user = builder(&emu, Scheme::OAuth2).build().unwrap();
-    let create = CreateSubscription::for_user(
-        SubscriptionEventType::DmReceived,
-        UserId::parse(&me).unwrap(),
-    )
-    .unwrap()
-    .with_webhook(WebhookId::parse(&id).unwrap());
-    user.execute(&create).await.unwrap();
+    let me = subscribe_me_to(&emu, &id).await;
 
     let alice = emu.handle().users()[1].id.clone();
     let first = emu.handle().send_dm(&alice, &me, "one").unwrap();

@@ -9,8 +9,11 @@
 //! Run with `cargo bench -p xdm-redis --bench admission`. It starts its own `redis-server`
 //! (Debian's package) on a free loopback port, with its data in a temporary directory.
 
+mod support;
+
+use support::start_redis;
+
 use std::hint::black_box;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -20,47 +23,6 @@ use xdm_client::transport::{Transport, TransportError};
 use xdm_core::rate_limit::{Admit, LimiterConfig, RateLimitSnapshot, RateLimiter};
 use xdm_core::{Delivery, EndpointGroup, EndpointInfo};
 use xdm_redis::{AccountId, FleetLimits, Redis, RedisOptions};
-
-/// The server, and its data directory, deleted after the server is killed.
-struct Server(
-    Child,
-    #[allow(dead_code, reason = "kept until the server is gone")] tempfile::TempDir,
-);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-        ])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server runs (apt-get install -y redis-server)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child, dir), format!("redis://127.0.0.1:{port}/"))
-}
 
 fn headers() -> http::HeaderMap {
     let reset = SystemTime::now()
@@ -96,7 +58,7 @@ fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 }
 
 fn admission(c: &mut Criterion) {
-    let (_server, url) = start_redis();
+    let (_server, url) = start_redis(&[]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -26,10 +26,14 @@
 //! port.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod support;
+
+use support::start_redis;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use xdm_auth::oauth2::{OAuth2Client, UserToken};
 use xdm_client::transport::Transport;
@@ -70,41 +74,6 @@ fn account(i: usize) -> AccountId {
     AccountId::new(format!("acct-{i}")).unwrap()
 }
 
-/// The server, and its data directory, deleted after the server is killed.
-struct Server(
-    Child,
-    #[allow(dead_code, reason = "kept until the server is gone")] tempfile::TempDir,
-);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis() -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args(["--save", "", "--maxclients", "10000"])
-        .arg("--dir")
-        .arg(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server runs (apt-get install -y redis-server)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (Server(child, dir), format!("redis://127.0.0.1:{port}/"))
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -118,7 +87,7 @@ fn main() {
     let accounts = env_or("XDM_FLEET_ACCOUNTS", 1000usize);
     let window = Duration::from_secs(env_or("XDM_FLEET_WINDOW_SECS", 30u64));
     let windows = env_or("XDM_FLEET_WINDOWS", 3u32).max(1);
-    let (_server, redis_url) = start_redis();
+    let (_server, redis_url) = start_redis(&["--maxclients", "10000"]);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "fleet throughput: {workers} worker processes, {accounts} accounts, reads at 15 per \

@@ -1,15 +1,11 @@
 //! Blocking and unblocking direct messages from a user.
 
-use bytes::Bytes;
 use http::Method;
 
-use super::{Body, WRITE_SCOPES, fill_path, info, new_request};
-use crate::error::ApiError;
+use super::{WRITE_SCOPES, info};
 use crate::ids::UserId;
 use crate::models::BlockStatus;
-use crate::query::Query;
-use crate::response::{ApiResponse, decode_json};
-use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
+use crate::{Delivery, EndpointGroup, EndpointInfo};
 
 fn block_info(template: &'static str) -> EndpointInfo {
     info(
@@ -19,17 +15,6 @@ fn block_info(template: &'static str) -> EndpointInfo {
         WRITE_SCOPES,
         Delivery::Idempotent,
     )
-}
-
-/// Builds a block or unblock request: the spec declares no request body for either, so the
-/// request has none, and no `content-type`.
-fn build_block(
-    template: &'static str,
-    user: &UserId,
-    ctx: &RequestContext,
-) -> http::Request<Bytes> {
-    let path = fill_path(template, &[("id", user.as_str())]);
-    new_request(block_info(template), ctx, &path, &Query::new(), Body::Empty)
 }
 
 /// Stops a user from sending the caller direct messages: `POST /2/users/{id}/dm/block`.
@@ -71,24 +56,13 @@ impl BlockUser {
     }
 }
 
-impl Endpoint for BlockUser {
-    type Output = ApiResponse<BlockStatus>;
-
-    fn info(&self) -> EndpointInfo {
-        block_info(Self::PATH)
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        Ok(build_block(Self::PATH, &self.user, ctx))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<BlockStatus>, ApiError> {
-        decode_json(response)
-    }
-}
+// The spec declares no request body for block or unblock, so the request has none, and no
+// `content-type`.
+one_id_endpoint!(
+    BlockUser => BlockStatus,
+    info: block_info(Self::PATH),
+    path: Self::PATH, "id" = user
+);
 
 /// Lets a blocked user send the caller direct messages again: `POST /2/users/{id}/dm/unblock`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,28 +85,18 @@ impl UnblockUser {
     }
 }
 
-impl Endpoint for UnblockUser {
-    type Output = ApiResponse<BlockStatus>;
-
-    fn info(&self) -> EndpointInfo {
-        block_info(Self::PATH)
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        Ok(build_block(Self::PATH, &self.user, ctx))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<BlockStatus>, ApiError> {
-        decode_json(response)
-    }
-}
+// The spec declares no request body for block or unblock, so the request has none, and no
+// `content-type`.
+one_id_endpoint!(
+    UnblockUser => BlockStatus,
+    info: block_info(Self::PATH),
+    path: Self::PATH, "id" = user
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Endpoint;
     use crate::endpoints::test_support::{build, response};
 
     #[test]

@@ -120,37 +120,17 @@ impl DeleteEvent {
     }
 }
 
-impl Endpoint for DeleteEvent {
-    type Output = ApiResponse<Deleted>;
-
-    fn info(&self) -> EndpointInfo {
-        info(
-            Method::DELETE,
-            Self::PATH,
-            EndpointGroup::DeleteEvent,
-            DELETE_SCOPES,
-            Delivery::Idempotent,
-        )
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        let path = fill_path(Self::PATH, &[("event_id", self.event_id.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Empty,
-        ))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<Deleted>, ApiError> {
-        decode_json(response)
-    }
-}
+one_id_endpoint!(
+    DeleteEvent => Deleted,
+    info: info(
+        Method::DELETE,
+        Self::PATH,
+        EndpointGroup::DeleteEvent,
+        DELETE_SCOPES,
+        Delivery::Idempotent,
+    ),
+    path: Self::PATH, "event_id" = event_id
+);
 
 #[cfg(test)]
 mod tests {

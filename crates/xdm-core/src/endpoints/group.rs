@@ -4,12 +4,11 @@ use bytes::Bytes;
 use http::Method;
 use serde::Serialize;
 
-use super::{Body, WRITE_SCOPES, info, new_request, to_json};
+use super::{WRITE_SCOPES, info, json_request};
 use crate::endpoints::Message;
 use crate::error::ApiError;
 use crate::ids::UserId;
 use crate::models::SentMessage;
-use crate::query::Query;
 use crate::response::{ApiResponse, decode_json};
 use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
 
@@ -123,13 +122,7 @@ impl Endpoint for CreateGroup {
             participant_ids: &self.participants,
             message: &self.message,
         };
-        Ok(new_request(
-            self.info(),
-            ctx,
-            Self::PATH,
-            &Query::new(),
-            Body::Json(to_json(&body)),
-        ))
+        Ok(json_request(self.info(), ctx, Self::PATH, &body))
     }
 
     fn decode_response(

@@ -32,6 +32,48 @@
 //! Every request carries its [`EndpointInfo`] in its extensions and a `user-agent` of
 //! `xdm/<version>`; JSON bodies come with `content-type: application/json`.
 
+/// Implements [`Endpoint`](crate::Endpoint) for a request whose only input is one id in the
+/// path (no query, no body) and whose answer is a JSON `ApiResponse<$output>`.
+///
+/// Several endpoints share that impl to the letter; each stays its own type with its own
+/// docs, and only what differs (output, info, path template, placeholder and field) is named.
+macro_rules! one_id_endpoint {
+    (
+        $endpoint:ty => $output:ty,
+        info: $info:expr,
+        path: $template:expr, $name:literal = $field:ident
+    ) => {
+        impl $crate::Endpoint for $endpoint {
+            type Output = $crate::response::ApiResponse<$output>;
+
+            fn info(&self) -> $crate::EndpointInfo {
+                $info
+            }
+
+            fn build_request(
+                &self,
+                ctx: &$crate::RequestContext,
+            ) -> Result<http::Request<bytes::Bytes>, $crate::InvalidInput> {
+                let id = self.$field.as_str();
+                Ok($crate::endpoints::one_id_request(
+                    self.info(),
+                    ctx,
+                    $template,
+                    $name,
+                    id,
+                ))
+            }
+
+            fn decode_response(
+                &self,
+                response: http::Response<bytes::Bytes>,
+            ) -> Result<Self::Output, $crate::error::ApiError> {
+                $crate::response::decode_json(response)
+            }
+        }
+    };
+}
+
 mod activity;
 mod block;
 mod event;
@@ -125,6 +167,28 @@ fn new_request(
 
 fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("request bodies are plain structs of strings")
+}
+
+/// A request whose only input is `id` in `template`'s `{name}` placeholder: no query, no body.
+fn one_id_request(
+    info: EndpointInfo,
+    ctx: &RequestContext,
+    template: &str,
+    name: &str,
+    id: &str,
+) -> http::Request<Bytes> {
+    let path = fill_path(template, &[(name, id)]);
+    new_request(info, ctx, &path, &Query::new(), Body::Empty)
+}
+
+/// A request carrying `body` as JSON to `path`, with no query.
+fn json_request<T: serde::Serialize>(
+    info: EndpointInfo,
+    ctx: &RequestContext,
+    path: &str,
+    body: &T,
+) -> http::Request<Bytes> {
+    new_request(info, ctx, path, &Query::new(), Body::Json(to_json(body)))
 }
 
 #[cfg(test)]

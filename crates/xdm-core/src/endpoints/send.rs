@@ -4,11 +4,10 @@ use bytes::Bytes;
 use http::Method;
 use serde::Serialize;
 
-use super::{Body, WRITE_SCOPES, fill_path, info, new_request, to_json};
+use super::{WRITE_SCOPES, fill_path, info, json_request};
 use crate::error::ApiError;
 use crate::ids::{ConversationId, MediaId, UserId};
 use crate::models::SentMessage;
-use crate::query::Query;
 use crate::response::{ApiResponse, decode_json};
 use crate::{Delivery, Endpoint, EndpointGroup, EndpointInfo, InvalidInput, RequestContext};
 
@@ -234,13 +233,7 @@ impl Endpoint for SendToParticipant {
 
     fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
         let path = fill_path(Self::PATH, &[("participant_id", self.participant.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Json(to_json(&self.message)),
-        ))
+        Ok(json_request(self.info(), ctx, &path, &self.message))
     }
 
     fn decode_response(
@@ -296,13 +289,7 @@ impl Endpoint for SendToConversation {
             Self::PATH,
             &[("dm_conversation_id", self.conversation.as_str())],
         );
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Json(to_json(&self.message)),
-        ))
+        Ok(json_request(self.info(), ctx, &path, &self.message))
     }
 
     fn decode_response(

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::{Body, fill_path, info, new_request, to_json};
+use super::{Body, info, json_request, new_request};
 use crate::error::ApiError;
 use crate::ids::WebhookId;
 use crate::models::Deleted;
@@ -166,13 +166,7 @@ impl Endpoint for RegisterWebhook {
     }
 
     fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        Ok(new_request(
-            self.info(),
-            ctx,
-            COLLECTION,
-            &Query::new(),
-            Body::Json(to_json(self)),
-        ))
+        Ok(json_request(self.info(), ctx, COLLECTION, self))
     }
 
     /// Accepts the webhook under `data` (2.167, the docs) and bare at the top (2.166).
@@ -284,31 +278,11 @@ impl ValidateWebhook {
     }
 }
 
-impl Endpoint for ValidateWebhook {
-    type Output = ApiResponse<WebhookValidation>;
-
-    fn info(&self) -> EndpointInfo {
-        app_info(Method::PUT, ONE, EndpointGroup::ValidateWebhook)
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        let path = fill_path(ONE, &[("webhook_id", self.id.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Empty,
-        ))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<WebhookValidation>, ApiError> {
-        decode_json(response)
-    }
-}
+one_id_endpoint!(
+    ValidateWebhook => WebhookValidation,
+    info: app_info(Method::PUT, ONE, EndpointGroup::ValidateWebhook),
+    path: ONE, "webhook_id" = id
+);
 
 /// Deletes a webhook: `DELETE /2/webhooks/{webhook_id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -331,31 +305,11 @@ impl DeleteWebhook {
     }
 }
 
-impl Endpoint for DeleteWebhook {
-    type Output = ApiResponse<Deleted>;
-
-    fn info(&self) -> EndpointInfo {
-        app_info(Method::DELETE, ONE, EndpointGroup::DeleteWebhook)
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        let path = fill_path(ONE, &[("webhook_id", self.id.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Empty,
-        ))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<Deleted>, ApiError> {
-        decode_json(response)
-    }
-}
+one_id_endpoint!(
+    DeleteWebhook => Deleted,
+    info: app_info(Method::DELETE, ONE, EndpointGroup::DeleteWebhook),
+    path: ONE, "webhook_id" = id
+);
 
 /// A replay job X accepted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,13 +448,7 @@ impl Endpoint for ReplayWebhook {
             from_date: replay_time(self.from),
             to_date: replay_time(self.to),
         };
-        Ok(new_request(
-            self.info(),
-            ctx,
-            Self::PATH,
-            &Query::new(),
-            Body::Json(to_json(&body)),
-        ))
+        Ok(json_request(self.info(), ctx, Self::PATH, &body))
     }
 
     fn decode_response(

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{count, replace_data, unexpected_shape};
-use crate::endpoints::{Body, fill_path, info, new_request, to_json};
+use crate::endpoints::{Body, fill_path, info, json_request, new_request};
 use crate::error::{ApiError, ApiErrorKind};
 use crate::ids::{PaginationToken, SubscriptionId, UserId, WebhookId};
 use crate::models::Deleted;
@@ -549,13 +549,7 @@ impl Endpoint for CreateSubscription {
     }
 
     fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        Ok(new_request(
-            self.info(),
-            ctx,
-            COLLECTION,
-            &Query::new(),
-            Body::Json(to_json(self)),
-        ))
+        Ok(json_request(self.info(), ctx, COLLECTION, self))
     }
 
     fn decode_response(&self, response: http::Response<Bytes>) -> Result<CreateOutcome, ApiError> {
@@ -780,13 +774,7 @@ impl Endpoint for UpdateSubscription {
             webhook_id: self.webhook_id.as_ref(),
         };
         let path = fill_path(ONE, &[("subscription_id", self.id.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Json(to_json(&body)),
-        ))
+        Ok(json_request(self.info(), ctx, &path, &body))
     }
 
     fn decode_response(
@@ -820,38 +808,18 @@ impl DeleteSubscription {
     }
 }
 
-impl Endpoint for DeleteSubscription {
-    type Output = ApiResponse<Deleted>;
-
-    fn info(&self) -> EndpointInfo {
-        info(
-            Method::DELETE,
-            ONE,
-            EndpointGroup::DeleteSubscription,
-            &[],
-            Delivery::Idempotent,
-        )
-        .app_only()
-    }
-
-    fn build_request(&self, ctx: &RequestContext) -> Result<http::Request<Bytes>, InvalidInput> {
-        let path = fill_path(ONE, &[("subscription_id", self.id.as_str())]);
-        Ok(new_request(
-            self.info(),
-            ctx,
-            &path,
-            &Query::new(),
-            Body::Empty,
-        ))
-    }
-
-    fn decode_response(
-        &self,
-        response: http::Response<Bytes>,
-    ) -> Result<ApiResponse<Deleted>, ApiError> {
-        decode_json(response)
-    }
-}
+one_id_endpoint!(
+    DeleteSubscription => Deleted,
+    info: info(
+        Method::DELETE,
+        ONE,
+        EndpointGroup::DeleteSubscription,
+        &[],
+        Delivery::Idempotent,
+    )
+    .app_only(),
+    path: ONE, "subscription_id" = id
+);
 
 /// Deletes up to 100 subscriptions at once: `DELETE /2/activity/subscriptions?ids=…`, with the
 /// app's Bearer token.
