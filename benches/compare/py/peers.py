@@ -7,6 +7,8 @@ Each subcommand prints one JSON object per measurement on stdout, for run.sh to 
                                    over a canned HTTP adapter (no network)
   page SDK DESCRIBE.json PAGES     paging PAGES pages of 100 events from the emulator
   export SDK DESCRIBE.json EVENTS  an export of EVENTS events under the emulator's rate limit
+  stream STREAM.bin ROUNDS         xdk's own activity-stream line handling over the bytes of a
+                                   recorded stream (written by `xdm-activity stream-file`)
 
 xdk takes a base URL. tweepy's v2 client hard-codes its host inside BaseClient.request, so
 the driver rewrites the URL on the client's own requests.Session before the request is
@@ -194,6 +196,49 @@ def cmd_export(sdk, describe_path, want):
          events=events, outcome=outcome)
 
 
+class CannedStream:
+    """What xdk's stream loop reads from a `requests.Response`: `iter_content` handing out the
+    body in chunks of the size asked for, decoded to text (xdk asks for `decode_unicode=True`)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def iter_content(self, chunk_size, decode_unicode):
+        assert decode_unicode
+        for at in range(0, len(self.text), chunk_size):
+            yield self.text[at:at + chunk_size]
+
+
+def cmd_stream(path, rounds):
+    # xdk 0.10.6's own per-line code (`xdk.streaming._process_stream`: split on "\n", strip,
+    # skip blank lines, `json.loads`, `ActivityResponse.model_validate`), with the model its
+    # `activity_stream` passes, over the recorded bytes instead of a socket. Nothing is copied
+    # or changed; the private function is called as xdk's `stream_with_retry` calls it.
+    from xdk.streaming import StreamConfig, StreamState, _process_stream
+    from xdk.stream.models import ActivityResponse
+    text = open(path, "rb").read().decode("utf-8")
+    lines = sum(1 for line in text.split("\n") if line.strip())
+    config = StreamConfig()
+
+    def run():
+        return sum(1 for _ in _process_stream(CannedStream(text), config, StreamState(),
+                                              ActivityResponse))
+
+    # Every non-blank line must come out as a model: xdk drops lines that fail validation
+    # without a word, which would time an exception path.
+    assert run() == lines, "every delivery must validate into xdk's ActivityResponse"
+    seconds = timeit(run, rounds, 3)
+    emit(bench="stream_decode", contender="xdk 0.10.6 (_process_stream + ActivityResponse)",
+         seconds=seconds, bytes=len(text.encode("utf-8")), events=lines,
+         chunk_size=config.chunk_size)
+
+    def plain():
+        return sum(1 for line in text.split("\n") if line.strip() and json.loads(line))
+
+    emit(bench="stream_decode", contender="python json.loads per line (no model)",
+         seconds=timeit(plain, rounds, 3), bytes=len(text.encode("utf-8")), events=lines)
+
+
 def main():
     cmd, *args = sys.argv[1:]
     if cmd == "decode":
@@ -204,6 +249,8 @@ def main():
         cmd_page(args[0], args[1], int(args[2]))
     elif cmd == "export":
         cmd_export(args[0], args[1], int(args[2]))
+    elif cmd == "stream":
+        cmd_stream(args[0], int(args[1]))
     else:
         sys.exit(f"unknown command {cmd}")
 
