@@ -23,13 +23,9 @@ use crate::account::{AccountId, key};
 use crate::connection::Redis;
 use crate::error::StoreError;
 
-/// KEYS lease, fence counter; ARGV ttl. Returns the fence, or 0 when the lease is held.
-const CLAIM: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local fence = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], fence, 'PX', ARGV[1])
-return fence
-";
+/// A lease is taken exactly as the refresh lock is: KEYS lease, fence counter; ARGV ttl.
+/// Returns the fence, or 0 when the lease is held.
+const CLAIM: &str = crate::token_store::TAKE_FENCED_LOCK;
 
 /// KEYS lease; ARGV fence, ttl. Returns 1 when the lease was still the holder's and is
 /// extended.

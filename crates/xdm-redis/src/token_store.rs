@@ -32,8 +32,8 @@ use crate::error::StoreError;
 use crate::{jitter, record};
 
 /// Takes the lock if it is free: KEYS lock, fence counter; ARGV ttl (ms). Returns the fencing
-/// number, or 0 when another worker holds the lock.
-const LOCK: &str = r"
+/// number, or 0 when another worker holds the lock. Checkpoint leases are taken the same way.
+pub(crate) const TAKE_FENCED_LOCK: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local fence = redis.call('INCR', KEYS[2])
 redis.call('SET', KEYS[1], fence, 'PX', ARGV[1])
@@ -349,7 +349,7 @@ impl TokenStore for RedisTokenStore {
             // A refresh must not start from the stored token while a newer one waits here.
             self.inner.flush().await?;
             let ttl = self.inner.lock_ttl_ms.load(Ordering::Relaxed);
-            let fence: u64 = Script::new(LOCK)
+            let fence: u64 = Script::new(TAKE_FENCED_LOCK)
                 .key(&self.inner.lock_key)
                 .key(&self.inner.fence_key)
                 .arg(ttl)
