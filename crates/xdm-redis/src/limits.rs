@@ -495,14 +495,14 @@ fn group_of<B>(request: &http::Request<B>) -> Option<EndpointGroup> {
 }
 
 /// The 429 the transport answers when the fleet's budget stays spent past `max_wait`.
-fn refusal<B: From<Bytes>>(until: SystemTime, limit: u32) -> http::Response<B> {
+fn refusal(until: SystemTime, limit: u32) -> http::Response<Bytes> {
     let reset = until
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
     let body = Bytes::from_static(
         br#"{"title":"Too Many Requests","detail":"The fleet's shared rate limit for this account is spent until the reset.","type":"about:blank","status":429}"#,
     );
-    let mut response = http::Response::new(B::from(body));
+    let mut response = http::Response::new(body);
     *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
     let number = |n: u64| http::HeaderValue::from(n);
@@ -518,20 +518,27 @@ fn refusal<B: From<Bytes>>(until: SystemTime, limit: u32) -> http::Response<B> {
     response
 }
 
-impl<T: Transport> Transport for FleetTransport<T> {
-    async fn send(
+impl<T> FleetTransport<T> {
+    /// Admits `request` against the fleet's windows, sends it with `send`, and settles the
+    /// windows from the answer's status and headers (all a streamed answer has at that point).
+    async fn through_fleet<B, Fut>(
         &self,
         request: http::Request<Bytes>,
-    ) -> Result<http::Response<Bytes>, TransportError> {
+        send: impl FnOnce(http::Request<Bytes>) -> Fut,
+        refused: impl FnOnce(http::Response<Bytes>) -> http::Response<B>,
+    ) -> Result<http::Response<B>, TransportError>
+    where
+        Fut: std::future::Future<Output = Result<http::Response<B>, TransportError>>,
+    {
         let Some(group) = group_of(&request) else {
-            return self.inner.send(request).await;
+            return send(request).await;
         };
         let reservation = match self.limits.admit(&self.account, &self.keys, group).await {
             Admission::Admitted(r) => r,
-            Admission::Local => return self.inner.send(request).await,
-            Admission::Refused { until, limit } => return Ok(refusal(until, limit)),
+            Admission::Local => return send(request).await,
+            Admission::Refused { until, limit } => return Ok(refused(refusal(until, limit))),
         };
-        let result = self.inner.send(request).await;
+        let result = send(request).await;
         let outcome = match &result {
             Ok(response) => Outcome::Response(response.status(), response.headers()),
             Err(e) => Outcome::Failure(e.failure().reached_server),
@@ -543,31 +550,26 @@ impl<T: Transport> Transport for FleetTransport<T> {
     }
 }
 
+impl<T: Transport> Transport for FleetTransport<T> {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        self.through_fleet(request, |r| self.inner.send(r), |response| response)
+            .await
+    }
+}
+
 impl<T: StreamingTransport> StreamingTransport for FleetTransport<T> {
     async fn send_streaming(
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<BodyStream>, TransportError> {
-        let Some(group) = group_of(&request) else {
-            return self.inner.send_streaming(request).await;
-        };
-        let reservation = match self.limits.admit(&self.account, &self.keys, group).await {
-            Admission::Admitted(r) => r,
-            Admission::Local => return self.inner.send_streaming(request).await,
-            Admission::Refused { until, limit } => {
-                let response: http::Response<Bytes> = refusal(until, limit);
-                return Ok(response.map(BodyStream::from_bytes));
-            }
-        };
-        let result = self.inner.send_streaming(request).await;
-        // The headers are in: that is all the windows need.
-        let outcome = match &result {
-            Ok(response) => Outcome::Response(response.status(), response.headers()),
-            Err(e) => Outcome::Failure(e.failure().reached_server),
-        };
-        self.limits
-            .settle(&self.account, &self.keys, group, &reservation, outcome)
-            .await;
-        result
+        self.through_fleet(
+            request,
+            |r| self.inner.send_streaming(r),
+            |response| response.map(BodyStream::from_bytes),
+        )
+        .await
     }
 }
