@@ -1,0 +1,2 @@
+// The console page: see index.html.
+"use strict";
