@@ -88,12 +88,8 @@ pub(crate) fn json(v: &mut Value) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(json),
-        Value::String(s) => {
-            // A URL inside a string (a redirect, a callback) may carry a secret query.
-            if s.contains('=') {
-                *s = text(s);
-            }
-        }
+        // A URL inside a string (a redirect, a callback) may carry a secret query.
+        Value::String(s) if s.contains('=') => *s = text(s),
         _ => {}
     }
 }
