@@ -1303,3 +1303,63 @@ async fn the_binary_refuses_the_console_on_a_reachable_address() {
     assert_eq!(page.status, 200);
     child.kill().await.unwrap();
 }
+
+/// This machine's address on a non-loopback interface, if it has one with a route.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    // Connecting a UDP socket sends nothing; it only picks the outgoing interface.
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:9"]
+        .iter()
+        .find_map(|target| {
+            s.connect(target).ok()?;
+            let ip = s.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        })
+}
+
+#[tokio::test]
+async fn a_client_off_loopback_is_refused_unless_allowed() {
+    let Some(ip) = non_loopback_ip() else {
+        // The gate itself is unit-tested with non-loopback addresses (console::tests).
+        eprintln!("no non-loopback interface here: the end-to-end check is skipped");
+        return;
+    };
+    for allow in [false, true] {
+        let emu = Emulator::builder()
+            .seed_events(5)
+            .addr("0.0.0.0:0".parse().unwrap())
+            .console(true)
+            .console_allow_remote(allow)
+            .start()
+            .await
+            .unwrap();
+        let port = emu.local_addr().port();
+        let remote = raw(
+            "GET",
+            &format!("http://{ip}:{port}/console/api/world"),
+            &[],
+            None,
+        )
+        .await;
+        let local = raw(
+            "GET",
+            &format!("http://127.0.0.1:{port}/console/api/world"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(local.status, 200);
+        if allow {
+            assert_eq!(remote.status, 200);
+        } else {
+            assert_eq!(remote.status, 403);
+            assert_eq!(
+                remote.json(),
+                json!({"error": "the console answers loopback clients only"})
+            );
+            // The API itself is not the console's to refuse.
+            let api = raw("GET", &format!("http://{ip}:{port}/2/users/me"), &[], None).await;
+            assert_eq!(api.status, 401);
+        }
+    }
+}
