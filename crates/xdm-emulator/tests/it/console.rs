@@ -1363,3 +1363,27 @@ async fn a_client_off_loopback_is_refused_unless_allowed() {
         }
     }
 }
+
+#[tokio::test]
+async fn counted_faults_from_the_handle() {
+    use xdm_emulator::{Fault, FaultKind};
+    let emu = Emulator::builder()
+        .seed_events(5)
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let h = emu.handle();
+    let id = h.inject_times(Fault::once("GET", "/2/users/me", FaultKind::Status(502)), 2);
+    let listed = h.faults();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].remaining), (id, Some(2)));
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    assert_eq!(api.get("/2/users/me").await.status, 502);
+    assert_eq!(h.faults()[0].remaining, Some(1));
+    assert!(h.remove_fault(id));
+    assert!(!h.remove_fault(id));
+    assert_eq!(api.get("/2/users/me").await.status, 200);
+    // Without the console, nothing is kept for it and a drop finds no stream.
+    assert_eq!(h.drop_streams(), 0);
+}
