@@ -616,6 +616,15 @@ async fn live_updates_over_server_sent_events() {
         "event: conversation\ndata: {{\"conversation_id\":\"{conv}\"}}"
     ))
     .await;
+    // An activity stream opening and closing.
+    let bearer = emu.credentials().app_bearer_token.clone();
+    call(&emu, "DELETE", "/console/api/faults", None).await;
+    sse.until("event: faults\ndata: {}\n\n").await;
+    let mut stream = RawStream::open(&emu, "/2/activity/stream", Some(&bearer)).await;
+    assert!(stream.until("\r\n\r\n").await.starts_with("HTTP/1.1 200"));
+    sse.until("event: activity\ndata: {}\n\n").await;
+    drop(stream);
+    sse.until("event: activity\ndata: {}\n\n").await;
     // Ends cleanly on shutdown.
     emu.shutdown().await;
     sse.end().await;
