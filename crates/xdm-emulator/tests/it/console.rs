@@ -953,7 +953,9 @@ async fn the_log_never_shows_a_secret() {
         .await;
 
     let secrets = [
-        c.oauth1.consumer_secret.as_str(),
+        c.oauth1.consumer_key.as_str(),
+        &c.oauth2.client_id,
+        &c.oauth1.consumer_secret,
         &c.oauth1.access_token,
         &c.oauth1.access_token_secret,
         &c.oauth2.client_secret,
