@@ -300,8 +300,8 @@ async fn worker(mode: &str) {
             }
         });
         let mut clients = Vec::with_capacity(accounts);
-        for i in 0..accounts {
-            let client = fleets[i]
+        for (i, fleet) in fleets.iter().enumerate().take(accounts) {
+            let client = fleet
                 .add_account(account(i), None)
                 .await
                 .expect("the account's token is stored");
