@@ -131,7 +131,7 @@ pub fn parse(bytes: &[u8]) -> io::Result<Checkpoint> {
     let cp: Checkpoint = serde_json::from_slice(bytes).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("not a checkpoint file: {e}"),
+            format!("not an export's checkpoint: {e}"),
         )
     })?;
     if cp.version != Checkpoint::VERSION {

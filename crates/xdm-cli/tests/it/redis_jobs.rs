@@ -316,6 +316,112 @@ fn a_stolen_lease_stops_the_export_before_its_next_page_is_written() {
 }
 
 #[test]
+fn redis_failing_mid_export_stops_it_with_the_checkpoint_kept() {
+    let mut redis = RedisServer::start();
+    let emu = world();
+    let dir = temp_dir("redis-export-down");
+    let out = dir.join("dms.jsonl");
+    let o = out.to_str().unwrap();
+    let url = redis.url();
+    slow_pages(&emu);
+    let mut worker = spawn(
+        emu.xdm(),
+        &["export", "--out", o, "--checkpoint-redis", &url],
+    );
+    wait_for_pages(&redis, &emu, 1);
+    redis.stop();
+    let code = wait_exit(&mut worker.child, Duration::from_secs(30));
+    let said: Vec<String> = worker.stderr.try_iter().collect();
+    assert_eq!(code, 6, "{said:?}");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("Redis at 127.0.0.1") && l.contains("checkpoint kept")),
+        "{said:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_checkpoint_of_another_job_or_damaged_is_refused() {
+    let redis = RedisServer::start();
+    let emu = world();
+    emu.handle().set_rate_limits(RateLimits::off());
+    let dir = temp_dir("redis-damaged");
+    let out = dir.join("dms.jsonl");
+    let o = out.to_str().unwrap();
+    let url = redis.url();
+    // A watch's checkpoint under a listing of its own, then a watch of another listing
+    // pointed at it.
+    let mut watch = spawn(
+        emu.xdm(),
+        &["watch", "--checkpoint-redis", &url, "--job", "shared-name"],
+    );
+    assert!(
+        wait_line(&watch.stderr, Duration::from_secs(15), |l| l
+            .starts_with("watching"))
+        .is_some()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    watch.child.kill().unwrap();
+    watch.child.wait().unwrap();
+    let lease = format!("xdm:{{{}}}:job:shared-name:lease", me(&emu));
+    redis.command(&["DEL", &lease]);
+    let other = run(
+        emu.xdm(),
+        &[
+            "watch",
+            "--checkpoint-redis",
+            &url,
+            "--job",
+            "shared-name",
+            "--with",
+            "1600000000000000003",
+        ],
+    );
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    assert!(
+        other.stderr.contains("belongs to a watch of `all`"),
+        "{}",
+        other.stderr
+    );
+    // An export pointed at a watch's checkpoint cannot read it.
+    redis.command(&["DEL", &lease]);
+    let export = run(
+        emu.xdm(),
+        &[
+            "export",
+            "--out",
+            o,
+            "--checkpoint-redis",
+            &url,
+            "--job",
+            "shared-name",
+        ],
+    );
+    assert_eq!(export.code, 1, "{}", export.stderr);
+    assert!(
+        export.stderr.contains("not an export's checkpoint"),
+        "{}",
+        export.stderr
+    );
+    // Nor a watch a damaged one.
+    let key = checkpoint_key(&emu, "shared-name");
+    assert_eq!(redis.command(&["HSET", &key, "data", "{damaged"]), ":0\r\n");
+    let damaged = run(
+        emu.xdm(),
+        &["watch", "--checkpoint-redis", &url, "--job", "shared-name"],
+    );
+    assert_eq!(damaged.code, 1, "{}", damaged.stderr);
+    assert!(
+        damaged.stderr.contains("not a watch's checkpoint"),
+        "{}",
+        damaged.stderr
+    );
+    assert!(!out.exists(), "nothing was written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_bad_or_unreachable_redis_is_a_clear_error_before_any_request() {
     let emu = Emu::start();
     let dir = temp_dir("redis-bad");
