@@ -336,7 +336,8 @@ pub struct WatchArgs {
 pub struct SharedJob {
     /// Keep the checkpoint in the Redis at URL (redis://host:port/, or
     /// redis://user:password@host:port/db), under a lease, instead of in a local file: one worker at a time runs the job, and
-    /// another takes it over from its last checkpoint when that one dies [env: XDM_REDIS_URL].
+    /// another takes it over from its last checkpoint when that one dies; needs an xdm built
+    /// with the `redis` feature [env: XDM_REDIS_URL].
     #[arg(long, value_name = "URL")]
     pub checkpoint_redis: Option<RedisUrl>,
     /// The job's name in Redis, kept per account (default: the command and what it lists,

@@ -200,7 +200,16 @@ fn a_second_exporter_on_the_same_job_waits_and_finds_it_done() {
     let out = dir.join("dms.jsonl");
     let o = out.to_str().unwrap();
     let url = redis.url();
-    let args = ["export", "--out", o, "--checkpoint-redis", &url];
+    // The export lasts longer than its lease: renewed, it is not taken over meanwhile.
+    let args = [
+        "export",
+        "--out",
+        o,
+        "--checkpoint-redis",
+        &url,
+        "--lease",
+        "0.6",
+    ];
     slow_pages(&emu);
     let mut first = spawn(emu.xdm(), &args);
     wait_for_pages(&redis, &emu, 1);
@@ -209,7 +218,9 @@ fn a_second_exporter_on_the_same_job_waits_and_finds_it_done() {
         l.contains("held by another worker")
     });
     assert!(waiting.is_some(), "the second worker says it waits");
-    assert_eq!(wait_exit(&mut first.child, Duration::from_secs(30)), 0);
+    let first_code = wait_exit(&mut first.child, Duration::from_secs(30));
+    let first_said: Vec<String> = first.stderr.try_iter().collect();
+    assert_eq!(first_code, 0, "{first_said:?}");
     assert_eq!(wait_exit(&mut second.child, Duration::from_secs(30)), 0);
     let said: Vec<String> = second.stderr.try_iter().collect();
     assert!(
