@@ -585,3 +585,49 @@ fn a_watch_taken_over_after_its_watcher_is_killed_prints_each_event_once() {
     assert_eq!(ids(&printed_first), [one]);
     assert_eq!(ids(&printed_second), [two, three]);
 }
+
+#[test]
+fn a_watcher_whose_lease_was_taken_over_stops_without_printing() {
+    let redis = RedisServer::start();
+    let emu = Emu::start();
+    quick_polls(&emu);
+    let bob = emu.handle().users()[1].id.clone();
+    let me = me(&emu);
+    let url = redis.url();
+    let mut watch = spawn(
+        emu.xdm(),
+        &[
+            "--json",
+            "watch",
+            "--interval",
+            "0.2",
+            "--checkpoint-redis",
+            &url,
+            "--lease",
+            "60",
+        ],
+    );
+    assert!(
+        wait_line(&watch.stderr, Duration::from_secs(15), |l| l
+            .starts_with("watching"))
+        .is_some()
+    );
+    let lease = format!("xdm:{{{me}}}:job:watch-all:lease");
+    assert_eq!(redis.command(&["SET", &lease, "999999"]), "+OK\r\n");
+    ok(
+        emu.as_user(&bob),
+        &["send", "--to", &me, "not for the old watcher"],
+    );
+    let code = wait_exit(&mut watch.child, Duration::from_secs(20));
+    let said: Vec<String> = watch.stderr.try_iter().collect();
+    assert_eq!(code, 1, "{said:?}");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("another worker took it over")),
+        "{said:?}"
+    );
+    // Whatever it printed has reached the pipe's reader by now.
+    std::thread::sleep(Duration::from_millis(200));
+    let printed: Vec<String> = watch.stdout.try_iter().collect();
+    assert!(printed.is_empty(), "{printed:?}");
+}
