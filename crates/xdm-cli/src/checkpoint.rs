@@ -123,10 +123,15 @@ pub fn load(path: &Path) -> io::Result<Option<Checkpoint>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    let cp: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| {
+    parse(&bytes).map(Some)
+}
+
+/// Reads a checkpoint from its bytes (a file's, or a job's in Redis).
+pub fn parse(bytes: &[u8]) -> io::Result<Checkpoint> {
+    let cp: Checkpoint = serde_json::from_slice(bytes).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("not a checkpoint file: {e}"),
+            format!("not an export's checkpoint: {e}"),
         )
     })?;
     if cp.version != Checkpoint::VERSION {
@@ -135,7 +140,7 @@ pub fn load(path: &Path) -> io::Result<Option<Checkpoint>> {
             format!("checkpoint version {} is not supported", cp.version),
         ));
     }
-    Ok(Some(cp))
+    Ok(cp)
 }
 
 /// Replaces the checkpoint at `path` all at once.

@@ -104,15 +104,31 @@ same command again with --resume and it ends with every event exactly once. An e
 file is never replaced unless it is this export's own (its checkpoint agrees with it) or
 --force is given. Both files are readable by you alone.
 
+With --checkpoint-redis URL (or XDM_REDIS_URL), the checkpoint lives in Redis under a lease
+instead: run the same command on several machines with --out on storage they share; one
+worker exports, the others wait, and when it dies one of them takes over from its last
+checkpoint (an unfinished job is always resumed; a finished one is not started again
+without --force). A worker whose lease was taken over stops with exit code 1.
+
 Examples:
   xdm export --out dms.jsonl
-  xdm export --out alice.jsonl --with 2244994945 --resume"
+  xdm export --out alice.jsonl --with 2244994945 --resume
+  xdm export --out /shared/dms.jsonl --checkpoint-redis redis://redis.internal:6379/"
     )]
     Export(ExportArgs),
     /// Print new events as they arrive, until interrupted.
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "With --checkpoint-redis URL (or XDM_REDIS_URL), the ids already shown are
+kept in Redis under a lease: one watcher prints, the others wait, and when it dies one of
+them takes over and prints what arrived since, each event once (one printed in the instant
+between its line and the checkpoint may be printed again). A watcher whose lease was taken
+over stops with exit code 1.
+
+Examples:
   xdm watch
-  xdm --json watch --conversation 1578900353814519810")]
+  xdm --json watch --conversation 1578900353814519810
+  xdm --json watch --checkpoint-redis redis://redis.internal:6379/ --lease 10"
+    )]
     Watch(WatchArgs),
     /// Print each DM as it arrives, over the X Activity API stream, until interrupted.
     #[command(
@@ -294,6 +310,9 @@ pub struct ExportArgs {
     /// Replace the output file even when it is not an export this command wrote.
     #[arg(long)]
     pub force: bool,
+    /// Where the checkpoint is shared with other workers.
+    #[command(flatten)]
+    pub shared: SharedJob,
 }
 
 /// `xdm watch`.
@@ -306,6 +325,54 @@ pub struct WatchArgs {
     /// rate limit asks for them.
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub interval: f64,
+    /// Where the checkpoint is shared with other workers.
+    #[command(flatten)]
+    pub shared: SharedJob,
+}
+
+/// The options of `export` and `watch` that keep their checkpoint in Redis, so that a job
+/// one worker started can be taken over by another (`xdm` built with the `redis` feature).
+#[derive(Debug, Args, Clone)]
+pub struct SharedJob {
+    /// Keep the checkpoint in the Redis at URL (redis://host:port/, or
+    /// redis://user:password@host:port/db), under a lease, instead of in a local file: one worker at a time runs the job, and
+    /// another takes it over from its last checkpoint when that one dies; needs an xdm built
+    /// with the `redis` feature [env: XDM_REDIS_URL].
+    #[arg(long, value_name = "URL")]
+    pub checkpoint_redis: Option<RedisUrl>,
+    /// The job's name in Redis, kept per account (default: the command and what it lists,
+    /// such as `export-all` or `watch-with-2244994945`). Workers given the same name and
+    /// account share one job.
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+    /// How long the job's lease lasts without renewal, in seconds: a worker renews it while
+    /// it runs, and a successor takes over this long after a worker died.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30.0)]
+    pub lease: f64,
+}
+
+/// A Redis URL, which may carry a password: never shown by `Debug`.
+#[derive(Clone)]
+pub struct RedisUrl(
+    #[cfg_attr(
+        not(feature = "redis"),
+        expect(dead_code, reason = "refused before use without the feature")
+    )]
+    pub String,
+);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(..)")
+    }
+}
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(RedisUrl(s.to_owned()))
+    }
 }
 
 /// `xdm listen`.

@@ -15,6 +15,7 @@ mod commands;
 mod config;
 mod connect;
 mod exit;
+mod job;
 mod listing;
 mod output;
 mod progress;

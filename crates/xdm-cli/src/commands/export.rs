@@ -14,6 +14,15 @@
 //! countdown show in the progress line; after [`MAX_LIMITED_IN_A_ROW`] refusals in a row
 //! with no page between them the export stops with exit 5. Any other failure stops the export with its exit
 //! code; the checkpoint stays, and `--resume` continues from the last page written.
+//!
+//! With `--checkpoint-redis` the checkpoint is a job's in Redis ([`crate::job`]) rather than
+//! a file beside the output, and the output is meant to be on storage every worker reaches.
+//! The order of writes is the same (output, then checkpoint), and so is the resume: the
+//! output cut back to the checkpoint's length. What changes: a worker claims the job's lease
+//! first (waiting while another holds it); an unfinished job is always resumed, since a worker
+//! that takes over cannot know whether it is the first; a finished one is not started again
+//! without `--force`; and the lease is checked just before each page is appended, so that a
+//! worker whose job was taken over stops instead of writing.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -28,6 +37,7 @@ use crate::checkpoint::{self, Checkpoint, Output};
 use crate::cli::ExportArgs;
 use crate::connect::Session;
 use crate::exit::{Failure, Kind, bounded_wait, pause_until};
+use crate::job::{self, Connected, Job, Spec};
 use crate::listing::Listing;
 use crate::output::{json_line, raw_data};
 use crate::progress::Progress;
@@ -39,6 +49,67 @@ pub struct Plan {
     out: PathBuf,
     resume: bool,
     force: bool,
+    /// The job in Redis that holds the checkpoint, when one is named.
+    pub shared: Option<Spec>,
+}
+
+/// Where the checkpoint lives: a file beside the output, or a job in Redis.
+enum Checkpoints {
+    File(PathBuf),
+    Shared(Job),
+}
+
+impl Checkpoints {
+    /// Where, for messages.
+    fn describe(&self) -> String {
+        match self {
+            Checkpoints::File(path) => path.display().to_string(),
+            Checkpoints::Shared(job) => job.describe(),
+        }
+    }
+
+    async fn load(&self) -> Result<Option<Checkpoint>, Failure> {
+        match self {
+            Checkpoints::File(path) => {
+                checkpoint::load(path).map_err(|e| Failure::io(path.display(), &e))
+            }
+            Checkpoints::Shared(job) => match job.load().await? {
+                None => Ok(None),
+                Some(bytes) => checkpoint::parse(&bytes)
+                    .map(Some)
+                    .map_err(|e| Failure::io(job.describe(), &e)),
+            },
+        }
+    }
+
+    async fn store(&self, cp: &Checkpoint) -> Result<(), Failure> {
+        match self {
+            Checkpoints::File(path) => {
+                checkpoint::store(path, cp).map_err(|e| Failure::io(path.display(), &e))
+            }
+            Checkpoints::Shared(job) => {
+                let bytes =
+                    serde_json::to_vec(cp).map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
+                job.save(&bytes).await
+            }
+        }
+    }
+
+    /// Before the output is written: the job must still be this worker's.
+    async fn check(&self) -> Result<(), Failure> {
+        match self {
+            Checkpoints::File(_) => Ok(()),
+            Checkpoints::Shared(job) => job.check().await,
+        }
+    }
+
+    /// Resolves when another worker took the job over; never for a file.
+    async fn lost(&self) -> Failure {
+        match self {
+            Checkpoints::File(_) => std::future::pending().await,
+            Checkpoints::Shared(job) => job.lost().await,
+        }
+    }
 }
 
 /// Where an export starts: its checkpoint, and the output opened to match it.
@@ -58,13 +129,22 @@ impl Plan {
             out: args.out,
             resume: args.resume,
             force: args.force,
+            shared: Spec::from_args(&args.shared)?,
         })
     }
 
     /// Where to start: the checkpoint when resuming, else the beginning. Nothing the export
     /// did not write is replaced without `--force`: an existing output must agree with its
     /// checkpoint (and an unfinished one needs `--resume`).
-    fn starting_point(&self) -> Result<Start, Failure> {
+    ///
+    /// A job in Redis (`shared`) resumes an unfinished checkpoint and keeps a finished one
+    /// without being told, as every worker of a fleet runs the same command.
+    fn starting_point(
+        &self,
+        found: Option<Checkpoint>,
+        place: &str,
+        shared: bool,
+    ) -> Result<Start, Failure> {
         let out = &self.out;
         // Checked before anything is created, so that `--out /dev/null` leaves no checkpoint
         // in /dev.
@@ -78,8 +158,6 @@ impl Plan {
             _ => {}
         }
         let exists = out.exists();
-        let path = checkpoint::path_for(out);
-        let found = checkpoint::load(&path).map_err(|e| Failure::io(path.display(), &e))?;
         let key = self.listing.key();
         let open_io = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::InvalidInput => Failure::new(Kind::Input, e.to_string()),
@@ -98,10 +176,9 @@ impl Plan {
             None if self.resume => Err(Failure::new(
                 Kind::Input,
                 format!(
-                    "there is nothing to resume: {} has no checkpoint ({}); run without \
+                    "there is nothing to resume: {} has no checkpoint ({place}); run without \
                      --resume to start an export",
                     out.display(),
-                    path.display()
                 ),
             )),
             None if exists => Err(Failure::new(
@@ -113,14 +190,14 @@ impl Plan {
                 ),
             )),
             None => fresh(key),
-            Some(cp) if self.resume => {
+            Some(cp) if self.resume || shared => {
                 if cp.scope != key {
+                    let other = if shared { "--job" } else { "--out" };
                     return Err(Failure::new(
                         Kind::Input,
                         format!(
-                            "{} belongs to an export of `{}`, not `{key}`; resume it with the \
-                             same options, or choose another --out",
-                            path.display(),
+                            "{place} belongs to an export of `{}`, not `{key}`; resume it with \
+                             the same options, or choose another {other}",
                             cp.scope
                         ),
                     ));
@@ -137,9 +214,8 @@ impl Plan {
             Some(cp) if !cp.done => Err(Failure::new(
                 Kind::Input,
                 format!(
-                    "{} holds an unfinished export ({} events so far): add --resume to continue \
-                     it, or delete it and {} to start over",
-                    path.display(),
+                    "{place} holds an unfinished export ({} events so far): add --resume to \
+                     continue it, or delete it and {} to start over",
                     cp.events,
                     out.display()
                 ),
@@ -156,10 +232,41 @@ impl Plan {
         }
     }
 
-    /// Runs the export to its end.
-    pub async fn run(mut self, session: &Session, json: bool) -> Result<(), Failure> {
-        let cp_path = checkpoint::path_for(&self.out);
-        let Start { mut cp, output } = self.starting_point()?;
+    /// Runs the export to its end; with a job in Redis (`shared`, connected before anything
+    /// was asked of X), claims it first and lets it go at the end.
+    pub async fn run(
+        self,
+        session: &Session,
+        shared: Option<Connected>,
+        json: bool,
+    ) -> Result<(), Failure> {
+        let store = match shared {
+            Some(redis) => {
+                let name = job::default_name("export", &self.listing.key());
+                Checkpoints::Shared(redis.claim(session, name, "an export").await?)
+            }
+            None => Checkpoints::File(checkpoint::path_for(&self.out)),
+        };
+        let result = tokio::select! {
+            r = self.export(session, &store, json) => r,
+            lost = store.lost() => Err(lost),
+        };
+        if let Checkpoints::Shared(job) = store {
+            job.release().await;
+        }
+        result
+    }
+
+    async fn export(
+        mut self,
+        session: &Session,
+        store: &Checkpoints,
+        json: bool,
+    ) -> Result<(), Failure> {
+        let place = store.describe();
+        let found = store.load().await?;
+        let shared = matches!(store, Checkpoints::Shared(_));
+        let Start { mut cp, output } = self.starting_point(found, &place, shared)?;
         let Some(mut output) = output.filter(|_| !cp.done) else {
             eprintln!(
                 "{} is complete already: {} events",
@@ -176,13 +283,13 @@ impl Plan {
             return Ok(());
         };
         let io = |e: std::io::Error| Failure::io(self.out.display(), &e);
-        checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
+        store.store(&cp).await?;
         let token = cp
             .next_token
             .as_deref()
             .map(PaginationToken::parse)
             .transpose()
-            .map_err(|e| Failure::new(Kind::Local, format!("{}: {e}", cp_path.display())))?;
+            .map_err(|e| Failure::new(Kind::Local, format!("{place}: {e}")))?;
         let resumed_from_token = token.is_some();
         self.listing.set_pagination_token(token);
         let mut pages = Paginator::new(self.listing.clone());
@@ -219,9 +326,9 @@ impl Plan {
                                     format!(
                                         "X refused to continue from the checkpoint (its \
                                          pagination token may have expired): this export \
-                                         cannot be resumed; delete {} and {} to start over",
+                                         cannot be resumed; delete {} and its checkpoint \
+                                         ({place}) to start over",
                                         self.out.display(),
-                                        cp_path.display()
                                     ),
                                 )
                                 .with_detail(e.to_string()));
@@ -255,7 +362,9 @@ impl Plan {
                     Some(StopReason::RepeatedToken(token)) => Some(token.clone()),
                     _ => None,
                 };
-                // Events first, made durable; only then the checkpoint that counts them.
+                // Events first, made durable; only then the checkpoint that counts them. A job
+                // taken over by another worker is not written to.
+                store.check().await?;
                 cp.bytes = output.append(&lines).map_err(io)?;
                 cp.sha256 = Some(output.sha256());
                 cp.events += lines.len() as u64;
@@ -266,8 +375,7 @@ impl Plan {
                     // written.
                     cp.next_token = request.pagination_token().map(|t| t.as_str().to_owned());
                     cp.done = false;
-                    checkpoint::store(&cp_path, &cp)
-                        .map_err(|e| Failure::io(cp_path.display(), &e))?;
+                    store.store(&cp).await?;
                     progress.page(lines.len() as u64);
                     return Err(resumable(Failure::new(
                         Kind::Refused,
@@ -283,7 +391,7 @@ impl Plan {
                 cp.done = pages
                     .stop_reason()
                     .is_some_and(StopReason::is_end_of_listing);
-                checkpoint::store(&cp_path, &cp).map_err(|e| Failure::io(cp_path.display(), &e))?;
+                store.store(&cp).await?;
                 pages_this_run += 1;
                 progress.page(lines.len() as u64);
             }

@@ -57,11 +57,20 @@ async fn dispatch(cli: Cli) -> Result<(), Failure> {
         }
         Command::Export(args) => {
             let plan = export::Plan::from_args(args)?;
-            plan.run(&connect(global).await?, global.json).await
+            // Redis first: a bad URL is refused before anything is asked of X.
+            let shared = match &plan.shared {
+                Some(spec) => Some(spec.connect().await?),
+                None => None,
+            };
+            plan.run(&connect(global).await?, shared, global.json).await
         }
         Command::Watch(args) => {
             let plan = watch::Plan::from_args(&args)?;
-            plan.run(&connect(global).await?, global.json).await
+            let shared = match &plan.shared {
+                Some(spec) => Some(spec.connect().await?),
+                None => None,
+            };
+            plan.run(&connect(global).await?, shared, global.json).await
         }
         Command::Webhook(args) => webhook::run(args, global).await,
         Command::Media { out, media_url } => {

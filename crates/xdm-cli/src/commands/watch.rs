@@ -8,6 +8,14 @@
 //! waited out with a growing pause; only refusals that waiting cannot fix end the watch. A
 //! watch refused as rate limited again and again keeps trying, and says so on standard error
 //! at every [`MAX_LIMITED_IN_A_ROW`]th refusal in a row.
+//!
+//! With `--checkpoint-redis`, the ids already shown (the newest [`SAVED_IDS`]) are a job's
+//! checkpoint in Redis ([`crate::job`]): a watcher claims the job's lease (waiting while
+//! another holds it), starts from the checkpoint instead of a first poll that shows nothing,
+//! checks that the lease is still its own before it prints, and saves the checkpoint after.
+//! A successor therefore prints what arrived since its predecessor's last checkpoint, each
+//! event once, except one printed in the instant between its line and that checkpoint
+//! (standard output cannot be taken back, as an export's file is cut back).
 
 use std::time::{Duration, SystemTime};
 
@@ -25,12 +33,29 @@ use crate::cli::WatchArgs;
 use crate::commands::events::fields;
 use crate::commands::export::{LimitStreak, MAX_LIMITED_IN_A_ROW, rate_limit_wait};
 use crate::connect::Session;
-use crate::exit::{Failure, bounded_wait, pause_until};
+use crate::exit::{Failure, Kind, bounded_wait, pause_until};
+use crate::job::{self, Connected, Job, Spec};
 use crate::listing::Listing;
 use crate::output::{event_line, json_line, raw_data};
 
 /// How many event ids are remembered.
 pub const SEEN_CAPACITY: usize = 10_000;
+
+/// How many of the newest ids a checkpoint in Redis keeps: more than a poll reads
+/// ([`MAX_PAGES_PER_POLL`] pages of 100), so that a successor recognises every event its
+/// predecessor's last poll saw.
+pub const SAVED_IDS: usize = 1_000;
+
+/// A watch's checkpoint in Redis.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct WatchCheckpoint {
+    /// The format's version.
+    version: u32,
+    /// Which listing is watched; another one's ids mean nothing here.
+    scope: String,
+    /// The ids already shown (or passed over as earlier), oldest first.
+    seen: Vec<String>,
+}
 
 /// Pages read in one poll when every event on them is new (a burst since the last poll).
 const MAX_PAGES_PER_POLL: usize = 5;
@@ -63,6 +88,8 @@ pub fn pace(snapshot: &RateLimitSnapshot, floor: Duration, now: SystemTime) -> D
 pub struct Plan {
     listing: Listing,
     interval: Duration,
+    /// The job in Redis that holds the checkpoint, when one is named.
+    pub shared: Option<Spec>,
 }
 
 impl Plan {
@@ -82,25 +109,120 @@ impl Plan {
         Ok(Plan {
             listing: Listing::new(&args.scope, params)?,
             interval: Duration::from_secs_f64(args.interval),
+            shared: Spec::from_args(&args.shared)?,
         })
     }
 
-    /// Polls until interrupted (Ctrl-C ends it with success).
-    pub async fn run(self, session: &Session, json: bool) -> Result<(), Failure> {
-        tokio::select! {
-            r = self.poll_forever(session, json) => r,
+    /// Polls until interrupted (Ctrl-C ends it with success); with a job in Redis
+    /// (`shared`), claims it first (Ctrl-C ends the wait too) and lets it go at the end.
+    pub async fn run(
+        self,
+        session: &Session,
+        shared: Option<Connected>,
+        json: bool,
+    ) -> Result<(), Failure> {
+        let job = match shared {
+            Some(redis) => {
+                let name = job::default_name("watch", &self.listing.key());
+                tokio::select! {
+                    job = redis.claim(session, name, "a watch") => Some(job?),
+                    _ = tokio::signal::ctrl_c() => return Ok(()),
+                }
+            }
+            None => None,
+        };
+        let result = tokio::select! {
+            r = self.poll_forever(session, job.as_ref(), json) => r,
             _ = tokio::signal::ctrl_c() => Ok(()),
+            lost = async {
+                match &job {
+                    Some(job) => job.lost().await,
+                    None => std::future::pending().await,
+                }
+            } => Err(lost),
+        };
+        if let Some(job) = job {
+            job.release().await;
         }
+        result
     }
 
-    async fn poll_forever(&self, session: &Session, json: bool) -> Result<(), Failure> {
-        let mut seen = RecentIds::with_capacity(SEEN_CAPACITY);
-        let mut first = true;
+    /// The ids a job's checkpoint remembers; `None` when it has none yet.
+    async fn restore(&self, job: &Job) -> Result<Option<RecentIds>, Failure> {
+        let Some(bytes) = job.load().await? else {
+            return Ok(None);
+        };
+        let cp: WatchCheckpoint = serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::new(
+                Kind::Local,
+                format!("{}: not a watch's checkpoint: {e}", job.describe()),
+            )
+        })?;
+        let key = self.listing.key();
+        if cp.version != 1 || cp.scope != key {
+            return Err(Failure::new(
+                Kind::Input,
+                format!(
+                    "{} belongs to a watch of `{}` (version {}), not `{key}`; choose another \
+                     --job",
+                    job.describe(),
+                    cp.scope,
+                    cp.version
+                ),
+            ));
+        }
+        Ok(Some(RecentIds::restore(SEEN_CAPACITY, cp.seen)))
+    }
+
+    async fn save(&self, job: &Job, seen: &RecentIds) -> Result<(), Failure> {
+        let mut ids = seen.snapshot();
+        let ids = ids.split_off(ids.len().saturating_sub(SAVED_IDS));
+        let cp = WatchCheckpoint {
+            version: 1,
+            scope: self.listing.key(),
+            seen: ids,
+        };
+        let bytes =
+            serde_json::to_vec(&cp).map_err(|e| Failure::new(Kind::Local, e.to_string()))?;
+        job.save(&bytes).await
+    }
+
+    async fn poll_forever(
+        &self,
+        session: &Session,
+        job: Option<&Job>,
+        json: bool,
+    ) -> Result<(), Failure> {
+        let restored = match job {
+            Some(job) => self.restore(job).await?,
+            None => None,
+        };
+        // A watch that takes over has no first poll to pass over: what arrived since its
+        // predecessor's checkpoint is new.
+        let mut first = restored.is_none();
+        if let (Some(seen), Some(job)) = (&restored, job) {
+            eprintln!(
+                "watching {} from the checkpoint of the {} ({} ids remembered); Ctrl-C to stop",
+                self.listing.key(),
+                job.describe(),
+                seen.len()
+            );
+        }
+        let mut seen = restored.unwrap_or_else(|| RecentIds::with_capacity(SEEN_CAPACITY));
         let mut failures = 0u32;
         let mut limited = LimitStreak::default();
         loop {
-            let pause = match self.poll(session, &mut seen, first, json).await {
-                Ok((shown, snapshot)) => {
+            let pause = match self.fetch(session, &seen, first).await {
+                Ok((fresh, snapshot)) => {
+                    let any_new = fresh.iter().any(|(_, new)| !new.is_empty());
+                    if let Some(job) = job.filter(|_| any_new && !first) {
+                        // Nothing is printed by a worker whose job was taken over.
+                        job.check().await?;
+                    }
+                    let shown = show(&fresh, &mut seen, first, json);
+                    if let Some(job) = job.filter(|_| shown > 0 || first) {
+                        self.save(job, &seen).await?;
+                    }
                     if first {
                         eprintln!(
                             "watching {} ({shown} earlier events not shown); Ctrl-C to stop",
@@ -142,15 +264,14 @@ impl Plan {
         }
     }
 
-    /// One poll: new events printed oldest first (or, on the first poll, remembered only).
-    /// Returns how many were new and the rate-limit headers of the last page.
-    async fn poll(
+    /// One poll's pages, each with the indexes of the events not seen before, and the
+    /// rate-limit headers of the last page.
+    async fn fetch(
         &self,
         session: &Session,
-        seen: &mut RecentIds,
+        seen: &RecentIds,
         first: bool,
-        json: bool,
-    ) -> Result<(usize, RateLimitSnapshot), xdm_client::Error> {
+    ) -> Result<(Vec<(EventPage, Vec<usize>)>, RateLimitSnapshot), xdm_client::Error> {
         let mut request = self.listing.clone();
         let mut fresh: Vec<(EventPage, Vec<usize>)> = Vec::new();
         let mut snapshot = RateLimitSnapshot::default();
@@ -177,41 +298,47 @@ impl Plan {
                 Err(_) => break,
             }
         }
-        let mut count = 0;
-        for (page, new) in fresh.iter().rev() {
-            let raw = if json && !first {
-                raw_data(&page.body).unwrap_or_default()
-            } else {
-                Vec::new()
+        Ok((fresh, snapshot))
+    }
+}
+
+/// Prints a poll's new events oldest first (or, on the first poll, remembers them only);
+/// how many were new.
+fn show(fresh: &[(EventPage, Vec<usize>)], seen: &mut RecentIds, first: bool, json: bool) -> usize {
+    let mut count = 0;
+    for (page, new) in fresh.iter().rev() {
+        let raw = if json && !first {
+            raw_data(&page.body).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let index = page.includes.index();
+        for &i in new.iter().rev() {
+            let event: &DmEvent = &page.items()[i];
+            let Some(id) = event.id.as_deref() else {
+                continue;
             };
-            let index = page.includes.index();
-            for &i in new.iter().rev() {
-                let event: &DmEvent = &page.items()[i];
-                let Some(id) = event.id.as_deref() else {
-                    continue;
-                };
-                if !seen.first_time(id) {
-                    continue;
-                }
-                count += 1;
-                if first {
-                    continue;
-                }
-                if json {
-                    if let Some(v) = raw.get(i) {
-                        json_line(v);
-                    } else {
-                        json_line(&Value::String(id.to_owned()));
-                    }
+            if !seen.first_time(id) {
+                continue;
+            }
+            count += 1;
+            if first {
+                continue;
+            }
+            if json {
+                if let Some(v) = raw.get(i) {
+                    json_line(v);
                 } else {
-                    println!("{}", event_line(event, &index));
+                    json_line(&Value::String(id.to_owned()));
                 }
+            } else {
+                println!("{}", event_line(event, &index));
             }
         }
-        use std::io::Write;
-        let _ = std::io::stdout().flush();
-        Ok((count, snapshot))
     }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    count
 }
 
 /// What a watch says when X has refused `in_a_row` polls in a row as rate limited: a line
@@ -316,6 +443,11 @@ mod tests {
         let args = WatchArgs {
             scope: Default::default(),
             interval: 0.0,
+            shared: crate::cli::SharedJob {
+                checkpoint_redis: None,
+                job: None,
+                lease: 30.0,
+            },
         };
         assert_eq!(Plan::from_args(&args).unwrap_err().kind, Kind::Input);
     }

@@ -9,7 +9,7 @@ use xdm_emulator::{Emulator, Fault, FaultKind, GroupLimits, RateLimits};
 
 use crate::common::{Emu, ok, run, spawn, temp_dir, wait_exit, wait_line};
 
-const LIST: &str = "/2/dm_events";
+pub const LIST: &str = "/2/dm_events";
 
 /// Two listing requests per three-second window: an export of five pages has to wait.
 fn slow_reads(emu: &Emu) {
@@ -22,12 +22,12 @@ fn slow_reads(emu: &Emu) {
     emu.handle().set_rate_limits(limits);
 }
 
-fn world() -> Emu {
+pub fn world() -> Emu {
     Emu::with(Emulator::builder().seed_events(450))
 }
 
 /// Every event id the listing holds, read through the CLI with limits off.
-fn listed_ids(emu: &Emu) -> Vec<String> {
+pub fn listed_ids(emu: &Emu) -> Vec<String> {
     emu.handle().set_rate_limits(RateLimits::off());
     ok(emu.xdm(), &["--json", "events", "--limit", "100000"])
         .json_lines()
@@ -37,7 +37,7 @@ fn listed_ids(emu: &Emu) -> Vec<String> {
 }
 
 /// Asserts that `out` holds each listed event exactly once, newest first.
-fn assert_exactly_once(emu: &Emu, out: &Path) {
+pub fn assert_exactly_once(emu: &Emu, out: &Path) {
     let text = std::fs::read_to_string(out).unwrap();
     assert!(text.ends_with('\n'));
     let ids: Vec<String> = text

@@ -210,3 +210,25 @@ fn a_download_that_cannot_be_written_is_a_local_failure() {
     assert_eq!(ran.code, 4, "{}", ran.stderr);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Only in a build without the `redis` feature (`cargo test -p xdm-cli --test it`): the
+/// options that keep checkpoints in Redis are refused, and so is `XDM_REDIS_URL`.
+#[cfg(not(feature = "redis"))]
+#[test]
+fn checkpoints_in_redis_need_the_redis_feature() {
+    let emu = Emu::start();
+    let dir = crate::common::temp_dir("no-redis");
+    let out = dir.join("x.jsonl");
+    let out = out.to_str().unwrap();
+    let url = "redis://127.0.0.1:6379/";
+    refused_as_bad_input(
+        emu.xdm(),
+        &["export", "--out", out, "--checkpoint-redis", url],
+        "built without the `redis` feature",
+    );
+    let mut with_env = emu.xdm();
+    with_env.env("XDM_REDIS_URL", url);
+    refused_as_bad_input(with_env, &["watch"], "--features redis");
+    assert!(emu.handle().requests().is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,5 +14,9 @@ mod listen;
 mod login;
 mod media;
 mod partial_errors;
+#[cfg(feature = "redis")]
+mod redis_jobs;
+#[cfg(feature = "redis")]
+mod redis_server;
 mod watch;
 mod webhook;

@@ -6,7 +6,7 @@ use xdm_emulator::{Fault, FaultKind, GroupLimits, RateLimits};
 
 use crate::common::{Emu, me, ok, spawn, wait_line};
 
-fn sent_id(ran: &crate::common::Ran) -> String {
+pub fn sent_id(ran: &crate::common::Ran) -> String {
     ran.json_lines()[0]["dm_event_id"]
         .as_str()
         .unwrap()
@@ -14,7 +14,7 @@ fn sent_id(ran: &crate::common::Ran) -> String {
 }
 
 /// A short window with room for many polls, so that the pace follows --interval.
-fn quick_polls(emu: &Emu) {
+pub fn quick_polls(emu: &Emu) {
     let mut limits = RateLimits::default();
     limits.window = Duration::from_secs(2);
     limits.read = GroupLimits {
