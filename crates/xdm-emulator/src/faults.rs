@@ -41,6 +41,38 @@ pub enum FaultKind {
         /// How many event lines go out first.
         after_events: u32,
     },
+    /// X's 429 with `x-rate-limit-remaining: 0` and a reset `reset_after` from now; the
+    /// caller's window of the endpoint's group is then held until that reset, so later calls
+    /// in it get 429 too.
+    RateLimited {
+        /// How long until the reset.
+        reset_after: Duration,
+    },
+    /// The request is processed, and a 200 JSON body gets an `errors` array with one of X's
+    /// partial errors (a `resource-not-found` for an id), as a listing with a missing item.
+    PartialErrors,
+}
+
+impl FaultKind {
+    /// A short name for the request log and the console (`status`, `drop`, `slow`...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::CloseBeforeResponse => "drop",
+            Self::CloseAfterProcessing => "close_after_processing",
+            Self::CloseAfterHeaders => "close_after_headers",
+            Self::CloseMidBody => "close_mid_body",
+            Self::Status(_) => "status",
+            Self::DelayHeaders(_) => "slow",
+            Self::DelayBody(_) => "delay_body",
+            Self::TruncatedJson => "truncated_json",
+            Self::InvalidJson => "invalid_json",
+            Self::OversizedBody(_) => "oversized_body",
+            Self::TooManyConnections => "too_many_connections",
+            Self::Stream { .. } => "stream",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::PartialErrors => "partial_errors",
+        }
+    }
 }
 
 /// When an armed fault fires.
@@ -100,10 +132,25 @@ impl Fault {
     }
 }
 
+/// An armed fault as [`EmulatorHandle::faults`](crate::EmulatorHandle::faults) lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmedFault {
+    /// Its id, for [`EmulatorHandle::remove_fault`](crate::EmulatorHandle::remove_fault).
+    pub id: u64,
+    /// The fault.
+    pub fault: Fault,
+    /// How many more requests it fires on; `None` for a fault without an end
+    /// ([`Trigger::EveryNth`], [`Trigger::Always`]).
+    pub remaining: Option<u32>,
+}
+
 #[derive(Debug)]
 pub(crate) struct Armed {
+    id: u64,
     fault: Fault,
     seen: u32,
+    /// Firings left for a [`Trigger::Once`] fault (one, or the count it was armed with).
+    left: u32,
     spent: bool,
 }
 
@@ -112,15 +159,46 @@ pub(crate) struct Armed {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     armed: Vec<Armed>,
+    next_id: u64,
 }
 
 impl Faults {
-    pub(crate) fn add(&mut self, fault: Fault) {
+    /// Arms `fault`; returns its id.
+    pub(crate) fn add(&mut self, fault: Fault) -> u64 {
+        self.add_times(fault, 1)
+    }
+
+    /// Arms `fault`; a [`Trigger::Once`] fault fires on the next `times` matching requests
+    /// (at least one). Returns its id.
+    pub(crate) fn add_times(&mut self, fault: Fault, times: u32) -> u64 {
+        self.next_id += 1;
         self.armed.push(Armed {
+            id: self.next_id,
             fault,
             seen: 0,
+            left: times.max(1),
             spent: false,
         });
+        self.next_id
+    }
+
+    /// The armed faults, oldest first.
+    pub(crate) fn list(&self) -> Vec<ArmedFault> {
+        self.armed
+            .iter()
+            .map(|a| ArmedFault {
+                id: a.id,
+                fault: a.fault.clone(),
+                remaining: (a.fault.trigger == Trigger::Once).then_some(a.left),
+            })
+            .collect()
+    }
+
+    /// Disarms fault `id`; `false` when no such fault is armed.
+    pub(crate) fn remove(&mut self, id: u64) -> bool {
+        let before = self.armed.len();
+        self.armed.retain(|a| a.id != id);
+        self.armed.len() != before
     }
 
     pub(crate) fn clear(&mut self) {
@@ -143,7 +221,10 @@ impl Faults {
                 Trigger::Always => true,
             };
             if fire && fired.is_none() {
-                a.spent = a.fault.trigger == Trigger::Once;
+                if a.fault.trigger == Trigger::Once {
+                    a.left -= 1;
+                    a.spent = a.left == 0;
+                }
                 fired = Some(a.fault.kind.clone());
             }
         }
@@ -180,5 +261,23 @@ mod tests {
         assert_eq!(f.take("GET", "/2/dm_events"), Some(FaultKind::Status(503)));
         assert_eq!(f.take("GET", "/2/dm_events"), Some(FaultKind::InvalidJson));
         assert_eq!(f.take("GET", "/2/dm_events"), None);
+    }
+
+    #[test]
+    fn counted_faults_fire_that_many_times_and_can_be_removed() {
+        let mut f = Faults::default();
+        let a = f.add_times(Fault::once("GET", "*", FaultKind::PartialErrors), 2);
+        let b = f.add(Fault::always("POST", "*", FaultKind::Status(503)));
+        assert_ne!(a, b);
+        assert_eq!(f.list()[0].remaining, Some(2));
+        assert_eq!(f.list()[1].remaining, None);
+        assert_eq!(f.take("GET", "/x"), Some(FaultKind::PartialErrors));
+        assert_eq!(f.list()[0].remaining, Some(1));
+        assert_eq!(f.take("GET", "/x"), Some(FaultKind::PartialErrors));
+        assert_eq!(f.take("GET", "/x"), None);
+        assert_eq!(f.list().len(), 1);
+        assert!(f.remove(b));
+        assert!(!f.remove(b));
+        assert!(f.list().is_empty());
     }
 }

@@ -14,7 +14,8 @@ use crate::activity::{
 };
 use crate::auth::AuthState;
 use crate::clock::{Clock, SystemClock};
-use crate::faults::{Fault, Faults};
+use crate::console::{self, Hub, Update};
+use crate::faults::{ArmedFault, Fault, Faults};
 use crate::ids::{Rng, TokenCodec};
 use crate::rate_limit::{Limiter, RateLimits};
 use crate::seed;
@@ -94,6 +95,8 @@ pub struct EmulatorBuilder {
     redirect_uris: Vec<String>,
     max_body: usize,
     activity: ActivityConfig,
+    console: bool,
+    console_allow_remote: bool,
     #[cfg(feature = "tls")]
     tls: bool,
     /// The names the certificate carries; empty means `localhost` and `127.0.0.1`.
@@ -109,6 +112,7 @@ impl std::fmt::Debug for EmulatorBuilder {
             .field("world", &self.world)
             .field("limits", &self.limits)
             .field("auto_approve", &self.auto_approve)
+            .field("console", &self.console)
             .finish_non_exhaustive()
     }
 }
@@ -125,6 +129,8 @@ impl Default for EmulatorBuilder {
             redirect_uris: Vec::new(),
             max_body: 64 * 1024 * 1024,
             activity: ActivityConfig::default(),
+            console: false,
+            console_allow_remote: false,
             #[cfg(feature = "tls")]
             tls: false,
             #[cfg(feature = "tls")]
@@ -265,6 +271,25 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serves the web console under `/console/` and its control API under `/console/api/`
+    /// (off by default; then `/console` paths are unknown paths). The console answers
+    /// loopback clients only (see [`console_allow_remote`](Self::console_allow_remote)); its
+    /// requests never count against rate limits, take no armed fault and stay out of
+    /// [`EmulatorHandle::requests`]. With it on, the emulator also keeps a detailed, redacted
+    /// log of the last 2,000 API requests for the console.
+    pub fn console(mut self, yes: bool) -> Self {
+        self.console = yes;
+        self
+    }
+
+    /// Lets clients that are not on a loopback address use the console. Anyone who can reach
+    /// the port can then read the credentials and act as any user: only for a network you
+    /// trust.
+    pub fn console_allow_remote(mut self, yes: bool) -> Self {
+        self.console_allow_remote = yes;
+        self
+    }
+
     /// Serve HTTPS with a freshly generated self-signed certificate for `localhost` and
     /// `127.0.0.1` (see [`Emulator::certificate_pem`]).
     #[cfg(feature = "tls")]
@@ -304,10 +329,15 @@ impl EmulatorBuilder {
     /// Builds the world, binds the socket and starts serving.
     pub async fn start(self) -> std::io::Result<Emulator> {
         let now = self.clock.now_millis();
-        let world = match self.world {
+        let mut world = match self.world {
             WorldSpec::Demo(n) => seed::demo(now, self.seed, n),
             WorldSpec::Empty => seed::users_only(now, self.seed),
         };
+        if self.console {
+            // The seeded world starts read; changes from now on are published.
+            world.seeded_until = world.events.last().map_or(0, |e| e.id);
+            world.feed = Some(Vec::new());
+        }
         let mut rng = Rng::new(self.seed ^ 0x5EED_C0DE_CAFE_F00D);
         let me_id = world.users[0].id;
         let mut auth = AuthState::new(&mut rng, 0, me_id);
@@ -349,6 +379,7 @@ impl EmulatorBuilder {
             limits: self.limits,
             faults: Faults::default(),
             log: Vec::new(),
+            requests: self.console.then(console::requests::RequestLog::default),
             switches: Switches::default(),
             codec: TokenCodec::new(key),
             auto_approve: self.auto_approve,
@@ -378,17 +409,22 @@ impl EmulatorBuilder {
             scheme,
             self.max_body,
             stop_rx.clone(),
+            self.console.then(|| Hub::new(self.console_allow_remote)),
         ));
         let task = tokio::spawn(server::serve(listener, shared.clone(), stop_rx, acceptor));
-        Ok(Emulator {
+        let emu = Emulator {
             base_url: format!("{scheme}://{local}"),
             addr: local,
             credentials,
-            handle: EmulatorHandle(shared),
+            handle: EmulatorHandle(shared.clone()),
             stop: stop_tx,
             task: Some(task),
             cert_pem,
-        })
+        };
+        if let Some(hub) = &shared.console {
+            let _ = hub.describe.set(emu.describe());
+        }
+        Ok(emu)
     }
 }
 
@@ -429,6 +465,15 @@ impl Emulator {
     /// A cloneable handle to inspect state and inject faults.
     pub fn handle(&self) -> EmulatorHandle {
         self.handle.clone()
+    }
+
+    /// `{base_url}/console/` when the console is on ([`EmulatorBuilder::console`]).
+    pub fn console_url(&self) -> Option<String> {
+        self.handle
+            .0
+            .console
+            .as_ref()
+            .map(|_| format!("{}/console/", self.base_url))
     }
 
     /// The self-signed certificate (PEM) when serving HTTPS.
@@ -604,11 +649,34 @@ impl EmulatorHandle {
     /// Arms a fault.
     pub fn inject(&self, fault: Fault) {
         self.0.lock().faults.add(fault);
+        self.0.publish(Update::faults());
+    }
+
+    /// Arms a fault that fires on the next `times` matching requests (for a
+    /// [`Trigger::Once`](crate::Trigger::Once) fault; at least once), and returns its id.
+    pub fn inject_times(&self, fault: Fault, times: u32) -> u64 {
+        let id = self.0.lock().faults.add_times(fault, times);
+        self.0.publish(Update::faults());
+        id
+    }
+
+    /// The armed faults, oldest first.
+    pub fn faults(&self) -> Vec<ArmedFault> {
+        self.0.lock().faults.list()
+    }
+
+    /// Disarms fault `id`; `false` when it is not armed (it fired its last time, or never
+    /// was).
+    pub fn remove_fault(&self, id: u64) -> bool {
+        let removed = self.0.lock().faults.remove(id);
+        self.0.publish(Update::faults());
+        removed
     }
 
     /// Disarms every fault.
     pub fn clear_faults(&self) {
         self.0.lock().faults.clear();
+        self.0.publish(Update::faults());
     }
 
     /// Answers every DM request with 429 `usage-capped` while on.
@@ -664,6 +732,7 @@ impl EmulatorHandle {
         let (_, id) = g.world.send_to_user(now, from, to, Some(text), None).ok()?;
         let inner = &mut *g;
         inner.activity.on_new_events(&inner.world, before, now);
+        console::publish_changes(&self.0, inner);
         Some(id.to_string())
     }
 
@@ -687,6 +756,7 @@ impl EmulatorHandle {
         inner
             .activity
             .on_read(&inner.world, reader, author, last, now);
+        self.0.publish(Update::activity());
         true
     }
 
@@ -707,6 +777,7 @@ impl EmulatorHandle {
         inner
             .activity
             .on_typing(&inner.world, typist, recipient, now);
+        self.0.publish(Update::activity());
         true
     }
 
@@ -719,6 +790,22 @@ impl EmulatorHandle {
     /// Applies `fault` to every open activity-stream connection.
     pub fn fault_streams(&self, fault: StreamFault) {
         self.0.lock().activity.fault_streams(fault);
+        self.0.publish(Update::activity());
+    }
+
+    /// Cuts every open activity-stream connection now, as a network failure would (no
+    /// final chunk); returns how many were open.
+    pub fn drop_streams(&self) -> usize {
+        let n = self.0.lock().activity.drop_streams();
+        self.0.publish(Update::activity());
+        n
+    }
+
+    /// Makes the next `count` webhook delivery attempts fail with `status` (503, say)
+    /// without reaching the webhook; they are retried as any failed delivery is.
+    pub fn fail_webhook_deliveries(&self, count: usize, status: u16) {
+        self.0.lock().activity.fail_webhooks(count, status);
+        self.0.publish(Update::activity());
     }
 
     /// Queues a fault for the next delivery (stream or webhook); several queue up in order.

@@ -58,6 +58,7 @@ mod activity;
 mod auth;
 mod body;
 mod clock;
+mod console;
 mod faults;
 mod handle;
 mod ids;
@@ -76,7 +77,7 @@ mod validate;
 pub use activity::{CrcCheck, DeliveryFault, StreamChaos, StreamFault, WebhookDelivery};
 pub use auth::CredentialUsed;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use faults::{Fault, FaultKind, Trigger};
+pub use faults::{ArmedFault, Fault, FaultKind, Trigger};
 pub use handle::{
     Credentials, Emulator, EmulatorBuilder, EmulatorHandle, OAuth1Credentials, OAuth2Credentials,
 };

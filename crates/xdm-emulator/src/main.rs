@@ -55,6 +55,14 @@ struct Args {
     #[arg(long, help_heading = WORLD)]
     allow_loopback_webhooks: bool,
 
+    /// Serve the web console at /console/ (loopback clients only)
+    #[arg(long, help_heading = WORLD)]
+    console: bool,
+
+    /// Let clients that are not on loopback use the console (with --console)
+    #[arg(long, requires = "console", help_heading = WORLD)]
+    console_allow_remote: bool,
+
     /// Enforce nothing; the headers keep reporting a full budget
     #[arg(long = "no-rate-limits", visible_alias = "no-limits", help_heading = LIMITS)]
     no_rate_limits: bool,
@@ -149,9 +157,24 @@ impl Args {
         }
     }
 
+    /// Why these flags cannot serve, if they cannot: the console on an address others can
+    /// reach needs an explicit yes.
+    fn refusal(&self) -> Option<String> {
+        (self.console && !self.console_allow_remote && !self.addr.ip().is_loopback()).then(|| {
+            format!(
+                "error: --console on {} would serve the console (credentials, acting as any \
+                 user) to other machines; listen on a loopback address such as 127.0.0.1, or \
+                 add --console-allow-remote",
+                self.addr
+            )
+        })
+    }
+
     fn builder(&self) -> EmulatorBuilder {
         let mut b = Emulator::builder()
             .addr(self.addr)
+            .console(self.console)
+            .console_allow_remote(self.console_allow_remote)
             .auto_approve(!self.consent)
             .allow_loopback_webhooks(self.allow_loopback_webhooks)
             .rate_limits(self.limits());
@@ -170,6 +193,10 @@ impl Args {
 async fn main() {
     // Usage errors are named on stderr with exit code 2; --help goes to stdout with 0.
     let args = Args::parse();
+    if let Some(why) = args.refusal() {
+        eprintln!("{why}");
+        std::process::exit(2);
+    }
     let emu = match args.builder().start().await {
         Ok(e) => e,
         Err(e) => {
@@ -183,6 +210,9 @@ async fn main() {
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();
+    if let Some(url) = emu.console_url() {
+        eprintln!("xdm-emulator: the console is at {url}");
+    }
     let _ = tokio::signal::ctrl_c().await;
     emu.shutdown().await;
 }
@@ -230,6 +260,36 @@ mod tests {
         assert_eq!(a.world(), World::Demo(None));
         assert!(!a.consent);
         assert!(!a.allow_loopback_webhooks);
+        assert!(!a.console && !a.console_allow_remote);
+        assert_eq!(a.refusal(), None);
+    }
+
+    #[test]
+    fn the_console_on_a_reachable_address_needs_a_yes() {
+        let a = serve(&["--console"]);
+        assert!(a.console);
+        assert_eq!(a.refusal(), None, "loopback is fine");
+        assert_eq!(serve(&["--console", "--addr", "[::1]:0"]).refusal(), None);
+        let why = serve(&["--console", "--addr", "0.0.0.0:0"])
+            .refusal()
+            .expect("refused");
+        assert!(
+            why.contains("--console-allow-remote") && why.contains("0.0.0.0:0"),
+            "{why}"
+        );
+        assert_eq!(
+            serve(&["--console", "--console-allow-remote", "--addr", "0.0.0.0:0"]).refusal(),
+            None
+        );
+        assert_eq!(
+            serve(&["--addr", "0.0.0.0:0"]).refusal(),
+            None,
+            "no console"
+        );
+        assert_eq!(
+            message(&["--console-allow-remote"]),
+            "error: the following required arguments were not provided:"
+        );
     }
 
     #[test]
@@ -383,6 +443,8 @@ mod tests {
             "--events <N>",
             "--empty",
             "--consent",
+            "--console",
+            "--console-allow-remote",
             "--no-rate-limits",
             "no-limits",
             "--rate-limit-window <SECS>",

@@ -41,6 +41,38 @@ pub enum EndpointGroup {
     StreamConnect,
 }
 
+impl EndpointGroup {
+    /// The group's name in the console's limits view (`read`, `send`, `users_me`...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Send => "send",
+            Self::Delete => "delete",
+            Self::Block => "block",
+            Self::UsersMe => "users_me",
+            Self::SubscriptionCreate => "subscription_create",
+            Self::SubscriptionList => "subscription_list",
+            Self::SubscriptionUpdate => "subscription_update",
+            Self::SubscriptionDelete => "subscription_delete",
+            Self::WebhookCreate => "webhook_create",
+            Self::WebhookList => "webhook_list",
+            Self::WebhookUpdate => "webhook_update",
+            Self::WebhookDelete => "webhook_delete",
+            Self::WebhookReplay => "webhook_replay",
+            Self::StreamConnect => "stream_connect",
+        }
+    }
+
+    /// The groups a user spends, in the order the limits view shows them.
+    pub(crate) const PER_USER: [Self; 5] = [
+        Self::Read,
+        Self::Send,
+        Self::Delete,
+        Self::Block,
+        Self::UsersMe,
+    ];
+}
+
 /// The budgets of one endpoint group. `None` means "no such limit".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupLimits {
@@ -159,7 +191,7 @@ impl RateLimits {
         }
     }
 
-    fn group(&self, g: EndpointGroup) -> GroupLimits {
+    pub(crate) fn group(&self, g: EndpointGroup) -> GroupLimits {
         match g {
             EndpointGroup::Read => self.read,
             EndpointGroup::Send => self.send,
@@ -186,8 +218,8 @@ struct Window {
     used: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Who {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Who {
     User(u32),
     App,
 }
@@ -202,6 +234,26 @@ enum Span {
 #[derive(Debug, Default)]
 pub(crate) struct Limiter {
     windows: HashMap<(Who, EndpointGroup, Span), Window>,
+    /// Windows an injected 429 holds shut until this instant (ms).
+    holds: HashMap<(Who, EndpointGroup), u64>,
+}
+
+/// One budget as the console's limits view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BudgetView {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    /// When the window resets; `None` when nothing was spent in a live window.
+    pub(crate) reset_ms: Option<u64>,
+}
+
+/// One group of one caller (a user or the app) in the limits view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupView {
+    pub(crate) group: EndpointGroup,
+    pub(crate) window: BudgetView,
+    pub(crate) day: Option<BudgetView>,
+    pub(crate) held_until_ms: Option<u64>,
 }
 
 /// What a request used, to be written into the response headers.
@@ -220,6 +272,106 @@ impl Verdict {
 }
 
 impl Limiter {
+    /// Holds `who`'s window of `group` shut until `until_ms` (a user, or the app for `None`):
+    /// every request of it is refused with `remaining` 0 and that reset, whether limits are
+    /// enforced or not.
+    pub(crate) fn hold(&mut self, user: Option<u32>, group: EndpointGroup, until_ms: u64) {
+        let who = user.map_or(Who::App, Who::User);
+        self.holds.insert((who, group), until_ms);
+    }
+
+    /// The hold on `who`'s `group`, if it still lasts at `now_ms`.
+    fn held(&self, who: Who, group: EndpointGroup, now_ms: u64) -> Option<u64> {
+        self.holds
+            .get(&(who, group))
+            .copied()
+            .filter(|&until| now_ms < until)
+    }
+
+    /// The users who spent anything or are held, by index.
+    pub(crate) fn users_seen(&self) -> Vec<u32> {
+        let mut out: Vec<u32> = self
+            .windows
+            .keys()
+            .map(|k| k.0)
+            .chain(self.holds.keys().map(|k| k.0))
+            .filter_map(|w| match w {
+                Who::User(u) => Some(u),
+                Who::App => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The app-wide groups spent or held, in a stable order.
+    pub(crate) fn app_groups_seen(&self) -> Vec<EndpointGroup> {
+        let mut out: Vec<EndpointGroup> = self
+            .windows
+            .keys()
+            .filter(|k| k.0 == Who::App && k.2 == Span::Short)
+            .map(|k| k.1)
+            .chain(self.holds.keys().filter(|k| k.0 == Who::App).map(|k| k.1))
+            .collect();
+        out.sort_by_key(|g| g.name());
+        out.dedup();
+        out
+    }
+
+    /// A read-only view of one budget.
+    fn budget(
+        &self,
+        key: (Who, EndpointGroup, Span),
+        len_ms: u64,
+        limit: u32,
+        now_ms: u64,
+    ) -> BudgetView {
+        match self.windows.get(&key) {
+            Some(w) if now_ms < w.start_ms + len_ms => BudgetView {
+                limit,
+                remaining: limit.saturating_sub(w.used),
+                reset_ms: Some(w.start_ms + len_ms),
+            },
+            _ => BudgetView {
+                limit,
+                remaining: limit,
+                reset_ms: None,
+            },
+        }
+    }
+
+    /// How `user`'s (or, for `None`, the app's) budgets of `group` stand at `now_ms`,
+    /// without spending anything.
+    pub(crate) fn view(
+        &self,
+        cfg: &RateLimits,
+        user: Option<u32>,
+        group: EndpointGroup,
+        now_ms: u64,
+    ) -> GroupView {
+        let l = cfg.group(group);
+        let win = cfg.window.as_millis() as u64;
+        let day = cfg.day.as_millis() as u64;
+        let who = user.map_or(Who::App, Who::User);
+        let (short_limit, day_limit) = match who {
+            Who::User(_) => (l.user_per_window, l.user_per_day),
+            Who::App => (l.app_per_window.unwrap_or(l.user_per_window), l.app_per_day),
+        };
+        let mut window = self.budget((who, group, Span::Short), win, short_limit, now_ms);
+        let held_until_ms = self.held(who, group, now_ms);
+        if let Some(until) = held_until_ms {
+            window.remaining = 0;
+            window.reset_ms = Some(until);
+        }
+        GroupView {
+            group,
+            window,
+            day: day_limit.map(|n| self.budget((who, group, Span::Day), day, n, now_ms)),
+            held_until_ms,
+        }
+    }
+
     /// The window for `key`, restarted when its time is up.
     fn window(&mut self, key: (Who, EndpointGroup, Span), len_ms: u64, now_ms: u64) -> &mut Window {
         let w = self.windows.entry(key).or_insert(Window {
@@ -246,13 +398,18 @@ impl Limiter {
         let limit = cfg.group(group).app_per_window.unwrap_or(u32::MAX);
         let key = (Who::App, group, Span::Short);
         let len = cfg.window.as_millis() as u64;
-        let allowed = !cfg.enabled || self.window(key, len, now_ms).used < limit;
+        let held = self.held(Who::App, group, now_ms);
+        let allowed =
+            held.is_none() && (!cfg.enabled || self.window(key, len, now_ms).used < limit);
         let w = self.window(key, len, now_ms);
         if allowed && cfg.enabled {
             w.used = w.used.saturating_add(1);
         }
-        let reset = (w.start_ms + len).div_ceil(1000);
-        let remaining = limit.saturating_sub(w.used);
+        let mut reset = (w.start_ms + len).div_ceil(1000);
+        let mut remaining = limit.saturating_sub(w.used);
+        if let Some(until) = held {
+            (reset, remaining) = (until.div_ceil(1000), 0);
+        }
         Verdict {
             allowed,
             headers: vec![
@@ -301,10 +458,12 @@ impl Limiter {
                 Some("x-app-limit-24hour"),
             ));
         }
-        let allowed = !cfg.enabled
-            || budgets
-                .iter()
-                .all(|&(key, len, limit, _)| self.window(key, len, now_ms).used < limit);
+        let held = self.held(Who::User(user), group, now_ms);
+        let allowed = held.is_none()
+            && (!cfg.enabled
+                || budgets
+                    .iter()
+                    .all(|&(key, len, limit, _)| self.window(key, len, now_ms).used < limit));
         let mut headers = Vec::new();
         for (key, len, limit, prefix) in budgets {
             let w = self.window(key, len, now_ms);
@@ -312,8 +471,11 @@ impl Limiter {
             if allowed && cfg.enabled {
                 w.used = w.used.saturating_add(1);
             }
-            let reset = (w.start_ms + len).div_ceil(1000);
-            let remaining = limit.saturating_sub(w.used);
+            let mut reset = (w.start_ms + len).div_ceil(1000);
+            let mut remaining = limit.saturating_sub(w.used);
+            if let (Some(until), Span::Short) = (held, key.2) {
+                (reset, remaining) = (until.div_ceil(1000), 0);
+            }
             if let Some(p) = prefix {
                 headers.push((p, limit, remaining, reset));
             }
@@ -397,5 +559,61 @@ mod tests {
         let me = l.check(&RateLimits::default(), EndpointGroup::UsersMe, 0, 0);
         assert_eq!(header(&me, "x-rate-limit-limit"), "75");
         assert_eq!(header(&me, "x-rate-limit-remaining"), "74");
+    }
+
+    #[test]
+    fn a_hold_refuses_until_its_end_even_with_limits_off() {
+        let cfg = RateLimits::off();
+        let mut l = Limiter::default();
+        l.hold(Some(3), EndpointGroup::Read, 60_000);
+        let v = l.check(&cfg, EndpointGroup::Read, 3, 1000);
+        assert!(!v.allowed);
+        assert_eq!(header(&v, "x-rate-limit-remaining"), "0");
+        assert_eq!(header(&v, "x-rate-limit-reset"), "60");
+        assert!(
+            l.check(&cfg, EndpointGroup::Read, 4, 1000).allowed,
+            "other users are free"
+        );
+        assert!(
+            l.check(&cfg, EndpointGroup::Send, 3, 1000).allowed,
+            "other groups are free"
+        );
+        let view = l.view(&cfg, Some(3), EndpointGroup::Read, 1000);
+        assert_eq!(view.held_until_ms, Some(60_000));
+        assert_eq!(view.window.remaining, 0);
+        assert_eq!(l.users_seen(), vec![3, 4]);
+        assert!(
+            l.check(&cfg, EndpointGroup::Read, 3, 60_000).allowed,
+            "the hold ends"
+        );
+        assert_eq!(
+            l.view(&cfg, Some(3), EndpointGroup::Read, 60_000)
+                .held_until_ms,
+            None
+        );
+        l.hold(None, EndpointGroup::StreamConnect, 5000);
+        assert!(!l.check_app(&cfg, EndpointGroup::StreamConnect, 10).allowed);
+        assert_eq!(l.app_groups_seen(), vec![EndpointGroup::StreamConnect]);
+    }
+
+    #[test]
+    fn the_view_spends_nothing() {
+        let cfg = RateLimits::default();
+        let mut l = Limiter::default();
+        l.check(&cfg, EndpointGroup::Send, 0, 1000);
+        let v = l.view(&cfg, Some(0), EndpointGroup::Send, 2000);
+        assert_eq!(
+            v.window,
+            BudgetView {
+                limit: 15,
+                remaining: 14,
+                reset_ms: Some(901_000)
+            }
+        );
+        assert_eq!(v.day.map(|d| d.remaining), Some(1439));
+        assert_eq!(l.view(&cfg, Some(0), EndpointGroup::Send, 2000), v);
+        let fresh = l.view(&cfg, Some(1), EndpointGroup::Read, 2000);
+        assert_eq!(fresh.window.reset_ms, None);
+        assert_eq!(fresh.window.remaining, 15);
     }
 }

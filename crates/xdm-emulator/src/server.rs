@@ -20,6 +20,8 @@ use crate::activity::stream::StreamBody;
 use crate::auth::{AuthState, CredentialUsed};
 use crate::body::EmuBody;
 use crate::clock::Clock;
+use crate::console::requests::{Outcome, Pending, RequestLog};
+use crate::console::{self, Hub, Update, UpdatesBody};
 use crate::faults::{FaultKind, Faults};
 use crate::ids::TokenCodec;
 use crate::problem;
@@ -61,6 +63,8 @@ pub(crate) struct Inner {
     pub(crate) limits: RateLimits,
     pub(crate) faults: Faults,
     pub(crate) log: Vec<RequestRecord>,
+    /// The console's detailed, redacted request log (only while the console is on).
+    pub(crate) requests: Option<RequestLog>,
     pub(crate) switches: Switches,
     pub(crate) codec: TokenCodec,
     pub(crate) auto_approve: bool,
@@ -137,6 +141,8 @@ pub(crate) struct Shared {
     pub(crate) max_body: usize,
     /// Turns true when the emulator shuts down.
     pub(crate) stop: watch::Receiver<bool>,
+    /// The console's channel and settings, when it is on.
+    pub(crate) console: Option<Hub>,
 }
 
 impl Shared {
@@ -146,6 +152,7 @@ impl Shared {
         scheme: &'static str,
         max_body: usize,
         stop: watch::Receiver<bool>,
+        console: Option<Hub>,
     ) -> Self {
         Self {
             inner: Mutex::new(inner),
@@ -154,6 +161,15 @@ impl Shared {
             scheme,
             max_body,
             stop,
+            console,
+        }
+    }
+
+    /// Sends a live update to the console's readers (nothing when the console is off).
+    pub(crate) fn publish(&self, update: Update) {
+        if let Some(hub) = &self.console {
+            // No reader is not an error.
+            let _ = hub.updates.send(update);
         }
     }
 
@@ -218,12 +234,12 @@ pub(crate) async fn serve(
 /// (stream bodies end cleanly on shutdown) and then closes.
 async fn connection(
     stream: tokio::net::TcpStream,
-    _peer: SocketAddr,
+    peer: SocketAddr,
     shared: Arc<Shared>,
     acceptor: Acceptor,
     stop: watch::Receiver<bool>,
 ) {
-    let svc = service_fn(move |req| handle(shared.clone(), req));
+    let svc = service_fn(move |req| handle(shared.clone(), req, peer));
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     match acceptor {
         #[cfg(feature = "tls")]
@@ -260,8 +276,9 @@ async fn graceful<I, S>(
     let _ = conn.await;
 }
 
-/// A response body: whole (possibly broken on purpose) or a stream.
-pub(crate) type Body = Either<EmuBody, StreamBody>;
+/// A response body: whole (possibly broken on purpose), the activity stream, or the
+/// console's live updates.
+pub(crate) type Body = Either<EmuBody, Either<StreamBody, UpdatesBody>>;
 
 fn closed() -> std::io::Error {
     std::io::Error::new(
@@ -273,6 +290,7 @@ fn closed() -> std::io::Error {
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
+    peer: SocketAddr,
 ) -> Result<Response<Body>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, shared.max_body).collect().await {
@@ -299,6 +317,20 @@ async fn handle(
         })
         .unwrap_or_default();
     let raw_query = parts.uri.query().map(str::to_owned);
+    if let Some(hub) = &shared.console
+        && console::is_console_path(parts.uri.path())
+    {
+        // The console's own requests skip faults, limits and the API's logs.
+        return Ok(console::serve(
+            &shared,
+            hub,
+            peer,
+            &parts.method,
+            parts.uri.path(),
+            raw_query.as_deref(),
+            &body,
+        ));
+    }
     let mut ctx = Ctx {
         method: parts.method.clone(),
         path: parts.uri.path().to_owned(),
@@ -314,6 +346,17 @@ async fn handle(
         fault: None,
     };
     let route = Route::parse(&ctx.method, &ctx.path);
+    let pending = shared.console.as_ref().map(|_| {
+        Pending::new(
+            ctx.now_ms,
+            ctx.method.as_str(),
+            &ctx.path,
+            raw_query.as_deref(),
+            route.template(),
+            &ctx.headers,
+            &ctx.body,
+        )
+    });
     let mut record = RequestRecord {
         method: ctx.method.to_string(),
         path: ctx.path.clone(),
@@ -329,6 +372,15 @@ async fn handle(
         ctx.fault = fault.clone();
         match fault {
             Some(FaultKind::CloseBeforeResponse) => {
+                finish_log(
+                    &shared,
+                    &mut inner,
+                    pending,
+                    &record,
+                    None,
+                    fault.as_ref(),
+                    false,
+                );
                 inner.log.push(record);
                 return Err(closed());
             }
@@ -336,10 +388,20 @@ async fn handle(
                 let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 (problem::server_error(status), fault, None)
             }
-            _ => {
-                let (reply, used) = routes::dispatch(&mut inner, &ctx, &route);
+            Some(FaultKind::RateLimited { reset_after }) => {
+                let (reply, used) = routes::rate_limited(&mut inner, &ctx, &route, reset_after);
                 record.credential = used;
+                shared.publish(Update::limits());
+                (reply, fault, None)
+            }
+            _ => {
+                let (mut reply, used) = routes::dispatch(&mut inner, &ctx, &route);
+                record.credential = used;
+                if fault == Some(FaultKind::PartialErrors) {
+                    add_partial_error(&mut reply);
+                }
                 let followup = inner.followup.take();
+                console::publish_changes(&shared, &mut inner);
                 (reply, fault, followup)
             }
         }
@@ -361,26 +423,92 @@ async fn handle(
     if fault != Some(FaultKind::CloseAfterProcessing) {
         record.status = Some(reply.status.as_u16());
     }
+    let logged = pending.as_ref().map(|_| record.clone());
     shared.lock().log.push(record);
+    if let Some(FaultKind::DelayHeaders(d)) = fault {
+        tokio::time::sleep(d).await;
+    }
+    if let Some(record) = logged {
+        // After the delay, so that the latency shows it.
+        let mut inner = shared.lock();
+        let streaming = stream.is_some();
+        finish_log(
+            &shared,
+            &mut inner,
+            pending,
+            &record,
+            Some(&reply),
+            fault.as_ref(),
+            streaming,
+        );
+    }
     if let Some(body) = stream {
-        if let Some(FaultKind::DelayHeaders(d)) = fault {
-            tokio::time::sleep(d).await;
-        }
         return Ok(streaming(reply, body));
     }
     match fault {
         Some(FaultKind::CloseAfterProcessing) => Err(closed()),
-        Some(FaultKind::DelayHeaders(d)) => {
-            tokio::time::sleep(d).await;
-            Ok(respond(reply, None).map(Either::Left))
-        }
+        Some(FaultKind::DelayHeaders(_)) => Ok(respond(reply, None).map(Either::Left)),
         other => Ok(respond(reply, other).map(Either::Left)),
     }
 }
 
+/// Stores a request in the console's log, redacted, and tells the console's readers.
+fn finish_log(
+    shared: &Shared,
+    inner: &mut Inner,
+    pending: Option<Pending>,
+    record: &RequestRecord,
+    reply: Option<&Reply>,
+    fault: Option<&FaultKind>,
+    streaming: bool,
+) {
+    let Some(pending) = pending else { return };
+    let secrets = console::redact::known_secrets(&inner.auth);
+    let Some(log) = inner.requests.as_mut() else {
+        return;
+    };
+    let seq = log.record(
+        pending,
+        Outcome {
+            status: record.status,
+            reply,
+            fault,
+            credential: &record.credential,
+            streaming,
+        },
+        &secrets,
+    );
+    shared.publish(Update::request(seq));
+    if reply.is_some_and(|r| r.headers.iter().any(|(k, _)| k == "x-rate-limit-limit")) {
+        shared.publish(Update::limits());
+    }
+    if record.template.starts_with("/2/activity") || record.template.starts_with("/2/webhooks") {
+        shared.publish(Update::activity());
+    }
+}
+
+/// Adds one of X's partial errors to a 200 JSON object body (a listing that could not find
+/// one of its items).
+fn add_partial_error(reply: &mut Reply) {
+    if reply.status != StatusCode::OK {
+        return;
+    }
+    let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(&reply.body) else {
+        return;
+    };
+    let item = problem::not_found_item("dm_event", "event_id", "1");
+    match body.get_mut("errors") {
+        Some(serde_json::Value::Array(errors)) => errors.push(item),
+        _ => {
+            body.insert("errors".into(), serde_json::Value::Array(vec![item]));
+        }
+    }
+    reply.body = Bytes::from(serde_json::Value::Object(body).to_string());
+}
+
 /// The stream's response: the reply's status and headers, a chunked body.
 fn streaming(reply: Reply, body: StreamBody) -> Response<Body> {
-    let mut resp = Response::new(Either::Right(body));
+    let mut resp = Response::new(Either::Right(Either::Left(body)));
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     for (k, v) in reply.headers {
@@ -389,7 +517,7 @@ fn streaming(reply: Reply, body: StreamBody) -> Response<Body> {
     resp
 }
 
-fn respond(reply: Reply, fault: Option<FaultKind>) -> Response<EmuBody> {
+pub(crate) fn respond(reply: Reply, fault: Option<FaultKind>) -> Response<EmuBody> {
     let full = reply.body.clone();
     let len = full.len();
     let (body, length) = match fault {

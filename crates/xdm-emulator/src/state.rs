@@ -214,6 +214,14 @@ pub(crate) struct World {
     pub(crate) blocks: HashSet<(u32, u32)>,
     pub(crate) ids: IdGen,
     pub(crate) phrase_shift: u32,
+    /// Each user's read mark per conversation (user, conversation) -> last read event id;
+    /// a missing mark stands at `seeded_until`.
+    pub(crate) read_marks: HashMap<(u32, u32), u64>,
+    /// The last event of the seeded world: the world starts read up to it.
+    pub(crate) seeded_until: u64,
+    /// Changes not yet published to the console (conversation, event), kept only while the
+    /// console is on.
+    pub(crate) feed: Option<Vec<(u32, Option<u64>)>>,
 }
 
 impl World {
@@ -310,7 +318,57 @@ impl World {
             body,
         });
         self.convs[conv as usize].events.push(pos);
+        if self.feed.is_some() {
+            // A user's own message marks the conversation read for them.
+            if kind == EventType::MessageCreate {
+                self.read_marks.insert((sender, conv), id);
+            }
+            self.note_change(conv, Some(id));
+        }
         id
+    }
+
+    /// Records a change of conversation `conv` for the console's live updates.
+    pub(crate) fn note_change(&mut self, conv: u32, event: Option<u64>) {
+        if let Some(feed) = &mut self.feed {
+            feed.push((conv, event));
+        }
+    }
+
+    /// Takes the changes recorded since the last call.
+    pub(crate) fn take_changes(&mut self) -> Vec<(u32, Option<u64>)> {
+        self.feed.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// The last event `user` has read in `conv`.
+    pub(crate) fn read_mark(&self, user: u32, conv: u32) -> u64 {
+        self.read_marks
+            .get(&(user, conv))
+            .copied()
+            .unwrap_or(self.seeded_until)
+    }
+
+    /// Moves `user`'s read mark in `conv` to `event`.
+    pub(crate) fn mark_read(&mut self, user: u32, conv: u32, event: u64) {
+        self.read_marks.insert((user, conv), event);
+        self.note_change(conv, Some(event));
+    }
+
+    /// Messages of others than `user` in `conv`, not deleted, after `user`'s read mark; 0
+    /// when `user` is not a member.
+    pub(crate) fn unread(&self, user: u32, conv: u32) -> usize {
+        let c = &self.convs[conv as usize];
+        if !c.members.contains(&user) {
+            return 0;
+        }
+        let mark = self.read_mark(user, conv);
+        c.events
+            .iter()
+            .rev()
+            .map(|&p| &self.events[p as usize])
+            .take_while(|e| e.id > mark)
+            .filter(|e| e.kind == EventType::MessageCreate && e.sender != user && !e.deleted)
+            .count()
     }
 
     /// Checks that `sender` may attach media `media_id`, returning its position.
@@ -626,6 +684,32 @@ mod tests {
         );
         assert_eq!(ConvKey::parse("abc"), None);
         assert_eq!(ConvKey::parse("1-"), None);
+    }
+
+    #[test]
+    fn read_marks_count_unread_messages_of_others() {
+        let mut w = World::default();
+        let a = w.add_user(10, "a", "A", 0);
+        let b = w.add_user(20, "b", "B", 0);
+        let c = w.add_user(30, "c", "C", 0);
+        w.send_to_user(1000, a, b, Some("seeded"), None).unwrap();
+        w.seeded_until = w.events.last().unwrap().id;
+        w.feed = Some(Vec::new());
+        let conv = w.events[0].conv;
+        assert_eq!(w.unread(b, conv), 0, "the seeded world starts read");
+        w.send_to_user(2000, a, b, Some("one"), None).unwrap();
+        let (_, two) = w.send_to_user(3000, a, b, Some("two"), None).unwrap();
+        assert_eq!(w.unread(b, conv), 2);
+        assert_eq!(w.unread(a, conv), 0, "one's own messages are read");
+        assert_eq!(w.unread(c, conv), 0, "not a member");
+        w.events.last_mut().unwrap().deleted = true;
+        assert_eq!(w.unread(b, conv), 1, "a deleted message is not unread");
+        w.mark_read(b, conv, two);
+        assert_eq!(w.unread(b, conv), 0);
+        let (_, reply) = w.send_to_user(4000, b, a, Some("reply"), None).unwrap();
+        assert_eq!(w.read_mark(b, conv), reply);
+        assert_eq!(w.take_changes().len(), 4);
+        assert!(w.take_changes().is_empty());
     }
 
     #[test]

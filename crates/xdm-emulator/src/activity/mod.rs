@@ -199,6 +199,8 @@ pub(crate) struct Activity {
     held_back: Option<Outgoing>,
     pub(crate) chaos: Option<Rng>,
     pub(crate) chaos_one_in: u32,
+    /// The statuses the next webhook delivery attempts fail with, in order.
+    pub(crate) webhook_failures: VecDeque<u16>,
     /// Turns true when the emulator shuts down; stream bodies end on it.
     pub(crate) stop: tokio::sync::watch::Receiver<bool>,
 }
@@ -222,6 +224,7 @@ impl Activity {
             held_back: None,
             chaos: None,
             chaos_one_in: 1,
+            webhook_failures: VecDeque::new(),
             stop,
         }
     }
@@ -251,6 +254,25 @@ impl Activity {
         for c in &mut self.streams {
             c.apply(fault);
         }
+    }
+
+    /// Cuts every open stream connection at once, as a network failure would; returns how
+    /// many were open.
+    pub(crate) fn drop_streams(&mut self) -> usize {
+        self.streams.retain(|c| !c.is_gone());
+        let n = self.streams.len();
+        for c in &mut self.streams {
+            c.cut();
+        }
+        self.streams.clear();
+        n
+    }
+
+    /// Makes the next `count` webhook delivery attempts fail with `status`, without
+    /// reaching the webhook.
+    pub(crate) fn fail_webhooks(&mut self, count: usize, status: u16) {
+        self.webhook_failures
+            .extend(std::iter::repeat_n(status, count));
     }
 
     /// The users with a subscription of `event_type` for `user_id`, and the subscriptions.

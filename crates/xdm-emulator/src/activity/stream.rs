@@ -33,6 +33,10 @@ pub(crate) enum StreamFrame {
 /// The hub's side of one open stream connection.
 #[derive(Debug)]
 pub(crate) struct StreamConn {
+    /// An id for the console's activity view.
+    pub(crate) id: u64,
+    /// When it was opened (ms).
+    pub(crate) opened_ms: u64,
     tx: UnboundedSender<StreamFrame>,
     events_sent: u32,
     /// A fault armed at connect: it fires once this many events were sent.
@@ -51,6 +55,8 @@ impl StreamConn {
     ) -> (Self, StreamBody) {
         let (tx, rx) = unbounded_channel();
         let conn = Self {
+            id: 0,
+            opened_ms: 0,
             tx,
             events_sent: 0,
             script,
@@ -110,6 +116,19 @@ impl StreamConn {
         let _ = self.tx.send(StreamFrame::Data(line.clone()));
         self.events_sent += 1;
         self.check_script();
+    }
+
+    /// How many event lines went out whole.
+    pub(crate) fn events_sent(&self) -> u32 {
+        self.events_sent
+    }
+
+    /// Cuts the connection now, as when it dies: no final chunk.
+    pub(crate) fn cut(&mut self) {
+        if !self.is_gone() {
+            let _ = self.tx.send(StreamFrame::Abort(Bytes::new()));
+            self.ended = true;
+        }
     }
 
     /// Ends the stream cleanly.

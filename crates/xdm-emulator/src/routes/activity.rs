@@ -519,6 +519,8 @@ pub(crate) fn stream(inner: &mut Inner, ctx: &Ctx) -> Result<Reply, Reply> {
         conn.close();
     }
     conn.start();
+    conn.id = a.new_id(ctx.now_ms);
+    conn.opened_ms = ctx.now_ms;
     a.streams.push(conn);
     inner.followup = Some(Followup::Stream(body));
     Ok(Reply::json(StatusCode::OK, Value::Null).with_content_type("application/json"))

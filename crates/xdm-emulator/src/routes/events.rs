@@ -130,6 +130,7 @@ pub(super) fn delete(inner: &mut Inner, ctx: &Ctx, user: u32, id: &str) -> Resul
         return Err(problem::forbidden("You can only delete messages you sent."));
     }
     w.events[i].deleted = true;
+    w.note_change(w.events[i].conv, Some(eid));
     Ok(Reply::json(
         StatusCode::OK,
         json!({"data": {"deleted": true}}),

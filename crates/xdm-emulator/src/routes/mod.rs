@@ -372,6 +372,48 @@ pub(crate) fn dispatch(inner: &mut Inner, ctx: &Ctx, route: &Route) -> (Reply, C
     (reply, used)
 }
 
+/// Answers an armed [`FaultKind::RateLimited`](crate::FaultKind::RateLimited): X's 429 with
+/// `x-rate-limit-remaining: 0` and the reset, and a hold on the caller's window of the
+/// endpoint's group (the app's for the app-only endpoints) until then.
+pub(crate) fn rate_limited(
+    inner: &mut Inner,
+    ctx: &Ctx,
+    route: &Route,
+    reset_after: std::time::Duration,
+) -> (Reply, CredentialUsed) {
+    let form = ctx.form();
+    let (caller, mut used) = inner.auth.authenticate(&ctx.facts(&form));
+    let user = match (&caller, &mut used) {
+        (Some(Caller::OAuth1 { user }), CredentialUsed::OAuth1 { user_id, .. })
+        | (Some(Caller::OAuth2 { user, .. }), CredentialUsed::OAuth2User { user_id }) => {
+            *user_id = inner.world.users[*user as usize].id.to_string();
+            Some(*user)
+        }
+        _ => None,
+    };
+    let until = ctx.now_ms + reset_after.as_millis() as u64;
+    let mut reply = problem::too_many_requests();
+    let limit = match route.group() {
+        Some(g) => {
+            let per_app = route.access() != Access::User || user.is_none();
+            inner
+                .limiter
+                .hold(if per_app { None } else { user }, g, until);
+            let l = inner.limits.group(g);
+            if per_app {
+                l.app_per_window.unwrap_or(l.user_per_window)
+            } else {
+                l.user_per_window
+            }
+        }
+        None => 0,
+    };
+    reply.set_header("x-rate-limit-limit", &limit.to_string());
+    reply.set_header("x-rate-limit-remaining", "0");
+    reply.set_header("x-rate-limit-reset", &until.div_ceil(1000).to_string());
+    (reply, used)
+}
+
 /// The activity and webhook endpoints: the app's bearer (or, to create a subscription, a
 /// user context too), budgets per app.
 fn dispatch_app(
