@@ -158,6 +158,13 @@
     return shortDate.format(d);
   }
 
+  /** "16:58:02" today, "Dec 1, 16:58" before. */
+  function eventTime(ms) {
+    const d = new Date(ms);
+    if (d.toDateString() === new Date().toDateString()) return clockTime(ms).slice(0, 8);
+    return shortDate.format(d) + ", " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
   function timeEl(ms, iso, text) {
     return el("time", { datetime: iso || new Date(ms).toISOString(), title: fullDate.format(new Date(ms)), text });
   }
@@ -418,7 +425,10 @@
     const src = "api/media/" + encodeURIComponent(m.media_key);
     if (m.type === "video") return el("video", { src, controls: true, preload: "metadata", class: "media" });
     if (m.type === "animated_gif") return el("video", { src, autoplay: true, loop: true, muted: true, playsinline: true, class: "media" });
-    return el("a", { href: src, target: "_blank", rel: "noopener", class: "media-link" }, el("img", { src, alt: "Photo " + m.media_key, loading: "lazy", class: "media" }));
+    const img = el("img", { src, alt: "Photo " + m.media_key, loading: "lazy", class: "media" });
+    // Media whose bytes no browser can draw (the seeded worlds hold stand-ins) get a labelled box.
+    img.addEventListener("error", () => img.replaceWith(el("span", { class: "media missing", text: "photo " + m.media_key + " (cannot be shown)" })), { once: true });
+    return el("a", { href: src, target: "_blank", rel: "noopener", class: "media-link" }, img);
   }
 
   function threadEvent(e) {
@@ -443,7 +453,7 @@
     return el(
       "li",
       Object.assign({ class: classes.join(" ") }, attrs),
-      el("div", { class: "meta" }, el("span", { class: "sender", text: userLabel(e.sender_id) }), timeEl(e.created_at_ms, e.created_at, clockTime(e.created_at_ms).slice(0, 8)), notes),
+      el("div", { class: "meta" }, el("span", { class: "sender", text: userLabel(e.sender_id) }), timeEl(e.created_at_ms, e.created_at, eventTime(e.created_at_ms)), notes),
       bubble,
     );
   }
@@ -653,6 +663,8 @@
     for (const r of incoming) if (state.lastSeq === null || r.seq > state.lastSeq) state.lastSeq = r.seq;
     if (full) renderRequests();
     else appendRequests(incoming);
+    // A request that met a fault used one of the armed ones up: their counts changed.
+    if (!full && incoming.some((r) => r.fault)) refreshFaults();
   }
 
   function requestRow(r) {
@@ -735,7 +747,12 @@
 
   function headersTable(headers) {
     if (!headers || !headers.length) return el("p", { class: "muted small", text: "none" });
-    return el("table", { class: "headers" }, el("tbody", {}, headers.map(([name, value]) => el("tr", {}, el("th", { scope: "row", text: name }), el("td", { text: value })))));
+    const cell = (name, value) => {
+      // X's reset is epoch seconds: say when that is.
+      const seconds = /^x-rate-limit-reset$/i.test(name) && /^\d{9,11}$/.test(value) ? Number(value) : null;
+      return el("td", {}, value, seconds ? el("span", { class: "muted", text: "  (" + clockTime(seconds * 1000).slice(0, 8) + ")" }) : null);
+    };
+    return el("table", { class: "headers" }, el("tbody", {}, headers.map(([name, value]) => el("tr", {}, el("th", { scope: "row", text: name }), cell(name, value)))));
   }
 
   function bodyBlock(text, truncated) {
@@ -789,10 +806,16 @@
     delete: "Delete DMs",
     block: "Block / unblock",
     users_me: "GET /2/users/me",
-    media: "Media upload",
-    activity: "Activity API",
-    subscriptions: "Subscriptions",
-    webhooks: "Webhooks",
+    subscription_create: "Create subscriptions",
+    subscription_list: "List subscriptions",
+    subscription_update: "Update subscriptions",
+    subscription_delete: "Delete subscriptions",
+    webhook_create: "Register webhooks",
+    webhook_list: "List webhooks",
+    webhook_update: "Revalidate webhooks",
+    webhook_delete: "Delete webhooks",
+    webhook_replay: "Replay webhooks",
+    stream_connect: "Stream connections",
   };
 
   async function loadLimits() {
@@ -976,8 +999,8 @@
     const button = $("#fault-submit");
     button.disabled = true;
     try {
-      const armed = await api("POST", "faults", body);
-      toast("Fault " + armed.id + " armed: " + (FAULT_LABEL[kind] || kind) + " on the next " + body.count + (body.count === 1 ? " call." : " calls."));
+      // The armed list below is the confirmation.
+      await api("POST", "faults", body);
       refreshFaults();
     } catch (e) {
       showFormError("#fault-error", e.message);
