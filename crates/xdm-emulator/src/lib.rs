@@ -45,6 +45,17 @@
 //!   [`EmulatorHandle::fault_streams`] on open connections, [`DeliveryFault`] for the next
 //!   deliveries, and [`StreamChaos`] for reproducible random drops.
 //!
+//! The web console ([`EmulatorBuilder::console`], `xdm-emulator --console`):
+//!
+//! - A page at [`Emulator::console_url`] and a JSON control API under `/console/api/` (the
+//!   crate's README documents every endpoint): the world's conversations with unread counts,
+//!   sending, creating groups, marking read and typing as any user (through the same state and
+//!   activity deliveries as the API), a redacted log of the last 2,000 API requests, the rate
+//!   limit windows, faults ([`FaultKind::RateLimited`], [`FaultKind::PartialErrors`] among
+//!   them), stream drops and webhook failures, and live updates as server-sent events.
+//! - Loopback clients only unless [`EmulatorBuilder::console_allow_remote`]; console requests
+//!   spend no rate limit, take no fault and stay out of [`EmulatorHandle::requests`].
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! let emu = xdm_emulator::Emulator::builder().start().await?;

@@ -239,7 +239,7 @@ pub(crate) struct Limiter {
 }
 
 /// One budget as the console's limits view shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BudgetView {
     pub(crate) limit: u32,
     pub(crate) remaining: u32,

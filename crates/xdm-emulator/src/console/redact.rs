@@ -88,12 +88,8 @@ pub(crate) fn json(v: &mut Value) {
             }
         }
         Value::Array(a) => a.iter_mut().for_each(json),
-        Value::String(s) => {
-            // A URL inside a string (a redirect, a callback) may carry a secret query.
-            if s.contains('=') {
-                *s = text(s);
-            }
-        }
+        // A URL inside a string (a redirect, a callback) may carry a secret query.
+        Value::String(s) if s.contains('=') => *s = text(s),
         _ => {}
     }
 }
@@ -356,31 +352,34 @@ mod tests {
                 } else {
                     Value::String(secret.clone())
                 };
-                // Walk down into containers along `path`, then plant the secret there.
-                let mut at = &mut tree;
-                for i in &path {
-                    let next = match at {
-                        Value::Array(a) if !a.is_empty() => {
-                            let n = i.index(a.len());
-                            &mut a[n]
-                        }
-                        Value::Object(m) if !m.is_empty() => {
-                            let n = i.index(m.len());
-                            m.values_mut().nth(n).expect("in range")
-                        }
-                        _ => break,
-                    };
-                    at = next;
-                }
-                match at {
-                    Value::Object(m) => {
-                        m.insert(field.to_owned(), value);
-                    }
-                    Value::Array(a) => a.push(serde_json::json!({ field: value })),
-                    other => *other = serde_json::json!({ field: value }),
-                }
+                plant(&mut tree, &path, field, value);
                 (tree, secret)
             })
+    }
+
+    /// Walks down into containers along `path`, then puts `field: value` there.
+    fn plant(at: &mut Value, path: &[prop::sample::Index], field: &str, value: Value) {
+        if let Some((i, rest)) = path.split_first() {
+            match at {
+                Value::Array(a) if !a.is_empty() => {
+                    let n = i.index(a.len());
+                    return plant(&mut a[n], rest, field, value);
+                }
+                Value::Object(m) if !m.is_empty() => {
+                    let n = i.index(m.len());
+                    let next = m.values_mut().nth(n).expect("in range");
+                    return plant(next, rest, field, value);
+                }
+                _ => {}
+            }
+        }
+        match at {
+            Value::Object(m) => {
+                m.insert(field.to_owned(), value);
+            }
+            Value::Array(a) => a.push(serde_json::json!({ field: value })),
+            other => *other = serde_json::json!({ field: value }),
+        }
     }
 
     proptest! {

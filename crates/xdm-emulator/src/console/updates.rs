@@ -150,20 +150,18 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
+    async fn next(b: &mut UpdatesBody) -> Option<Bytes> {
+        let f = tokio::time::timeout(Duration::from_secs(5), b.frame())
+            .await
+            .expect("a frame in time");
+        f.map(|f| f.expect("no error").into_data().expect("data"))
+    }
+
     #[tokio::test]
     async fn forwards_updates_resyncs_a_laggard_and_ends_on_stop() {
         let (tx, _) = broadcast::channel(2);
         let (stop_tx, stop) = watch::channel(false);
         let mut body = UpdatesBody::start(&tx, stop, Duration::from_millis(50));
-        let next = |b: &mut UpdatesBody| {
-            let f = b.frame();
-            async move {
-                let f = tokio::time::timeout(Duration::from_secs(5), f)
-                    .await
-                    .expect("a frame in time");
-                f.map(|f| f.expect("no error").into_data().expect("data"))
-            }
-        };
         assert_eq!(next(&mut body).await.unwrap(), ": open\n\n");
         tx.send(Update::request(7)).unwrap();
         assert_eq!(

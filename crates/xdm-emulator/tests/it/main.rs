@@ -6,6 +6,7 @@ mod schema;
 
 mod activity_stream;
 mod auth;
+mod console;
 mod events;
 mod faults;
 mod media;

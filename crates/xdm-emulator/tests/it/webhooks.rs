@@ -466,6 +466,85 @@ async fn failed_deliveries_are_retried() {
     assert_eq!(h.webhook_deliveries(&id).len(), 2);
 }
 
+#[tokio::test]
+async fn injected_delivery_failures_answer_in_the_webhooks_place() {
+    let (emu, rx, id) = wired().await;
+    let h = emu.handle();
+    h.fail_webhook_deliveries(2, 503);
+    h.send_dm(
+        &user(&emu, "alice"),
+        &user(&emu, "me"),
+        "after two failures",
+    )
+    .unwrap();
+    wait_for(|| h.webhook_deliveries(&id)[0].attempts.len() == 3).await;
+    assert_eq!(
+        h.webhook_deliveries(&id)[0].attempts,
+        [Some(503), Some(503), Some(200)]
+    );
+    assert_eq!(
+        rx.posts().len(),
+        1,
+        "the failed attempts never reached the webhook"
+    );
+    // The same through the console's control API, seen in its activity view.
+    let emu = emulator_with(|b| b.console(true)).await;
+    let rx = Receiver::start(&emu.credentials().oauth1.consumer_secret).await;
+    let id = register(&emu, &rx.url()).await.json()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = user(&emu, "me");
+    let r = Api::new(&emu, Auth::oauth2(&emu))
+        .post_json(
+            "/2/activity/subscriptions",
+            json!({"event_type": "dm.received", "filter": {"user_id": me}, "webhook_id": id}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let console = |method: &'static str, path: &'static str, body: Option<Value>| {
+        let url = format!("{}{path}", emu.base_url());
+        async move {
+            crate::common::raw(
+                method,
+                &url,
+                &[],
+                body.map(|b| ("application/json", b.to_string().into_bytes())),
+            )
+            .await
+        }
+    };
+    let r = console(
+        "POST",
+        "/console/api/webhooks/fail",
+        Some(json!({"count": 1, "status": 500})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let dm = emu
+        .handle()
+        .send_dm(&user(&emu, "alice"), &me, "once failed")
+        .unwrap();
+    let h = emu.handle();
+    wait_for(|| {
+        h.webhook_deliveries(&id)
+            .first()
+            .is_some_and(|d| d.attempts.len() == 2)
+    })
+    .await;
+    let v = console("GET", "/console/api/activity", None).await.json();
+    let hook = &v["webhooks"][0];
+    assert_eq!(hook["id"], id.as_str());
+    assert_eq!(hook["url"], rx.url().as_str());
+    assert_eq!(hook["valid"], true);
+    let d = &hook["deliveries"][0];
+    assert_eq!(d["status"], 200);
+    assert_eq!(d["attempt"], 2);
+    assert_eq!(d["event_ids"], json!([dm]));
+    assert!(d["time_ms"].as_u64().unwrap() > 0);
+    assert_eq!(v["subscriptions"].as_array().unwrap().len(), 1);
+}
+
 fn minute(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms)
         .unwrap()
