@@ -566,16 +566,6 @@ async fn scenario(emu: Emulator, browser: Browser) {
         .unwrap();
     assert!(detail.contains("Bearer [redacted]"), "{detail}");
     assert!(detail.contains(answer), "{detail}");
-    // Copying the credentials hands them to the clipboard, not to the page.
-    click(&browser, "copy-credentials").await;
-    wait_for(
-        &browser,
-        "the copy's outcome",
-        "const t = document.getElementById('toast'); return !t.hidden && t.textContent;",
-        vec![],
-    )
-    .await;
-    assert_no_secret(&browser, &secrets, "after copying the credentials").await;
 
     // (d) a 429 armed from the page: the client's next read waits for the reset, and the
     // gauge shows the spent window meanwhile.
@@ -677,4 +667,47 @@ async fn scenario(emu: Emulator, browser: Browser) {
     .await;
     assert_no_secret(&browser, &secrets, "the 429's detail").await;
     screenshot(&browser, "requests.png").await;
+
+    // Copying the credentials hands them to the clipboard, not to the page.
+    click(&browser, "copy-credentials").await;
+    wait_for(
+        &browser,
+        "the copy's outcome",
+        "const t = document.getElementById('toast'); return !t.hidden && t.textContent;",
+        vec![],
+    )
+    .await;
+    assert_no_secret(&browser, &secrets, "after copying the credentials").await;
+
+    // The theme toggle flips the theme and the choice outlives a reload.
+    let before = js(
+        &browser,
+        "return getComputedStyle(document.body).backgroundColor;",
+        vec![],
+    )
+    .await;
+    click(&browser, "theme-toggle").await;
+    let chosen = js(
+        &browser,
+        "return document.documentElement.dataset.theme;",
+        vec![],
+    )
+    .await;
+    let after = js(
+        &browser,
+        "return getComputedStyle(document.body).backgroundColor;",
+        vec![],
+    )
+    .await;
+    assert_ne!(before, after, "the toggle changed nothing");
+    browser.refresh().await.unwrap();
+    wait_for(
+        &browser,
+        "the remembered theme",
+        "return document.documentElement.dataset.theme === arguments[0] \
+            && document.querySelector('[data-testid=theme-toggle]').getAttribute('aria-pressed') \
+               === String(arguments[0] === 'dark');",
+        vec![chosen],
+    )
+    .await;
 }

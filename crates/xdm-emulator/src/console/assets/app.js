@@ -244,7 +244,7 @@
   }
 
   function fillUserSelect(select, chosen, suffix) {
-    select.replaceChildren(...state.users.map((u) => el("option", { value: u.id, text: "@" + u.username + " · " + u.name + suffix(u) })));
+    select.replaceChildren(...state.users.map((u) => el("option", { value: u.id, title: u.name, text: "@" + u.username + suffix(u) })));
     select.value = chosen;
   }
 
@@ -806,16 +806,16 @@
     delete: "Delete DMs",
     block: "Block / unblock",
     users_me: "GET /2/users/me",
-    subscription_create: "Create subscriptions",
-    subscription_list: "List subscriptions",
-    subscription_update: "Update subscriptions",
-    subscription_delete: "Delete subscriptions",
-    webhook_create: "Register webhooks",
-    webhook_list: "List webhooks",
-    webhook_update: "Revalidate webhooks",
-    webhook_delete: "Delete webhooks",
-    webhook_replay: "Replay webhooks",
-    stream_connect: "Stream connections",
+    subscription_create: "Subscribe",
+    subscription_list: "Subscriptions",
+    subscription_update: "Update subs",
+    subscription_delete: "Unsubscribe",
+    webhook_create: "Add webhook",
+    webhook_list: "Webhooks",
+    webhook_update: "Revalidate",
+    webhook_delete: "Delete webhook",
+    webhook_replay: "Replay",
+    stream_connect: "Stream connect",
   };
 
   async function loadLimits() {
