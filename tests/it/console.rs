@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
+use fantoccini::error::NewSessionError;
 use fantoccini::{ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ const PAGE: Duration = Duration::from_secs(10);
 /// Finds a program on the PATH, or at the path an environment variable names.
 fn program(names: &[&str], variable: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os(variable) {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|p| p.is_file());
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -127,19 +128,23 @@ async fn open_browser(driver: &ChromeDriver, profile: &Path) -> Browser {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match ClientBuilder::new(HttpConnector::new())
+        let attempt = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities.clone())
             .connect(&driver.url)
-            .await
-        {
+            .await;
+        match attempt {
             Ok(browser) => return browser,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
+            // chromedriver is not listening yet.
+            Err(
+                NewSessionError::Failed(_) | NewSessionError::FailedC(_) | NewSessionError::Lost(_),
+            ) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!(
-                "no browser session from chromedriver at {}: {e}",
-                driver.url
+                "chromedriver at {} opened no session with {}: {e}. Debian's chromium and \
+                 chromium-driver packages must both be installed, at the same version",
+                driver.url,
+                chromium.display()
             ),
         }
     }

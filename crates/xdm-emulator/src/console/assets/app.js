@@ -207,6 +207,7 @@
     conversations: null,
     openId: null,
     thread: null,
+    threadShown: 300,
     requests: [],
     lastSeq: null,
     selectedSeq: null,
@@ -470,7 +471,12 @@
       list.replaceChildren(el("li", { class: "empty muted", text: "No events yet." }));
     } else {
       const previousLast = list.dataset.lastEventId;
-      list.replaceChildren(...t.events.map(threadEvent));
+      // A long history renders its latest part; the rest is one press away.
+      const hidden = Math.max(0, t.events.length - state.threadShown);
+      const more = hidden
+        ? el("li", { class: "more" }, el("button", { type: "button", class: "btn ghost small", text: "Show " + Math.min(hidden, THREAD_PAGE) + " earlier of " + hidden, onclick: showEarlier }))
+        : null;
+      list.replaceChildren(...[more].filter(Boolean), ...t.events.slice(hidden).map(threadEvent));
       const last = t.events[t.events.length - 1].id;
       if (atBottom || previousLast !== last || list.dataset.openId !== state.openId) list.scrollTop = list.scrollHeight;
       list.dataset.lastEventId = last;
@@ -478,6 +484,16 @@
     }
     renderThreadHead();
     renderComposerTo();
+  }
+
+  const THREAD_PAGE = 300;
+
+  function showEarlier() {
+    const list = $("#thread");
+    const fromBottom = list.scrollHeight - list.scrollTop;
+    state.threadShown += THREAD_PAGE;
+    renderThread();
+    list.scrollTop = list.scrollHeight - fromBottom; // keep the reader's place
   }
 
   let typingTimer = null;
@@ -733,6 +749,7 @@
       if (state.selectedSeq !== seq) return;
       box.replaceChildren(detailHead("Request " + seq), el("p", { class: "muted", text: e.message }));
       box.hidden = false;
+      $("#view-requests").classList.add("has-detail");
       return;
     }
     if (state.selectedSeq !== seq) return;
@@ -1209,6 +1226,7 @@
       if (id !== state.openId) {
         state.openId = id;
         state.thread = null;
+        state.threadShown = THREAD_PAGE;
         $("#typing").hidden = true;
         renderThread();
         renderConversations();
