@@ -431,6 +431,7 @@ async fn scenario(emu: Emulator, browser: Browser) {
     select(&browser, "composer-to", &format!("user:{me}")).await;
     let hello = "Hello from the console, can you help? This is the view from here.";
     fill(&browser, "composer-text", hello).await;
+    // A 360x240 PNG drawn for this test (a sunset over hills, made by a few lines of code).
     let photo = Path::new(env!("CARGO_MANIFEST_DIR")).join("it/console_photo.png");
     testid(&browser, "composer-file")
         .await
