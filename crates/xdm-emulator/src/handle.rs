@@ -694,6 +694,8 @@ impl EmulatorHandle {
         let mut g = self.0.lock();
         g.limits = limits;
         g.limiter = Limiter::default();
+        drop(g);
+        self.0.publish(Update::limits());
     }
 
     /// Issues an OAuth 2.0 user token for any user, with the given scopes (space-separated

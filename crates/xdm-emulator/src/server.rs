@@ -442,7 +442,12 @@ async fn handle(
             streaming,
         );
     }
-    if let Some(body) = stream {
+    if let Some(mut body) = stream {
+        if shared.console.is_some() {
+            // The console's activity view lists open connections: tell it when one ends.
+            let shared = shared.clone();
+            body.on_end(move || shared.publish(Update::activity()));
+        }
         return Ok(streaming(reply, body));
     }
     match fault {

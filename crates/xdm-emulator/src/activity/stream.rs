@@ -157,6 +157,23 @@ pub(crate) struct StreamBody {
     /// that the server writes those bytes first.
     fail_at: Option<Pin<Box<tokio::time::Sleep>>>,
     done: bool,
+    /// Called once when the body goes away (the connection ended, however it ended).
+    on_end: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl StreamBody {
+    /// Runs `f` when the body goes away, however the connection ends.
+    pub(crate) fn on_end(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.on_end = Some(Box::new(f));
+    }
+}
+
+impl Drop for StreamBody {
+    fn drop(&mut self) {
+        if let Some(f) = self.on_end.take() {
+            f();
+        }
+    }
 }
 
 impl StreamBody {
@@ -181,6 +198,7 @@ impl StreamBody {
             stop,
             fail_at: None,
             done: false,
+            on_end: None,
         }
     }
 }

@@ -194,9 +194,13 @@ fn cut(mut s: String) -> (String, bool) {
     (s, true)
 }
 
-/// Every token and secret the emulator knows now, longest first.
+/// Every token and secret the emulator knows now (and the app's consumer key and client
+/// id), longest first.
 pub(crate) fn known_secrets(auth: &AuthState) -> Vec<String> {
     let mut out: Vec<String> = [
+        // Identifiers more than secrets, but credentials all the same: kept out too.
+        auth.consumer_key.clone(),
+        auth.client_id.clone(),
         auth.consumer_secret.clone(),
         auth.client_secret.clone(),
         auth.app_bearer.clone(),

@@ -118,10 +118,9 @@ fn event(w: &World, e: &Event) -> Value {
         "created_at_ms": ms,
         "deleted": e.deleted,
         "deleted_by": if e.deleted { vec![w.users[e.sender as usize].id.to_string()] } else { Vec::new() },
+        // The sender of a message; the user who joined, created or left for the others.
+        "sender_id": w.users[e.sender as usize].id.to_string(),
     });
-    if e.kind != EventType::ParticipantsLeave || w.rich_of(e).is_none() {
-        o["sender_id"] = json!(w.users[e.sender as usize].id.to_string());
-    }
     let rich = w.rich_of(e);
     if e.kind == EventType::MessageCreate {
         if let Some(t) = w.text_of(e) {

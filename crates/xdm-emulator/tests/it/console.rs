@@ -616,6 +616,15 @@ async fn live_updates_over_server_sent_events() {
         "event: conversation\ndata: {{\"conversation_id\":\"{conv}\"}}"
     ))
     .await;
+    // An activity stream opening and closing.
+    let bearer = emu.credentials().app_bearer_token.clone();
+    call(&emu, "DELETE", "/console/api/faults", None).await;
+    sse.until("event: faults\ndata: {}\n\n").await;
+    let mut stream = RawStream::open(&emu, "/2/activity/stream", Some(&bearer)).await;
+    assert!(stream.until("\r\n\r\n").await.starts_with("HTTP/1.1 200"));
+    sse.until("event: activity\ndata: {}\n\n").await;
+    drop(stream);
+    sse.until("event: activity\ndata: {}\n\n").await;
     // Ends cleanly on shutdown.
     emu.shutdown().await;
     sse.end().await;
@@ -944,7 +953,9 @@ async fn the_log_never_shows_a_secret() {
         .await;
 
     let secrets = [
-        c.oauth1.consumer_secret.as_str(),
+        c.oauth1.consumer_key.as_str(),
+        &c.oauth2.client_id,
+        &c.oauth1.consumer_secret,
         &c.oauth1.access_token,
         &c.oauth1.access_token_secret,
         &c.oauth2.client_secret,
@@ -1302,4 +1313,88 @@ async fn the_binary_refuses_the_console_on_a_reachable_address() {
     let page = raw("GET", &url, &[], None).await;
     assert_eq!(page.status, 200);
     child.kill().await.unwrap();
+}
+
+/// This machine's address on a non-loopback interface, if it has one with a route.
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    // Connecting a UDP socket sends nothing; it only picks the outgoing interface.
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    ["192.0.2.1:9", "10.255.255.255:9", "8.8.8.8:9"]
+        .iter()
+        .find_map(|target| {
+            s.connect(target).ok()?;
+            let ip = s.local_addr().ok()?.ip();
+            (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+        })
+}
+
+#[tokio::test]
+async fn a_client_off_loopback_is_refused_unless_allowed() {
+    let Some(ip) = non_loopback_ip() else {
+        // The gate itself is unit-tested with non-loopback addresses (console::tests).
+        eprintln!("no non-loopback interface here: the end-to-end check is skipped");
+        return;
+    };
+    for allow in [false, true] {
+        let emu = Emulator::builder()
+            .seed_events(5)
+            .addr("0.0.0.0:0".parse().unwrap())
+            .console(true)
+            .console_allow_remote(allow)
+            .start()
+            .await
+            .unwrap();
+        let port = emu.local_addr().port();
+        let remote = raw(
+            "GET",
+            &format!("http://{ip}:{port}/console/api/world"),
+            &[],
+            None,
+        )
+        .await;
+        let local = raw(
+            "GET",
+            &format!("http://127.0.0.1:{port}/console/api/world"),
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(local.status, 200);
+        if allow {
+            assert_eq!(remote.status, 200);
+        } else {
+            assert_eq!(remote.status, 403);
+            assert_eq!(
+                remote.json(),
+                json!({"error": "the console answers loopback clients only"})
+            );
+            // The API itself is not the console's to refuse.
+            let api = raw("GET", &format!("http://{ip}:{port}/2/users/me"), &[], None).await;
+            assert_eq!(api.status, 401);
+        }
+    }
+}
+
+#[tokio::test]
+async fn counted_faults_from_the_handle() {
+    use xdm_emulator::{Fault, FaultKind};
+    let emu = Emulator::builder()
+        .seed_events(5)
+        .rate_limits(RateLimits::off())
+        .start()
+        .await
+        .unwrap();
+    let h = emu.handle();
+    let id = h.inject_times(Fault::once("GET", "/2/users/me", FaultKind::Status(502)), 2);
+    let listed = h.faults();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].id, listed[0].remaining), (id, Some(2)));
+    let api = Api::new(&emu, Auth::oauth2(&emu));
+    assert_eq!(api.get("/2/users/me").await.status, 502);
+    assert_eq!(h.faults()[0].remaining, Some(1));
+    assert!(h.remove_fault(id));
+    assert!(!h.remove_fault(id));
+    assert_eq!(api.get("/2/users/me").await.status, 200);
+    // Without the console, nothing is kept for it and a drop finds no stream.
+    assert_eq!(h.drop_streams(), 0);
 }
