@@ -496,18 +496,6 @@
     list.scrollTop = list.scrollHeight - fromBottom; // keep the reader's place
   }
 
-  let typingTimer = null;
-  function showTyping(conversationId, userId) {
-    if (conversationId !== state.openId || !userId) return;
-    const p = $("#typing");
-    p.textContent = userLabel(userId) + " is typing…";
-    p.hidden = false;
-    clearTimeout(typingTimer);
-    typingTimer = setTimeout(() => {
-      p.hidden = true;
-    }, 5000);
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Composer.
 
@@ -1196,8 +1184,6 @@
       const d = parseData(event);
       refreshConversations();
       if (d.conversation_id && d.conversation_id === state.openId) refreshThread();
-      const typing = d.kind === "typing" || d.change === "typing" || d.typing === true;
-      if (typing) showTyping(d.conversation_id, d.user_id || d.sender_id);
     });
     source.addEventListener("request", () => refreshRequests());
     source.addEventListener("limits", () => refreshLimits());
@@ -1227,7 +1213,6 @@
         state.openId = id;
         state.thread = null;
         state.threadShown = THREAD_PAGE;
-        $("#typing").hidden = true;
         renderThread();
         renderConversations();
         refreshThread();
