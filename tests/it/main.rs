@@ -1,6 +1,7 @@
 //! End to end: the hyper client against the emulator over real TCP on 127.0.0.1.
 
 mod activity;
+mod console;
 mod faults;
 mod limits;
 mod me;
