@@ -58,6 +58,10 @@ impl RedisOptions {
 #[derive(Clone)]
 pub struct Redis {
     pub(crate) manager: ConnectionManager,
+    /// For connections of their own (the subscriber of wake-ups).
+    pub(crate) client: redis::Client,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
     pub(crate) prefix: Arc<str>,
     pub(crate) address: Arc<str>,
 }
@@ -124,7 +128,7 @@ impl Redis {
         // against a server that accepts the connection and then says nothing.
         let patience = options.connect_timeout + options.response_timeout;
         let connect = async {
-            let mut manager = ConnectionManager::new_with_config(client, config)
+            let mut manager = ConnectionManager::new_with_config(client.clone(), config)
                 .await
                 .map_err(failed(options.connect_timeout))?;
             redis::cmd("PING")
@@ -138,6 +142,9 @@ impl Redis {
             .map_err(|_| timed_out(patience))??;
         Ok(Redis {
             manager,
+            client,
+            connect_timeout: options.connect_timeout,
+            response_timeout: options.response_timeout,
             prefix: prefix.as_str().into(),
             address: address.into(),
         })

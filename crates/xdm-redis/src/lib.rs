@@ -46,6 +46,7 @@ mod error;
 mod fleet;
 mod jitter;
 mod limits;
+mod notify;
 mod record;
 mod token_store;
 

@@ -9,4 +9,5 @@ mod limits;
 mod refresh;
 mod streaming;
 mod support;
+mod wakeups;
 mod worker;
