@@ -16,7 +16,8 @@
 //!   each request against rate-limit windows kept in Redis per account and endpoint group
 //!   ([`FleetLimits`]), updated from every answer's headers; a 429 seen by one worker holds
 //!   every worker back until its reset. Waiting workers sleep until the shared reset, with
-//!   jitter, rather than poll. When Redis cannot be reached, admission falls back to each
+//!   jitter, or, when requests in flight hold the last slots, until one of them is settled
+//!   (the settlement is published on Redis pub/sub), rather than poll. When Redis cannot be reached, admission falls back to each
 //!   client's own limiter, with a warning, and rejoins the fleet when Redis answers again.
 //! - [`RedisCheckpoints`] keeps an export's or a watch's checkpoint in Redis under a lease
 //!   with a fencing number, so that another worker can take over a dead one's job, and a
