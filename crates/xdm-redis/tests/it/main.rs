@@ -7,6 +7,7 @@ mod errors;
 mod fleet;
 mod limits;
 mod refresh;
+mod sends;
 mod streaming;
 mod support;
 mod wakeups;
