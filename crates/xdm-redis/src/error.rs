@@ -2,6 +2,7 @@
 //! may carry a password): they name the Redis address, the account and what was being done.
 
 use crate::account::InvalidAccountId;
+use crate::seal::SealProblem;
 
 /// Redis could not be used at start.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,16 @@ pub enum StoreError {
         account: String,
         /// The fencing number of the stored record.
         stored: u64,
+    },
+    /// The token record is encrypted and did not open, or is not encrypted where it must be
+    /// (see [`RedisTokenStore::with_encryption`](crate::RedisTokenStore::with_encryption)).
+    /// The message never quotes the record or a key.
+    #[error("the token record of account {account} in Redis {problem}")]
+    Sealed {
+        /// The account concerned.
+        account: String,
+        /// What is wrong.
+        problem: SealProblem,
     },
     /// The stored record is not one this version reads. The message never quotes it.
     #[error("the {what} record of account {account} in Redis is damaged or of another version")]

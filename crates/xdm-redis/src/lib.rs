@@ -49,6 +49,7 @@ mod jitter;
 mod limits;
 mod notify;
 mod record;
+mod seal;
 mod token_store;
 
 pub use account::{AccountId, InvalidAccountId};
@@ -57,4 +58,5 @@ pub use connection::{Redis, RedisOptions};
 pub use error::{ConnectError, StoreError};
 pub use fleet::{Fleet, FleetBuilder, FleetClient, FleetError};
 pub use limits::{FleetLimits, FleetTransport};
+pub use seal::{InvalidTokenKey, SealProblem, TokenKey};
 pub use token_store::RedisTokenStore;

@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod connect;
+mod encryption;
 mod errors;
 mod fleet;
 mod limits;
