@@ -35,6 +35,19 @@ pub enum ConnectError {
         /// The timeout that passed, in milliseconds.
         timeout_ms: u64,
     },
+    /// TLS was asked for (`rediss://`), and the server neither completed the handshake nor
+    /// answered in time: most often, a server or port that does not speak TLS (a plain Redis
+    /// reads the handshake as the start of a command, and waits for the rest).
+    #[error(
+        "Redis at {address} did not complete a TLS handshake and answer within {timeout_ms} ms \
+         (does it accept TLS on that port?)"
+    )]
+    TlsTimedOut {
+        /// Host and port.
+        address: String,
+        /// The timeout that passed, in milliseconds.
+        timeout_ms: u64,
+    },
 }
 
 /// A shared store could not be read, written or locked.

@@ -25,6 +25,10 @@
 //! - [`Fleet`] hands out one client per account, all over one transport (one connection pool)
 //!   and one Redis connection, and adds and removes accounts at run time.
 //!
+//! Token records can be encrypted at rest ([`RedisTokenStore::with_encryption`], with a
+//! [`TokenKey`]), and with the feature `tls` (or `tls-aws-lc-rs`) Redis is reached over TLS
+//! (`rediss://`).
+//!
 //! Every key lives under a prefix (`xdm` by default) and carries the account in a hash tag
 //! (`xdm:{account}:token`), so that the keys one script touches share a Redis Cluster slot.
 //!
