@@ -291,7 +291,7 @@ async fn session(
                 }
             }
             _ = health.tick() => {
-                let ping = tokio::time::timeout(shared.response_timeout, sink.ping::<String>());
+                let ping = tokio::time::timeout(shared.response_timeout, sink.ping::<redis::Value>());
                 match ping.await {
                     Ok(Ok(_)) => {}
                     Ok(Err(e)) => return Ended::Lost(e),

@@ -335,3 +335,59 @@ async fn a_reservation_never_settled_frees_its_slot_when_it_lapses() {
         "{scripts} scripts for one wait: a polling storm"
     );
 }
+
+async fn connections_received(raw: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(raw)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_connections_received:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("INFO stats counts connections")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_wait_keeps_one_quiet_subscriber_connection() {
+    let server = RedisServer::start();
+    let mut raw = support::raw(&server).await;
+    let gate = Arc::new(Semaphore::new(0));
+    let (entered, mut arrivals) = mpsc::unbounded_channel();
+    let worker = fleet_transport(&support::connect(&server).await, &gate, &entered);
+    limited_to_one(&worker).await;
+    arrivals.recv().await;
+    let held = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.send(read(true)).await.map(|r| r.status()) }
+    });
+    arrivals.recv().await;
+    let waiting = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.send(read(false)).await.map(|r| r.status()) }
+    });
+    until(
+        "the waiter subscribed",
+        Duration::from_secs(2),
+        async || subscribers(&mut raw).await == 1,
+    )
+    .await;
+
+    // Past the subscriber's health check (every 10 s): it stays the one connection, and the
+    // waiter asks again only when its 5 s bound passes.
+    let connections = connections_received(&mut raw).await;
+    let scripts = scripts_run(&mut raw).await;
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    assert_eq!(
+        connections_received(&mut raw).await,
+        connections,
+        "the subscriber was not reconnected"
+    );
+    assert_eq!(subscribers(&mut raw).await, 1);
+    let asked = scripts_run(&mut raw).await - scripts;
+    assert!(asked <= 3, "{asked} admissions in 12 s");
+
+    gate.add_permits(1);
+    assert_eq!(held.await.unwrap().unwrap(), 200);
+    assert_eq!(waiting.await.unwrap().unwrap(), 200);
+}
