@@ -128,6 +128,7 @@ impl std::fmt::Debug for RedisTokenStore {
             .field("address", &self.inner.redis.address)
             .field("account", &self.inner.account)
             .field("unsaved_token", &self.has_unsaved_token())
+            .field("encrypted", &self.is_encrypted())
             .finish_non_exhaustive()
     }
 }

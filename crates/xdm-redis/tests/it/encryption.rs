@@ -181,4 +181,25 @@ async fn a_fleet_refreshes_and_stores_encrypted_tokens() {
     let record = stored(&mut raw).await;
     assert!(record.starts_with("xdm-sealed-v1."), "{record}");
     assert!(record.contains(key(3).id()));
+
+    // Another worker, after a key rotation: it reads the record sealed with the old key.
+    let rotated = xdm_redis::Fleet::builder(
+        &redis,
+        support::transport(),
+        xdm_hyper::TokioClock,
+        support::oauth_client(&client_id, &url),
+    )
+    .base_url(support::base_url(&url))
+    .token_encryption(key(4))
+    .old_token_keys([key(3)])
+    .build();
+    let account = support::accounts(1).remove(0);
+    assert!(rotated.token_store(&account).is_encrypted());
+    let client = rotated.add_account(account, None).await.unwrap();
+    client.me().await.expect("served with the stored token");
+    assert_eq!(
+        support::refreshes(&emulator, 1),
+        (1, 0),
+        "no second refresh"
+    );
 }
