@@ -136,7 +136,6 @@ async fn a_settlement_wakes_the_waiter_at_once_after_a_few_round_trips() {
     arrivals.recv().await;
 
     // Another worker's read waits for it, subscribed to the group's channel.
-    let before = scripts_run(&mut raw).await;
     let waiting = tokio::spawn({
         let second = second.clone();
         async move {
@@ -150,18 +149,17 @@ async fn a_settlement_wakes_the_waiter_at_once_after_a_few_round_trips() {
         async || subscribers(&mut raw).await == 1,
     )
     .await;
+    // Past its first admission and the one once the subscription stood, it sleeps: a
+    // backoff from 20 ms would have asked about seven times in 1.5 s.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = scripts_run(&mut raw).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
         !waiting.is_finished(),
         "the waiter waits for the read in flight"
     );
     let during = scripts_run(&mut raw).await - before;
-    // Its first admission and the one after the subscription stood; a backoff from 20 ms
-    // would have asked about seven times by now.
-    assert!(
-        during <= 3,
-        "{during} admissions during a 1.5 s wait: a polling storm"
-    );
+    assert_eq!(during, 0, "admissions during a 1.5 s wait: a polling storm");
 
     let released = Instant::now();
     gate.add_permits(1);
@@ -175,7 +173,7 @@ async fn a_settlement_wakes_the_waiter_at_once_after_a_few_round_trips() {
     );
     // The read in flight's settlement, the waiter's admission and its settlement.
     let total = scripts_run(&mut raw).await - before;
-    assert!(total <= during + 4, "{total} scripts in all");
+    assert!(total <= 3, "{total} scripts after the release");
     until(
         "the waiter unsubscribed",
         Duration::from_secs(2),
@@ -268,7 +266,7 @@ async fn a_lost_wake_up_connection_leaves_the_wait_bounded() {
     assert_eq!(response.unwrap(), 200);
     let waited = done - released;
     assert!(
-        waited < Duration::from_millis(2500),
+        waited < Duration::from_secs(3),
         "the short backoff bounds the wait without wake-ups ({waited:?})"
     );
 
