@@ -20,13 +20,20 @@ const NONCE_LEN: usize = 12;
 /// A 32-byte key that encrypts token records at rest (see
 /// [`RedisTokenStore::with_encryption`](crate::RedisTokenStore::with_encryption)).
 ///
-/// Its `Debug` output shows the key's [`id`](Self::id), never the key. Generate one with a
+/// Its `Debug` output shows the key's [`id`](Self::id), never the key, and its bytes are
+/// wiped from memory when it is dropped. Generate one with a
 /// secure random source (`openssl rand -base64 32`, or 32 bytes of the OS's randomness) and
 /// keep it out of Redis.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TokenKey {
     bytes: [u8; 32],
     id: String,
+}
+
+impl Drop for TokenKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.bytes);
+    }
 }
 
 impl std::fmt::Debug for TokenKey {
