@@ -112,11 +112,12 @@ return {1, 0, in_flight + 1, 0, limit, 0}
 /// 'lost' or 'unsent'), then limit, remaining and reset of the three windows ('' when the
 /// headers lacked one), then the channel that wakes the group's waiters. The wake-up is
 /// published before anything else: the script is atomic, so a woken waiter's next admission
-/// runs after all of it.
+/// runs after all of it. A refused `PUBLISH` (an ACL without the channel) is ignored: the
+/// waiters then wake on their bound, and the settlement itself must not be lost.
 const SETTLE: &str = r"
 local h, now = KEYS[1], tonumber(ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[15], '')
+redis.pcall('PUBLISH', ARGV[15], '')
 local mode = ARGV[5]
 if mode == 'unsent' or redis.call('EXISTS', h) == 0 then return 0 end
 local periods = {900000, 86400000, 86400000}

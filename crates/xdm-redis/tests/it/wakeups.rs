@@ -389,3 +389,52 @@ async fn a_long_wait_keeps_one_quiet_subscriber_connection() {
     assert_eq!(held.await.unwrap().unwrap(), 200);
     assert_eq!(waiting.await.unwrap().unwrap(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_pub_sub_rights_settlements_still_count_and_waits_stay_bounded() {
+    let server = RedisServer::start();
+    let mut raw = support::raw(&server).await;
+    // An ACL user that may run the scripts but neither publish nor subscribe on any channel.
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "default", "resetchannels"])
+        .query_async(&mut raw)
+        .await
+        .unwrap();
+    let gate = Arc::new(Semaphore::new(0));
+    let (entered, mut arrivals) = mpsc::unbounded_channel();
+    let redis = support::connect(&server).await;
+    let limits = FleetLimits::new(&redis);
+    let worker = limits.transport(
+        support::accounts(1).remove(0),
+        one_left(gate.clone(), entered.clone()),
+    );
+    limited_to_one(&worker).await;
+    arrivals.recv().await;
+    let held = tokio::spawn({
+        let worker = worker.clone();
+        async move { worker.send(read(true)).await.map(|r| r.status()) }
+    });
+    arrivals.recv().await;
+    let waiting = tokio::spawn({
+        let worker = worker.clone();
+        async move {
+            let response = worker.send(read(false)).await.map(|r| r.status());
+            (response, Instant::now())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!waiting.is_finished());
+    let released = Instant::now();
+    gate.add_permits(1);
+    assert_eq!(held.await.unwrap().unwrap(), 200);
+    let (response, done) = waiting.await.unwrap();
+    assert_eq!(response.unwrap(), 200);
+    assert!(
+        done - released < Duration::from_secs(3),
+        "bounded by the backoff"
+    );
+    assert!(
+        !limits.is_degraded(),
+        "the settlements ran whole: the fleet never fell back to local limits"
+    );
+}
