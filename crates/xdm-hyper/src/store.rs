@@ -7,12 +7,10 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use xdm_auth::oauth2::UserToken;
+use xdm_auth::oauth2::{TokenRecord, UserToken};
 use xdm_client::{RefreshLock, StoreFuture, TokenStore, TokenStoreError};
-use xdm_core::Scope;
 
 use crate::login::SavedClient;
 
@@ -61,20 +59,14 @@ impl From<FileStoreError> for TokenStoreError {
     }
 }
 
-const FORMAT_VERSION: u32 = 1;
+const FORMAT_VERSION: u32 = TokenRecord::VERSION;
 
-/// The file's layout. Tokens are written here, deliberately, and nowhere else.
+/// The file's layout: the token record every store shares, and what the file keeps beside
+/// it. Tokens are written here, deliberately, and nowhere else.
 #[derive(Serialize, Deserialize)]
 struct StoredToken {
-    version: u32,
-    access_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scopes: Option<Vec<String>>,
-    issued_at_ms: u64,
+    #[serde(flatten)]
+    token: TokenRecord,
     /// The SHA-256 (hex) of the refresh token from the environment that this token's chain
     /// of refreshes started from: that one is spent, and this token succeeds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,42 +90,16 @@ struct Origin {
     client: (PathBuf, SavedClient),
 }
 
-fn to_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-fn from_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
-}
-
 impl StoredToken {
     fn from_token(token: &UserToken, succeeds: Option<String>) -> Self {
         Self {
+            token: TokenRecord::from_token(token),
             succeeds_refresh_sha256: succeeds,
-            version: FORMAT_VERSION,
-            access_token: token.access_token().expose_secret().to_owned(),
-            refresh_token: token.refresh_token().map(|r| r.expose_secret().to_owned()),
-            expires_at_ms: token.expires_at().map(to_ms),
-            scopes: token
-                .scopes()
-                .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect()),
-            issued_at_ms: to_ms(token.issued_at()),
         }
     }
 
     fn into_token(self) -> UserToken {
-        let mut token = UserToken::new(self.access_token, from_ms(self.issued_at_ms));
-        if let Some(r) = self.refresh_token {
-            token = token.with_refresh_token(r);
-        }
-        if let Some(ms) = self.expires_at_ms {
-            token = token.with_expires_at(from_ms(ms));
-        }
-        if let Some(scopes) = self.scopes {
-            token = token.with_scopes(scopes.iter().map(|s| Scope::parse(s)));
-        }
-        token
+        self.token.into_token()
     }
 }
 

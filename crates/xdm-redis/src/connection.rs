@@ -58,6 +58,10 @@ impl RedisOptions {
 #[derive(Clone)]
 pub struct Redis {
     pub(crate) manager: ConnectionManager,
+    /// For connections of their own (the subscriber of wake-ups).
+    pub(crate) client: redis::Client,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
     pub(crate) prefix: Arc<str>,
     pub(crate) address: Arc<str>,
 }
@@ -72,8 +76,9 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
-    /// Connects to `url` (`redis://[user:password@]host[:port][/db]` or `redis+unix:///path`)
-    /// with the default [`RedisOptions`].
+    /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, `redis+unix:///path`,
+    /// or with the feature `tls`, `rediss://…` for TLS, the server's certificate checked
+    /// against the system's root certificates) with the default [`RedisOptions`].
     pub async fn connect(url: &str) -> Result<Redis, ConnectError> {
         Redis::connect_with(url, RedisOptions::default()).await
     }
@@ -83,12 +88,23 @@ impl Redis {
     pub async fn connect_with(url: &str, options: RedisOptions) -> Result<Redis, ConnectError> {
         let prefix = AccountId::new(options.prefix.clone()).map_err(ConnectError::BadPrefix)?;
         let scheme = url.split_once("://").map(|(s, _)| s);
-        if !matches!(scheme, Some("redis" | "redis+unix" | "unix")) {
-            return Err(ConnectError::BadUrl {
-                reason: "it must start with redis:// or redis+unix:// (TLS, rediss://, is not \
-                         built into this crate)"
-                    .to_owned(),
-            });
+        match scheme {
+            Some("redis" | "redis+unix" | "unix") => {}
+            Some("rediss") if cfg!(any(feature = "tls", feature = "tls-aws-lc-rs")) => {
+                tls::ensure_crypto_provider();
+            }
+            Some("rediss") => {
+                return Err(ConnectError::BadUrl {
+                    reason: "TLS (rediss://) needs xdm-redis's feature `tls`, which this \
+                             program was built without"
+                        .to_owned(),
+                });
+            }
+            _ => {
+                return Err(ConnectError::BadUrl {
+                    reason: "it must start with redis://, rediss:// or redis+unix://".to_owned(),
+                });
+            }
         }
         let client = redis::Client::open(url).map_err(|e| ConnectError::BadUrl {
             reason: describe_url_error(&e),
@@ -102,9 +118,21 @@ impl Redis {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(500));
         let named = address.as_str();
-        let timed_out = |timeout: Duration| ConnectError::TimedOut {
-            address: named.to_owned(),
-            timeout_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
+        let over_tls = scheme == Some("rediss");
+        let timed_out = |timeout: Duration| {
+            let address = named.to_owned();
+            let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+            if over_tls {
+                ConnectError::TlsTimedOut {
+                    address,
+                    timeout_ms,
+                }
+            } else {
+                ConnectError::TimedOut {
+                    address,
+                    timeout_ms,
+                }
+            }
         };
         // A step that ran out of its own timeout is reported as such, not as a refusal: the
         // server may be there, silent (overloaded, or not Redis at all).
@@ -124,7 +152,7 @@ impl Redis {
         // against a server that accepts the connection and then says nothing.
         let patience = options.connect_timeout + options.response_timeout;
         let connect = async {
-            let mut manager = ConnectionManager::new_with_config(client, config)
+            let mut manager = ConnectionManager::new_with_config(client.clone(), config)
                 .await
                 .map_err(failed(options.connect_timeout))?;
             redis::cmd("PING")
@@ -138,6 +166,9 @@ impl Redis {
             .map_err(|_| timed_out(patience))??;
         Ok(Redis {
             manager,
+            client,
+            connect_timeout: options.connect_timeout,
+            response_timeout: options.response_timeout,
             prefix: prefix.as_str().into(),
             address: address.into(),
         })
@@ -173,4 +204,26 @@ fn describe_url_error(e: &redis::RedisError) -> String {
     e.detail()
         .map(str::to_owned)
         .unwrap_or_else(|| e.to_string())
+}
+
+/// The rustls crypto provider the `redis` crate's TLS uses: the process's default, which is
+/// installed here when the program has not chosen one.
+#[cfg(any(feature = "tls", feature = "tls-aws-lc-rs"))]
+mod tls {
+    pub(super) fn ensure_crypto_provider() {
+        if rustls::crypto::CryptoProvider::get_default().is_some() {
+            return;
+        }
+        #[cfg(feature = "tls")]
+        let provider = rustls::crypto::ring::default_provider();
+        #[cfg(not(feature = "tls"))]
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
+        // Another thread may have installed one meanwhile: either way there is one now.
+        let _ = provider.install_default();
+    }
+}
+
+#[cfg(not(any(feature = "tls", feature = "tls-aws-lc-rs")))]
+mod tls {
+    pub(super) fn ensure_crypto_provider() {}
 }

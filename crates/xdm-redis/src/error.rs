@@ -2,6 +2,7 @@
 //! may carry a password): they name the Redis address, the account and what was being done.
 
 use crate::account::InvalidAccountId;
+use crate::seal::SealProblem;
 
 /// Redis could not be used at start.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,19 @@ pub enum ConnectError {
     #[error("Redis at {address} did not answer within {timeout_ms} ms")]
     TimedOut {
         /// Host and port (or socket path).
+        address: String,
+        /// The timeout that passed, in milliseconds.
+        timeout_ms: u64,
+    },
+    /// TLS was asked for (`rediss://`), and the server neither completed the handshake nor
+    /// answered in time: most often, a server or port that does not speak TLS (a plain Redis
+    /// reads the handshake as the start of a command, and waits for the rest).
+    #[error(
+        "Redis at {address} did not complete a TLS handshake and answer within {timeout_ms} ms \
+         (does it accept TLS on that port?)"
+    )]
+    TlsTimedOut {
+        /// Host and port.
         address: String,
         /// The timeout that passed, in milliseconds.
         timeout_ms: u64,
@@ -78,6 +92,16 @@ pub enum StoreError {
         account: String,
         /// The fencing number of the stored record.
         stored: u64,
+    },
+    /// The token record is encrypted and did not open, or is not encrypted where it must be
+    /// (see [`RedisTokenStore::with_encryption`](crate::RedisTokenStore::with_encryption)).
+    /// The message never quotes the record or a key.
+    #[error("the token record of account {account} in Redis {problem}")]
+    Sealed {
+        /// The account concerned.
+        account: String,
+        /// What is wrong.
+        problem: SealProblem,
     },
     /// The stored record is not one this version reads. The message never quotes it.
     #[error("the {what} record of account {account} in Redis is damaged or of another version")]

@@ -14,6 +14,7 @@ use crate::checkpoint::RedisCheckpoints;
 use crate::connection::Redis;
 use crate::error::StoreError;
 use crate::limits::{FleetLimits, FleetTransport};
+use crate::seal::TokenKey;
 use crate::token_store::RedisTokenStore;
 
 /// The client a [`Fleet`] hands out: the generic client over the fleet's shared transport.
@@ -51,6 +52,8 @@ pub struct Fleet<T, C> {
     base_url: BaseUrl,
     limits: FleetLimits,
     lock_ttl: Option<Duration>,
+    token_key: Option<TokenKey>,
+    old_token_keys: Vec<TokenKey>,
     rate_limit_policy: RateLimitPolicy,
     clients: Mutex<BTreeMap<AccountId, FleetClient<T, C>>>,
 }
@@ -81,6 +84,8 @@ pub struct FleetBuilder<T, C> {
     base_url: BaseUrl,
     limits: Option<FleetLimits>,
     lock_ttl: Option<Duration>,
+    token_key: Option<TokenKey>,
+    old_token_keys: Vec<TokenKey>,
     rate_limit_policy: RateLimitPolicy,
 }
 
@@ -113,6 +118,20 @@ impl<T, C> FleetBuilder<T, C> {
         self
     }
 
+    /// Encrypts every account's token record at rest with `key` (see
+    /// [`RedisTokenStore::with_encryption`]).
+    pub fn token_encryption(mut self, key: TokenKey) -> Self {
+        self.token_key = Some(key);
+        self
+    }
+
+    /// Also reads token records sealed with the `old` keys (see
+    /// [`RedisTokenStore::with_old_keys`]).
+    pub fn old_token_keys(mut self, old: impl IntoIterator<Item = TokenKey>) -> Self {
+        self.old_token_keys = old.into_iter().collect();
+        self
+    }
+
     /// The clients' policy when a limit is spent (the client's default otherwise).
     pub fn rate_limit_policy(mut self, policy: RateLimitPolicy) -> Self {
         self.rate_limit_policy = policy;
@@ -129,6 +148,8 @@ impl<T, C> FleetBuilder<T, C> {
             oauth: self.oauth,
             base_url: self.base_url,
             lock_ttl: self.lock_ttl,
+            token_key: self.token_key,
+            old_token_keys: self.old_token_keys,
             rate_limit_policy: self.rate_limit_policy,
             clients: Mutex::new(BTreeMap::new()),
         }
@@ -157,6 +178,8 @@ where
             base_url: BaseUrl::x_api(),
             limits: None,
             lock_ttl: None,
+            token_key: None,
+            old_token_keys: Vec::new(),
             rate_limit_policy: RateLimitPolicy::default(),
         }
     }
@@ -164,11 +187,16 @@ where
     /// The token store of `account`, for example to save the token of a new authorization
     /// ([`TokenStore::save`](xdm_client::TokenStore::save) replaces the stored one).
     pub fn token_store(&self, account: &AccountId) -> RedisTokenStore {
-        let store = RedisTokenStore::new(&self.redis, account.clone());
-        match self.lock_ttl {
-            Some(ttl) => store.with_lock_ttl(ttl),
-            None => store,
+        let mut store = RedisTokenStore::new(&self.redis, account.clone());
+        if let Some(ttl) = self.lock_ttl {
+            store = store.with_lock_ttl(ttl);
         }
+        if let Some(key) = &self.token_key {
+            store = store
+                .with_encryption(key.clone())
+                .with_old_keys(self.old_token_keys.iter().cloned());
+        }
+        store
     }
 
     /// Serves `account` from now on and returns its client (the same one while the account

@@ -16,13 +16,18 @@
 //!   each request against rate-limit windows kept in Redis per account and endpoint group
 //!   ([`FleetLimits`]), updated from every answer's headers; a 429 seen by one worker holds
 //!   every worker back until its reset. Waiting workers sleep until the shared reset, with
-//!   jitter, rather than poll. When Redis cannot be reached, admission falls back to each
+//!   jitter, or, when requests in flight hold the last slots, until one of them is settled
+//!   (the settlement is published on Redis pub/sub), rather than poll. When Redis cannot be reached, admission falls back to each
 //!   client's own limiter, with a warning, and rejoins the fleet when Redis answers again.
 //! - [`RedisCheckpoints`] keeps an export's or a watch's checkpoint in Redis under a lease
 //!   with a fencing number, so that another worker can take over a dead one's job, and a
 //!   worker that lost its lease cannot write over its successor's progress.
 //! - [`Fleet`] hands out one client per account, all over one transport (one connection pool)
 //!   and one Redis connection, and adds and removes accounts at run time.
+//!
+//! Token records can be encrypted at rest ([`RedisTokenStore::with_encryption`], with a
+//! [`TokenKey`]), and with the feature `tls` (or `tls-aws-lc-rs`) Redis is reached over TLS
+//! (`rediss://`).
 //!
 //! Every key lives under a prefix (`xdm` by default) and carries the account in a hash tag
 //! (`xdm:{account}:token`), so that the keys one script touches share a Redis Cluster slot.
@@ -46,7 +51,9 @@ mod error;
 mod fleet;
 mod jitter;
 mod limits;
+mod notify;
 mod record;
+mod seal;
 mod token_store;
 
 pub use account::{AccountId, InvalidAccountId};
@@ -55,4 +62,5 @@ pub use connection::{Redis, RedisOptions};
 pub use error::{ConnectError, StoreError};
 pub use fleet::{Fleet, FleetBuilder, FleetClient, FleetError};
 pub use limits::{FleetLimits, FleetTransport};
+pub use seal::{InvalidTokenKey, SealProblem, TokenKey};
 pub use token_store::RedisTokenStore;

@@ -18,8 +18,13 @@
 //! - a 429 holds the group back, for every worker, until the reset.
 //!
 //! A worker that is refused sleeps until the shared reset plus up to 250 ms of jitter, so
-//! the workers that wake at a reset reach Redis spread out rather than together. Only a
-//! refusal that answers in flight may lift is asked again sooner, on a short backoff.
+//! the workers that wake at a reset reach Redis spread out rather than together. A refusal
+//! that answers in flight may lift waits for one of them to be settled: each settlement
+//! publishes on the account and group's channel, and the waiter, subscribed before it asked
+//! again, wakes on it ([`crate::notify`]). It never sleeps past the reset, the lapse of the
+//! oldest reservation in flight (a dead worker's never settles) or 5 s (in case a message was
+//! lost); while the subscriber connection is down it asks again on a short backoff (20 ms
+//! doubling to 1 s) instead.
 
 use std::sync::Arc;
 use std::sync::LazyLock;
@@ -37,6 +42,7 @@ use crate::account::{AccountId, key};
 use crate::connection::Redis;
 use crate::error::StoreError;
 use crate::jitter;
+use crate::notify::{Listener, Notifications};
 use crate::record::{from_ms, to_ms};
 
 /// Rolls window `i` of hash `h` over when its reset has passed, and returns its limit,
@@ -59,8 +65,9 @@ end
 
 /// KEYS windows, in-flight; ARGV now, reservation id, lease, then the documented 15-minute
 /// and 24-hour limits and periods ('' when none), then how long to keep the keys. Returns
-/// {1, 0, in flight, 0, limit} when admitted, {0, until, in flight, provisional, limit} when
-/// not.
+/// {1, 0, in flight, 0, limit, 0} when admitted, {0, until, in flight, provisional, limit,
+/// first lapse} when not (the first lapse is when the oldest reservation in flight runs out
+/// unsettled, 0 when none is in flight).
 const ADMIT: &str = r"
 local h, now = KEYS[1], tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
@@ -91,20 +98,26 @@ end
 if wait > 0 then
   local provisional = 0
   if not hard then provisional = 1 end
-  return {0, wait, in_flight, provisional, limit}
+  local first, lapse = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES'), 0
+  if first[2] then lapse = tonumber(first[2]) end
+  return {0, wait, in_flight, provisional, limit, lapse}
 end
 redis.call('ZADD', KEYS[2], s(now + tonumber(ARGV[3])), ARGV[2])
 redis.call('PEXPIRE', h, ARGV[8])
 redis.call('PEXPIRE', KEYS[2], ARGV[8])
-return {1, 0, in_flight + 1, 0, limit}
+return {1, 0, in_flight + 1, 0, limit, 0}
 ";
 
 /// KEYS windows, in-flight; ARGV now, reservation id, status, penalty, mode ('response',
 /// 'lost' or 'unsent'), then limit, remaining and reset of the three windows ('' when the
-/// headers lacked one).
+/// headers lacked one), then the channel that wakes the group's waiters. The wake-up is
+/// published before anything else: the script is atomic, so a woken waiter's next admission
+/// runs after all of it. A refused `PUBLISH` (an ACL without the channel) is ignored: the
+/// waiters then wake on their bound, and the settlement itself must not be lost.
 const SETTLE: &str = r"
 local h, now = KEYS[1], tonumber(ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.pcall('PUBLISH', ARGV[15], '')
 local mode = ARGV[5]
 if mode == 'unsent' or redis.call('EXISTS', h) == 0 then return 0 end
 local periods = {900000, 86400000, 86400000}
@@ -153,14 +166,20 @@ static SETTLE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(&format!("
 const KEEP: Duration = Duration::from_secs(2 * 24 * 60 * 60);
 /// The most jitter added to a wait for a reset.
 const RESET_JITTER: Duration = Duration::from_millis(250);
+/// The longest a subscribed waiter sleeps without a wake-up before it asks again, in case a
+/// message was lost without the subscriber connection noticing.
+const NOTIFIED_WAIT_CAP: Duration = Duration::from_secs(5);
+/// The most jitter added to a wait for the lapse of a reservation.
+const LAPSE_JITTER: Duration = Duration::from_millis(50);
 
 /// The fleet's shared rate-limit windows: admission of each request against what every
 /// worker has spent. Admission and settlement are Lua scripts over two keys per account
 /// and group (the windows, and the reservations in flight), following the core
 /// [`RateLimiter`](xdm_core::rate_limit::RateLimiter) rule for rule.
 ///
-/// Cloning is cheap; clones share the Redis connection and the degraded flag. Wrap a
-/// transport with [`transport`](Self::transport) to limit one account's requests.
+/// Cloning is cheap; clones share the Redis connection, the degraded flag and the subscriber
+/// connection that wakes waiting requests (opened on the first wait). Wrap a transport with
+/// [`transport`](Self::transport) to limit one account's requests.
 #[derive(Clone)]
 pub struct FleetLimits {
     redis: Redis,
@@ -168,6 +187,7 @@ pub struct FleetLimits {
     lease: Duration,
     penalty_without_reset: Duration,
     degraded: Arc<AtomicBool>,
+    notifications: Arc<Notifications>,
 }
 
 impl std::fmt::Debug for FleetLimits {
@@ -210,6 +230,11 @@ impl FleetLimits {
             lease: Duration::from_secs(120),
             penalty_without_reset: LimiterConfig::default().penalty_without_reset,
             degraded: Arc::new(AtomicBool::new(false)),
+            notifications: Arc::new(Notifications::new(
+                redis.client.clone(),
+                redis.connect_timeout,
+                redis.response_timeout,
+            )),
         }
     }
 
@@ -282,7 +307,7 @@ impl FleetLimits {
         group: EndpointGroup,
         reservation: &str,
         now: SystemTime,
-    ) -> Result<(bool, SystemTime, bool, u32), StoreError> {
+    ) -> Result<Answer, StoreError> {
         let (fifteen, day) = LimiterConfig::documented_limits(group);
         let limit = |s: Option<xdm_core::rate_limit::SeededLimit>| {
             s.map(|s| s.limit.to_string()).unwrap_or_default()
@@ -291,7 +316,9 @@ impl FleetLimits {
             s.map(|s| s.period.as_millis().to_string())
                 .unwrap_or_default()
         };
-        let (windows, in_flight) = keys.of(group);
+        let GroupKey {
+            windows, in_flight, ..
+        } = keys.of(group);
         let reply: Vec<i64> = ADMIT_SCRIPT
             .key(windows)
             .key(in_flight)
@@ -306,7 +333,7 @@ impl FleetLimits {
             .invoke_async(&mut self.redis.conn())
             .await
             .map_err(|e| self.redis_error(account, "admitting a request", e))?;
-        let [admitted, until, _, provisional, limit] = reply[..] else {
+        let [admitted, until, _, provisional, limit, lapse] = reply[..] else {
             return Err(self.redis_error(
                 account,
                 "admitting a request",
@@ -317,12 +344,14 @@ impl FleetLimits {
                     .into(),
             ));
         };
-        Ok((
-            admitted == 1,
-            from_ms(u64::try_from(until).unwrap_or(0)),
-            provisional == 1,
-            u32::try_from(limit).unwrap_or(0),
-        ))
+        let time = |ms: i64| from_ms(u64::try_from(ms).unwrap_or(0));
+        Ok(Answer {
+            admitted: admitted == 1,
+            until: time(until),
+            provisional: provisional == 1,
+            limit: u32::try_from(limit).unwrap_or(0),
+            first_lapse: (lapse > 0).then(|| time(lapse)),
+        })
     }
 
     /// Waits until the fleet admits a request of `group` for `account`.
@@ -340,9 +369,15 @@ impl FleetLimits {
         );
         let started = Instant::now();
         let mut short = Duration::from_millis(20);
+        // Made at the first refusal that a settlement may lift, and kept to the end: the
+        // subscription stands before every later check.
+        let mut listener: Option<Listener> = None;
         loop {
+            if let Some(listener) = &mut listener {
+                listener.mark_seen();
+            }
             let now = SystemTime::now();
-            let (admitted, until, provisional, limit) = match self
+            let answer = match self
                 .admit_once(account, keys, group, &reservation, now)
                 .await
             {
@@ -353,27 +388,65 @@ impl FleetLimits {
                 }
             };
             self.recover();
-            if admitted {
+            if answer.admitted {
                 return Admission::Admitted(reservation);
             }
-            let to_reset = until.duration_since(now).unwrap_or_default();
-            let pause = if provisional {
-                // Answers in flight may free a slot: ask again soon, backing off.
+            let refused = Admission::Refused {
+                until: answer.until,
+                limit: answer.limit,
+            };
+            let to_reset = answer.until.duration_since(now).unwrap_or_default();
+            if !answer.provisional {
+                let pause = to_reset + jitter::up_to(RESET_JITTER);
+                if started.elapsed() + pause > self.max_wait {
+                    return refused;
+                }
+                tracing::debug!(
+                    wait_ms = pause.as_millis() as u64,
+                    "the fleet's budget is spent; waiting for the reset"
+                );
+                tokio::time::sleep(pause).await;
+                continue;
+            }
+            // Answers in flight may free a slot: wait for one to be settled.
+            let Some(left) = self.max_wait.checked_sub(started.elapsed()) else {
+                return refused;
+            };
+            if left.is_zero() {
+                return refused;
+            }
+            let listener = match &mut listener {
+                Some(listener) => listener,
+                None => {
+                    let mut fresh = self.notifications.listen(keys.of(group).channel);
+                    let subscribed = fresh.subscribed(short.min(left)).await;
+                    let listener = listener.insert(fresh);
+                    if subscribed {
+                        // A slot freed before the subscription stood woke nobody: ask again
+                        // now that any later one will.
+                        continue;
+                    }
+                    listener
+                }
+            };
+            let pause = if listener.is_subscribed() {
+                let to_lapse = answer
+                    .first_lapse
+                    .and_then(|t| t.duration_since(now).ok())
+                    .map_or(NOTIFIED_WAIT_CAP, |d| d + jitter::up_to(LAPSE_JITTER));
+                to_reset.min(to_lapse).min(NOTIFIED_WAIT_CAP)
+            } else {
                 let pause = (short + jitter::up_to(short)).min(to_reset);
                 short = (short * 2).min(Duration::from_secs(1));
                 pause
-            } else {
-                to_reset + jitter::up_to(RESET_JITTER)
             };
-            if started.elapsed() + pause > self.max_wait {
-                return Admission::Refused { until, limit };
-            }
+            let pause = pause.min(left);
             tracing::debug!(
-                wait_ms = pause.as_millis() as u64,
-                provisional,
-                "the fleet's budget is spent; waiting"
+                bound_ms = pause.as_millis() as u64,
+                notified = listener.is_subscribed(),
+                "the fleet's budget is taken by requests in flight; waiting for one to end"
             );
-            tokio::time::sleep(pause).await;
+            listener.wait(pause).await;
         }
     }
 
@@ -394,7 +467,11 @@ impl FleetLimits {
             Outcome::Failure(ReachedServer::No) => (0, "unsent", RateLimitSnapshot::default()),
             Outcome::Failure(_) => (0, "lost", RateLimitSnapshot::default()),
         };
-        let (windows, in_flight) = keys.of(group);
+        let GroupKey {
+            windows,
+            in_flight,
+            channel,
+        } = keys.of(group);
         let mut invocation = SETTLE_SCRIPT.key(windows);
         invocation
             .key(in_flight)
@@ -413,6 +490,7 @@ impl FleetLimits {
                 None => invocation.arg("").arg("").arg(""),
             };
         }
+        invocation.arg(channel);
         let settled: Result<u8, _> = invocation.invoke_async(&mut self.redis.conn()).await;
         match settled {
             Ok(_) => self.recover(),
@@ -440,7 +518,7 @@ impl GroupKeys {
         }
     }
 
-    fn of(&self, group: EndpointGroup) -> (String, String) {
+    fn of(&self, group: EndpointGroup) -> GroupKey {
         let name = match group {
             EndpointGroup::ReadEvents => "read-events",
             EndpointGroup::SendMessage => "send-message",
@@ -452,9 +530,31 @@ impl GroupKeys {
             _ => "other",
         };
         let windows = format!("{}:{name}", self.base);
-        let in_flight = format!("{windows}:in-flight");
-        (windows, in_flight)
+        GroupKey {
+            in_flight: format!("{windows}:in-flight"),
+            channel: format!("{windows}:settled"),
+            windows,
+        }
     }
+}
+
+/// The keys of one account's group, and the channel its settlements are published on.
+struct GroupKey {
+    windows: String,
+    in_flight: String,
+    channel: String,
+}
+
+/// What one admission attempt answered.
+struct Answer {
+    admitted: bool,
+    /// When refused: the reset (or hold) that a refusal waits for.
+    until: SystemTime,
+    /// When refused: whether answers in flight may lift the refusal before `until`.
+    provisional: bool,
+    limit: u32,
+    /// When refused: when the oldest reservation in flight lapses unsettled.
+    first_lapse: Option<SystemTime>,
 }
 
 /// A transport whose requests for one account are admitted against the fleet's shared

@@ -1,26 +1,9 @@
-//! The token record's layout in Redis: JSON, the same fields the token file keeps.
+//! The token record's layout in Redis: the JSON every xdm store shares
+//! ([`TokenRecord`]), the one the token file keeps too.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-use xdm_auth::oauth2::UserToken;
-use xdm_core::Scope;
-
-const FORMAT_VERSION: u32 = 1;
-
-/// Tokens are written here, deliberately, and nowhere else (not in logs, not in errors).
-#[derive(Serialize, Deserialize)]
-struct StoredToken {
-    version: u32,
-    access_token: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    scopes: Option<Vec<String>>,
-    issued_at_ms: u64,
-}
+use xdm_auth::oauth2::{TokenRecord, UserToken};
 
 pub(crate) fn to_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
@@ -32,41 +15,19 @@ pub(crate) fn from_ms(ms: u64) -> SystemTime {
 }
 
 pub(crate) fn encode(token: &UserToken) -> String {
-    let stored = StoredToken {
-        version: FORMAT_VERSION,
-        access_token: token.access_token().expose_secret().to_owned(),
-        refresh_token: token.refresh_token().map(|r| r.expose_secret().to_owned()),
-        expires_at_ms: token.expires_at().map(to_ms),
-        scopes: token
-            .scopes()
-            .map(|s| s.iter().map(|s| s.as_str().to_owned()).collect()),
-        issued_at_ms: to_ms(token.issued_at()),
-    };
-    serde_json::to_string(&stored).expect("a token serializes to JSON")
+    serde_json::to_string(&TokenRecord::from_token(token)).expect("a token serializes to JSON")
 }
 
 /// The token in `json`, or `None` when it is not a record of this version.
 pub(crate) fn decode(json: &[u8]) -> Option<UserToken> {
-    let stored: StoredToken = serde_json::from_slice(json).ok()?;
-    if stored.version != FORMAT_VERSION {
-        return None;
-    }
-    let mut token = UserToken::new(stored.access_token, from_ms(stored.issued_at_ms));
-    if let Some(r) = stored.refresh_token {
-        token = token.with_refresh_token(r);
-    }
-    if let Some(ms) = stored.expires_at_ms {
-        token = token.with_expires_at(from_ms(ms));
-    }
-    if let Some(scopes) = stored.scopes {
-        token = token.with_scopes(scopes.iter().map(|s| Scope::parse(s)));
-    }
-    Some(token)
+    let record: TokenRecord = serde_json::from_slice(json).ok()?;
+    (record.version() == TokenRecord::VERSION).then(|| record.into_token())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use xdm_core::Scope;
 
     #[test]
     fn a_token_survives_the_round_trip() {
@@ -78,6 +39,22 @@ mod tests {
         assert_eq!(decode(encode(&token).as_bytes()), Some(token));
         let bare = UserToken::new("access", issued);
         assert_eq!(decode(encode(&bare).as_bytes()), Some(bare));
+    }
+
+    #[test]
+    fn a_record_written_before_the_shared_layout_still_reads() {
+        // Written by this crate when it had a record type of its own.
+        let old = br#"{"version":1,"access_token":"access","refresh_token":"refresh","expires_at_ms":1700007200000,"scopes":["dm.read","offline.access"],"issued_at_ms":1700000000123}"#;
+        let expected = UserToken::new("access", from_ms(1_700_000_000_123))
+            .with_refresh_token("refresh")
+            .with_expires_at(from_ms(1_700_007_200_000))
+            .with_scopes([Scope::DmRead, Scope::OfflineAccess]);
+        assert_eq!(decode(old), Some(expected.clone()));
+        assert_eq!(
+            encode(&expected).as_bytes(),
+            old,
+            "and is written the same way"
+        );
     }
 
     #[test]

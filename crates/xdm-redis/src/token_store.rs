@@ -19,7 +19,7 @@
 //! other worker refreshes from the spent token it would otherwise read.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use redis::Script;
@@ -29,6 +29,7 @@ use xdm_client::{RefreshLock, StoreFuture, TokenStore};
 use crate::account::{AccountId, key};
 use crate::connection::Redis;
 use crate::error::StoreError;
+use crate::seal::{self, Keyring, Opened, SealProblem, TokenKey};
 use crate::{jitter, record};
 
 /// Takes the lock if it is free: KEYS lock, fence counter; ARGV ttl (ms). Returns the fencing
@@ -100,10 +101,19 @@ struct Inner {
     lock_key: String,
     fence_key: String,
     lock_ttl_ms: AtomicU64,
+    /// The keys that encrypt the record, when it is encrypted at rest.
+    keys: Mutex<Keys>,
     /// A rotated token whose write failed, with the fence it must be written under.
     unsaved: Mutex<Option<Unsaved>>,
     /// Whether a task is already retrying the write of `unsaved`.
     retrying: AtomicBool,
+}
+
+/// The key a store seals with, and the old ones it still opens with.
+#[derive(Default)]
+struct Keys {
+    current: Option<TokenKey>,
+    old: Vec<TokenKey>,
 }
 
 #[derive(Clone)]
@@ -118,6 +128,7 @@ impl std::fmt::Debug for RedisTokenStore {
             .field("address", &self.inner.redis.address)
             .field("account", &self.inner.account)
             .field("unsaved_token", &self.has_unsaved_token())
+            .field("encrypted", &self.is_encrypted())
             .finish_non_exhaustive()
     }
 }
@@ -134,6 +145,7 @@ impl RedisTokenStore {
                 redis: redis.clone(),
                 account,
                 lock_ttl_ms: AtomicU64::new(ms(DEFAULT_LOCK_TTL)),
+                keys: Mutex::new(Keys::default()),
                 unsaved: Mutex::new(None),
                 retrying: AtomicBool::new(false),
             }),
@@ -151,6 +163,35 @@ impl RedisTokenStore {
             .lock_ttl_ms
             .store(ms(ttl).max(1), Ordering::Relaxed);
         self
+    }
+
+    /// Encrypts the token record at rest with `key` (ChaCha20-Poly1305, a fresh random nonce
+    /// for every write, the account's name as associated data so that a record copied under
+    /// another account does not open).
+    ///
+    /// Every worker of the fleet must then hold the key. An encrypting store refuses a record
+    /// that is not encrypted ([`SealProblem::NotEncrypted`]) rather than trust it: whoever can
+    /// write to Redis could otherwise plant a token of their choosing. To move a fleet to
+    /// encrypted records, read each token with a plain store and
+    /// [`save`](TokenStore::save) it with an encrypting one. A record sealed with an unknown
+    /// key, or altered, is [`StoreError::Sealed`] too; none of these errors quotes the record.
+    pub fn with_encryption(self, key: TokenKey) -> Self {
+        self.inner.keys().current = Some(key);
+        self
+    }
+
+    /// Also reads records sealed with any of `old` keys, for a key rotation: give the new key
+    /// to [`with_encryption`](Self::with_encryption) and the previous ones here; each record
+    /// is sealed with the new key at its next write (the next refresh). No effect without
+    /// [`with_encryption`](Self::with_encryption).
+    pub fn with_old_keys(self, old: impl IntoIterator<Item = TokenKey>) -> Self {
+        self.inner.keys().old = old.into_iter().collect();
+        self
+    }
+
+    /// Whether the token record is encrypted at rest.
+    pub fn is_encrypted(&self) -> bool {
+        self.inner.keyring().is_some()
     }
 
     /// The account whose token this is.
@@ -232,8 +273,41 @@ impl Inner {
         }
     }
 
-    fn decode(&self, json: &[u8]) -> Result<UserToken, StoreError> {
-        record::decode(json).ok_or_else(|| self.corrupt())
+    fn keys(&self) -> MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn keyring(&self) -> Option<Keyring> {
+        let keys = self.keys();
+        Some(Keyring {
+            current: keys.current.clone()?,
+            old: keys.old.clone(),
+        })
+    }
+
+    fn sealed(&self, problem: SealProblem) -> StoreError {
+        StoreError::Sealed {
+            account: self.account.to_string(),
+            problem,
+        }
+    }
+
+    fn decode(&self, stored: &[u8]) -> Result<UserToken, StoreError> {
+        let keys = self.keyring();
+        match seal::open(keys.as_ref(), self.account.as_str(), stored) {
+            Opened::Plain(json) => record::decode(&json).ok_or_else(|| self.corrupt()),
+            Opened::Unreadable => Err(self.corrupt()),
+            Opened::Refused(problem) => Err(self.sealed(problem)),
+        }
+    }
+
+    fn encode(&self, token: &UserToken) -> Result<String, StoreError> {
+        let json = record::encode(token);
+        match self.keyring() {
+            Some(keys) => seal::seal(&keys, self.account.as_str(), json.as_bytes())
+                .map_err(|problem| self.sealed(problem)),
+            None => Ok(json),
+        }
     }
 
     async fn load(&self) -> Result<Option<UserToken>, StoreError> {
@@ -247,10 +321,11 @@ impl Inner {
     }
 
     async fn save_new(&self, token: &UserToken, only_if_absent: bool) -> Result<u64, StoreError> {
+        let record = self.encode(token)?;
         Script::new(SAVE_NEW)
             .key(&self.record_key)
             .key(&self.fence_key)
-            .arg(record::encode(token))
+            .arg(record)
             .arg(if only_if_absent { "1" } else { "0" })
             .invoke_async(&mut self.redis.conn())
             .await
@@ -259,10 +334,11 @@ impl Inner {
 
     /// Writes `token` under `fence`, if no newer record is stored.
     async fn save_fenced(&self, token: &UserToken, fence: u64) -> Result<(), StoreError> {
+        let record = self.encode(token)?;
         let (written, stored): (u8, u64) = Script::new(SAVE_FENCED)
             .key(&self.record_key)
             .arg(fence)
-            .arg(record::encode(token))
+            .arg(record)
             .invoke_async(&mut self.redis.conn())
             .await
             .map_err(self.redis_error("saving the rotated token"))?;

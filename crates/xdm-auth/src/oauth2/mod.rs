@@ -10,11 +10,13 @@
 
 mod client;
 mod pkce;
+mod record;
 mod refresh;
 mod token;
 
 pub use client::{MAX_TOKEN_LIFETIME, OAuth2Client, RevocableToken, X_AUTHORIZE_URL};
 pub use pkce::{PendingAuthorization, PkceVerifier, generate_state};
+pub use record::TokenRecord;
 pub use refresh::{
     DEFAULT_REFRESH_MARGIN, LockedRefresh, RefreshOutcome, RefreshTicket, RefreshWait, TokenAction,
     TokenManager,

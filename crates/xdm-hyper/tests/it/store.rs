@@ -72,6 +72,38 @@ async fn round_trip_owner_only_and_atomic() {
     assert_eq!(store.path(), dir.path().join("token.json"));
 }
 
+/// A token file as this crate wrote it before the record layout moved into `xdm-auth`
+/// (`TokenRecord`), with the file store's own field beside the token's.
+const FILE_BEFORE_THE_SHARED_RECORD: &str = r#"{
+  "version": 1,
+  "access_token": "AT",
+  "refresh_token": "RT",
+  "expires_at_ms": 1700007200000,
+  "scopes": [
+    "dm.read",
+    "x.y"
+  ],
+  "issued_at_ms": 1700000000000,
+  "succeeds_refresh_sha256": "0a1b2c"
+}"#;
+
+#[tokio::test]
+async fn a_token_file_written_before_the_shared_record_still_loads_and_is_written_alike() {
+    let dir = temp_dir("oldformat");
+    let path = dir.path().join("token.json");
+    std::fs::write(&path, FILE_BEFORE_THE_SHARED_RECORD).unwrap();
+    let store = FileTokenStore::new(&path);
+    let expected = token("AT", "RT").with_scopes([Scope::DmRead, Scope::Other("x.y".into())]);
+    assert_eq!(store.load().await.unwrap(), Some(expected.clone()));
+
+    // Written again, the file has the same layout (without the mark of an origin, which a
+    // plain save does not carry).
+    store.save(&expected).await.unwrap();
+    let without_origin =
+        FILE_BEFORE_THE_SHARED_RECORD.replace(",\n  \"succeeds_refresh_sha256\": \"0a1b2c\"", "");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), without_origin);
+}
+
 #[tokio::test]
 async fn unreadable_files_are_errors_without_content() {
     let dir = temp_dir("corrupt");

@@ -12,7 +12,6 @@ async fn a_malformed_url_is_refused_without_quoting_it() {
         "",
         "localhost:6379",
         "http://127.0.0.1:6379/",
-        "rediss://127.0.0.1/",
         "redis://127.0.0.1:notaport/",
     ] {
         let error = Redis::connect(url).await.expect_err(url);
@@ -68,4 +67,45 @@ async fn a_running_server_is_reached() {
     assert!(redis.ping().await);
     assert_eq!(redis.prefix(), "test");
     assert!(redis.address().contains("127.0.0.1"));
+}
+
+#[cfg(not(any(feature = "tls", feature = "tls-aws-lc-rs")))]
+#[tokio::test]
+async fn tls_without_the_feature_is_refused_and_says_which_feature() {
+    let error = Redis::connect("rediss://:s3cret@127.0.0.1/")
+        .await
+        .expect_err("built without TLS");
+    assert!(matches!(error, ConnectError::BadUrl { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains("feature `tls`"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+}
+
+#[cfg(any(feature = "tls", feature = "tls-aws-lc-rs"))]
+#[tokio::test]
+async fn tls_to_a_server_without_tls_fails_promptly_and_clearly() {
+    let server = support::RedisServer::start();
+    let url = server.url().replace("redis://", "rediss://:s3cret@");
+    let started = Instant::now();
+    let error = Redis::connect_with(
+        &url,
+        RedisOptions::default().with_timeouts(Duration::from_secs(1), Duration::from_secs(1)),
+    )
+    .await
+    .expect_err("the server speaks no TLS");
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(5), "not a hang ({elapsed:?})");
+    // A plain Redis waits for the rest of what it takes for a command: the handshake times
+    // out, and the error says what to check.
+    assert!(
+        matches!(error, ConnectError::TlsTimedOut { .. }),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("127.0.0.1"),
+        "names the address: {message}"
+    );
+    assert!(message.contains("TLS"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
 }

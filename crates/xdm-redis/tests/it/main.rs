@@ -3,10 +3,13 @@
 
 mod checkpoint;
 mod connect;
+mod encryption;
 mod errors;
 mod fleet;
 mod limits;
 mod refresh;
+mod sends;
 mod streaming;
 mod support;
+mod wakeups;
 mod worker;

@@ -81,6 +81,7 @@ async fn one_refresh_per_account_across_processes() {
         accounts: &accounts,
         calls_per_account: 3,
         lock_ttl: Duration::from_secs(40),
+        recipient: "",
     };
     let workers: Vec<_> = (0..4).map(|_| worker::spawn(&job)).collect();
     let outputs = tokio::task::spawn_blocking(move || {
@@ -126,6 +127,7 @@ async fn a_killed_lock_holder_blocks_the_account_only_until_its_lock_expires() {
         accounts: &accounts,
         calls_per_account: 0,
         lock_ttl: ttl,
+        recipient: "",
     });
     let stdout = holder.stdout.take().unwrap();
     let line = tokio::task::spawn_blocking(move || {

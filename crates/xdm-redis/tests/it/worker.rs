@@ -14,7 +14,8 @@ use crate::support;
 
 /// The settings a worker reads from its environment.
 pub(crate) struct Job<'a> {
-    /// `calls` (serve the accounts) or `hold` (take the refresh lock and stall).
+    /// `calls` (serve the accounts), `sends` (send DMs for the accounts to `recipient`) or
+    /// `hold` (take the refresh lock and stall).
     pub(crate) mode: &'a str,
     pub(crate) redis_url: &'a str,
     pub(crate) emulator_url: &'a str,
@@ -22,6 +23,8 @@ pub(crate) struct Job<'a> {
     pub(crate) accounts: &'a [AccountId],
     pub(crate) calls_per_account: usize,
     pub(crate) lock_ttl: Duration,
+    /// The user the `sends` mode writes to.
+    pub(crate) recipient: &'a str,
 }
 
 /// Starts this binary as a worker doing `job`; its stdout is piped.
@@ -42,6 +45,7 @@ pub(crate) fn spawn(job: &Job<'_>) -> Child {
         .env("XDM_ACCOUNTS", accounts.join(","))
         .env("XDM_CALLS", job.calls_per_account.to_string())
         .env("XDM_LOCK_TTL_MS", job.lock_ttl.as_millis().to_string())
+        .env("XDM_RECIPIENT", job.recipient)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -95,6 +99,34 @@ fn entry() {
                     served += 1;
                 }
                 println!("served {served}");
+            }
+            "sends" => {
+                let url = var("XDM_EMULATOR_URL");
+                let fleet = support::fleet(&redis, &var("XDM_CLIENT_ID"), &url);
+                let sends: usize = var("XDM_CALLS").parse().unwrap();
+                let recipient: xdm_core::ids::UserId = var("XDM_RECIPIENT").parse().unwrap();
+                let mut tasks = tokio::task::JoinSet::new();
+                for account in &accounts {
+                    let client = fleet.add_account(account.clone(), None).await.unwrap();
+                    for i in 0..sends {
+                        let client = client.clone();
+                        let recipient = recipient.clone();
+                        let text = format!("{} {account} {i}", std::process::id());
+                        tasks.spawn(async move {
+                            let message = xdm_core::endpoints::Message::text(text).unwrap();
+                            client
+                                .send_to_participant(&recipient, message)
+                                .await
+                                .map(|_| ())
+                        });
+                    }
+                }
+                let mut sent = 0;
+                while let Some(done) = tasks.join_next().await {
+                    done.unwrap().expect("every send is served");
+                    sent += 1;
+                }
+                println!("sent {sent}");
             }
             other => panic!("unknown worker mode {other}"),
         }
