@@ -477,6 +477,22 @@ async fn scenario(emu: Emulator, browser: Browser) {
     )
     .await;
 
+    // The composer's sender is shown typing, and the open thread says who types.
+    js(
+        &browser,
+        "document.getElementById('show-typing').click(); return null;",
+        vec![],
+    )
+    .await;
+    wait_for(
+        &browser,
+        "the typing line",
+        "const l = document.querySelector('[data-testid=typing-line]'); \
+         return !l.hidden && l.textContent.includes(arguments[0]);",
+        vec![json!("is typing")],
+    )
+    .await;
+
     // (b) the client answers through the API; the answer appears in the open thread.
     let answer = "Sure! Here is the guide: https://example.com/guide #help";
     replier
@@ -495,6 +511,14 @@ async fn scenario(emu: Emulator, browser: Browser) {
     assert!(event_id.as_str().is_some_and(|id| !id.is_empty()));
     let same = js(&browser, "return window.__sameDocument === true;", vec![]).await;
     assert_eq!(same, json!(true), "the page was reloaded");
+    // A new message in the thread ends the typing indicator.
+    wait_for(
+        &browser,
+        "the typing line to go",
+        "return document.querySelector('[data-testid=typing-line]').hidden;",
+        vec![],
+    )
+    .await;
     // Its link entity is a link, its hashtag an entity, both as text.
     let link = js(
         &browser,

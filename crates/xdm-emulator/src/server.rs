@@ -370,6 +370,10 @@ async fn handle(
         let mut inner = shared.lock();
         let fault = inner.faults.take(ctx.method.as_str(), route.template());
         ctx.fault = fault.clone();
+        if fault.is_some() {
+            // A fault that fired is spent or counted down: the console's list changed.
+            shared.publish(Update::faults());
+        }
         match fault {
             Some(FaultKind::CloseBeforeResponse) => {
                 finish_log(

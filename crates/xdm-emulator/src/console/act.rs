@@ -352,6 +352,7 @@ pub(super) fn typing(shared: &Arc<Shared>, req: &Request<'_>) -> Result<Reply, R
     }
     let id = inner.world.convs[c as usize].key.to_string();
     shared.publish(Update::conversation(&id, None));
+    shared.publish(Update::typing(&id, typist));
     settle(shared, inner, inner.world.events.len(), now);
     Ok(ok())
 }

@@ -36,6 +36,16 @@ impl Update {
         }
     }
 
+    /// `user_id` is shown typing in a conversation (sent besides the conversation's own
+    /// update, so that a page can say who types).
+    pub(crate) fn typing(conversation_id: &str, user_id: u64) -> Self {
+        Self {
+            kind: "typing",
+            data: json!({"conversation_id": conversation_id, "user_id": user_id.to_string()})
+                .to_string(),
+        }
+    }
+
     /// A request was logged.
     pub(crate) fn request(seq: u64) -> Self {
         Self {

@@ -616,6 +616,14 @@ async fn live_updates_over_server_sent_events() {
         "event: conversation\ndata: {{\"conversation_id\":\"{conv}\"}}"
     ))
     .await;
+    sse.until(&format!(
+        "event: typing\ndata: {{\"conversation_id\":\"{conv}\",\"user_id\":\"{alice}\"}}"
+    ))
+    .await;
+    // The armed 503 fires on the next API call, and the fault list changes with it.
+    let fired = call(&emu, "GET", "/2/users/me", None).await;
+    assert_eq!(fired.status, 503);
+    sse.until("event: faults\ndata: {}\n\n").await;
     // An activity stream opening and closing.
     let bearer = emu.credentials().app_bearer_token.clone();
     call(&emu, "DELETE", "/console/api/faults", None).await;

@@ -1167,6 +1167,20 @@
     }
   }
 
+  // X's typing indicator lasts a few seconds unless renewed; the line does the same.
+  let typingTimer = null;
+  function showTyping(userId) {
+    const line = $("#typing-line");
+    line.textContent = userLabel(userId) + " is typing…";
+    line.hidden = false;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, 5000);
+  }
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    $("#typing-line").hidden = true;
+  }
+
   function connectUpdates() {
     const source = new EventSource("api/updates");
     let opened = false;
@@ -1183,7 +1197,15 @@
     source.addEventListener("conversation", (event) => {
       const d = parseData(event);
       refreshConversations();
-      if (d.conversation_id && d.conversation_id === state.openId) refreshThread();
+      if (d.conversation_id && d.conversation_id === state.openId) {
+        // A message from the typist ends its indicator, as in X's own clients.
+        if (d.event_id) hideTyping();
+        refreshThread();
+      }
+    });
+    source.addEventListener("typing", (event) => {
+      const d = parseData(event);
+      if (d.conversation_id && d.conversation_id === state.openId && d.user_id) showTyping(d.user_id);
     });
     source.addEventListener("request", () => refreshRequests());
     source.addEventListener("limits", () => refreshLimits());
@@ -1211,6 +1233,7 @@
     if (view === "conversations") {
       if (id !== state.openId) {
         state.openId = id;
+        hideTyping();
         state.thread = null;
         state.threadShown = THREAD_PAGE;
         renderThread();
