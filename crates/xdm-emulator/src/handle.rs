@@ -600,11 +600,7 @@ impl EmulatorHandle {
             .map(|c| ConversationView {
                 id: c.key.to_string(),
                 is_group: matches!(c.key, crate::state::ConvKey::Group(_)),
-                participant_ids: c
-                    .members
-                    .iter()
-                    .map(|&m| w.users[m as usize].id.to_string())
-                    .collect(),
+                participant_ids: w.user_ids(&c.members),
                 event_count: c
                     .events
                     .iter()

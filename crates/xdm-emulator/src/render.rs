@@ -42,6 +42,23 @@ pub(crate) fn entities(text: &str, w: &World) -> (Vec<Value>, Vec<Value>, Vec<Va
     (urls, tags, mentions, cash)
 }
 
+/// The entities of `text` as X's v2 `entities` object: only the kinds that occur, each an array.
+pub(crate) fn entity_map(text: &str, w: &World) -> Map<String, Value> {
+    let (urls, tags, mentions, cash) = entities(text, w);
+    let mut ent = Map::new();
+    for (k, v) in [
+        ("urls", urls),
+        ("hashtags", tags),
+        ("mentions", mentions),
+        ("cashtags", cash),
+    ] {
+        if !v.is_empty() {
+            ent.insert(k.into(), Value::Array(v));
+        }
+    }
+    ent
+}
+
 /// Words with their starting offsets in characters (X counts code points).
 fn split_words(text: &str) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
@@ -74,12 +91,7 @@ pub(crate) fn event(w: &World, e: &Event, f: &Fields) -> Value {
             o.insert("text".into(), json!(t));
         }
     } else if let Some(r) = rich {
-        let ids: Vec<String> = r
-            .participants
-            .iter()
-            .map(|&p| w.users[p as usize].id.to_string())
-            .collect();
-        o.insert("participant_ids".into(), json!(ids));
+        o.insert("participant_ids".into(), json!(w.user_ids(&r.participants)));
     }
     if (f.wants("sender_id") || f.expands("sender_id")) && e.kind != EventType::ParticipantsLeave {
         o.insert(
@@ -125,18 +137,7 @@ pub(crate) fn event(w: &World, e: &Event, f: &Fields) -> Value {
     if f.wants("entities")
         && let Some(t) = &text
     {
-        let (urls, tags, mentions, cash) = entities(t, w);
-        let mut ent = Map::new();
-        for (k, v) in [
-            ("urls", urls),
-            ("hashtags", tags),
-            ("mentions", mentions),
-            ("cashtags", cash),
-        ] {
-            if !v.is_empty() {
-                ent.insert(k.into(), Value::Array(v));
-            }
-        }
+        let ent = entity_map(t, w);
         match f.dialect {
             // 2.166 puts entity arrays directly on the event.
             Dialect::Legacy => o.extend(ent),

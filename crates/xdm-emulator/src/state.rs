@@ -260,6 +260,14 @@ impl World {
         }
     }
 
+    /// The X ids of `users` (indices into [`World::users`]), in order, as strings.
+    pub(crate) fn user_ids(&self, users: &[u32]) -> Vec<String> {
+        users
+            .iter()
+            .map(|&u| self.users[u as usize].id.to_string())
+            .collect()
+    }
+
     pub(crate) fn rich_of<'a>(&self, e: &'a Event) -> Option<&'a Rich> {
         match &e.body {
             Body::Rich(r) => Some(r),
@@ -561,12 +569,7 @@ impl World {
             sender_id: self.users[e.sender as usize].id.to_string(),
             text: self.text_of(e),
             participant_ids: rich
-                .map(|r| {
-                    r.participants
-                        .iter()
-                        .map(|&p| self.users[p as usize].id.to_string())
-                        .collect()
-                })
+                .map(|r| self.user_ids(&r.participants))
                 .unwrap_or_default(),
             media_keys: rich
                 .and_then(|r| r.media)

@@ -80,11 +80,7 @@ pub(super) fn conversations(shared: &Arc<Shared>, req: &Request<'_>) -> Result<R
 }
 
 fn members(w: &World, conv: u32) -> Vec<String> {
-    w.convs[conv as usize]
-        .members
-        .iter()
-        .map(|&m| w.users[m as usize].id.to_string())
-        .collect()
+    w.user_ids(&w.convs[conv as usize].members)
 }
 
 pub(super) fn events(shared: &Arc<Shared>, id: &str) -> Result<Reply, Reply> {
@@ -124,30 +120,14 @@ fn event(w: &World, e: &Event) -> Value {
     let rich = w.rich_of(e);
     if e.kind == EventType::MessageCreate {
         if let Some(t) = w.text_of(e) {
-            let (urls, hashtags, mentions, cashtags) = crate::render::entities(&t, w);
-            let mut ent = serde_json::Map::new();
-            for (k, v) in [
-                ("urls", urls),
-                ("hashtags", hashtags),
-                ("mentions", mentions),
-                ("cashtags", cashtags),
-            ] {
-                if !v.is_empty() {
-                    ent.insert(k.into(), Value::Array(v));
-                }
-            }
+            let ent = crate::render::entity_map(&t, w);
             o["text"] = json!(t);
             if !ent.is_empty() {
                 o["entities"] = Value::Object(ent);
             }
         }
     } else if let Some(r) = rich {
-        let ids: Vec<String> = r
-            .participants
-            .iter()
-            .map(|&p| w.users[p as usize].id.to_string())
-            .collect();
-        o["participant_ids"] = json!(ids);
+        o["participant_ids"] = json!(w.user_ids(&r.participants));
     }
     if let Some(m) = rich.and_then(|r| r.media) {
         let media = &w.media[m as usize];
