@@ -73,6 +73,7 @@ mod console;
 mod faults;
 mod handle;
 mod ids;
+mod live;
 mod problem;
 mod rate_limit;
 mod render;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::watch;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::Interval;
 
 use super::StreamFault;
 
@@ -182,19 +182,10 @@ impl StreamBody {
         every: Duration,
         mut stop: watch::Receiver<bool>,
     ) -> Self {
-        let every = every.max(Duration::from_millis(1));
-        let mut keep_alive = tokio::time::interval_at(Instant::now() + every, every);
-        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let stop = Box::pin(async move {
-            while !*stop.borrow_and_update() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        });
+        let stop = Box::pin(async move { crate::live::stopped(&mut stop).await });
         Self {
             rx,
-            keep_alive: Some(keep_alive),
+            keep_alive: Some(crate::live::keep_alive_timer(every)),
             stop,
             fail_at: None,
             done: false,

@@ -12,9 +12,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
 use sha2::Sha256;
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::watch;
 
 use super::{ActivityConfig, CrcCheck};
+use crate::live::stopped;
 use crate::server::Shared;
 
 /// The largest answer read from a webhook; X's CRC answer is a few dozen bytes.
@@ -187,15 +187,6 @@ pub(crate) async fn crc(url: &str, secret: &str, cfg: &ActivityConfig, token: St
         }
     }
     check
-}
-
-/// Waits until the emulator is shutting down.
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    while !*stop.borrow_and_update() {
-        if stop.changed().await.is_err() {
-            return;
-        }
-    }
 }
 
 /// Starts the task that delivers a webhook's queue in order.

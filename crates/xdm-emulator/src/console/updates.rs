@@ -117,8 +117,7 @@ async fn forward(
     if tx.send(Bytes::from_static(b": open\n\n")).await.is_err() {
         return;
     }
-    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + keep_alive, keep_alive);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = crate::live::keep_alive_timer(keep_alive);
     loop {
         if *stop.borrow_and_update() {
             return;
