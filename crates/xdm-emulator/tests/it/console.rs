@@ -34,6 +34,23 @@ async fn call(emu: &Emulator, method: &str, path: &str, body: Option<Value>) -> 
     .await
 }
 
+/// A console `POST` with a JSON body.
+async fn post(emu: &Emulator, path: &str, body: Value) -> Resp {
+    call(emu, "POST", path, Some(body)).await
+}
+
+/// A console `POST` that must create something (201): its JSON.
+async fn created(emu: &Emulator, path: &str, body: Value) -> Value {
+    let r = post(emu, path, body).await;
+    assert_eq!(
+        r.status,
+        201,
+        "{path}: {}",
+        String::from_utf8_lossy(&r.body)
+    );
+    r.json()
+}
+
 async fn get(emu: &Emulator, path: &str) -> Value {
     let r = call(emu, "GET", path, None).await;
     assert_eq!(
@@ -54,6 +71,21 @@ fn error(r: &Resp, status: u16) -> String {
         .to_owned();
     assert!(e.len() > 10, "{e}");
     e
+}
+
+/// Asserts that a console request without a body is refused: see [`error`].
+async fn refused(emu: &Emulator, method: &str, path: &str, status: u16) -> String {
+    error(&call(emu, method, path, None).await, status)
+}
+
+/// The first item of the array `list` whose `key` is `value`.
+fn find_by(list: &Value, key: &str, value: &str) -> Value {
+    list.as_array()
+        .unwrap_or_else(|| panic!("an array: {list}"))
+        .iter()
+        .find(|item| item[key] == value)
+        .unwrap_or_else(|| panic!("no {key} {value} in {list}"))
+        .clone()
 }
 
 fn now_s() -> u64 {
@@ -113,7 +145,7 @@ async fn the_page_and_its_assets() {
     let css = call(&emu, "GET", "/console/app.css", None).await;
     assert_eq!(css.header("content-type"), Some("text/css; charset=utf-8"));
     assert_eq!(css.header("cache-control"), Some("no-store"));
-    error(&call(&emu, "GET", "/console/nothing.png", None).await, 404);
+    refused(&emu, "GET", "/console/nothing.png", 404).await;
     let post = call(&emu, "POST", "/console/", None).await;
     error(&post, 405);
     assert_eq!(post.header("allow"), Some("GET"));
@@ -187,15 +219,7 @@ async fn conversations_threads_and_unread_counts() {
             .unwrap()
             .to_owned();
     }
-    let find = |list: &Value| {
-        list["conversations"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == conv.as_str())
-            .cloned()
-            .unwrap()
-    };
+    let find = |list: &Value| find_by(&list["conversations"], "id", &conv);
     let mine = find(&get(&emu, "/console/api/conversations").await);
     assert_eq!(mine["unread"], 2);
     assert_eq!(mine["is_group"], false);
@@ -210,10 +234,7 @@ async fn conversations_threads_and_unread_counts() {
     let carol = user(&emu, "carol");
     let theirs = find(&get(&emu, &format!("/console/api/conversations?as={carol}")).await);
     assert_eq!(theirs["unread"], 0, "not a participant");
-    error(
-        &call(&emu, "GET", "/console/api/conversations?as=42", None).await,
-        404,
-    );
+    refused(&emu, "GET", "/console/api/conversations?as=42", 404).await;
 
     // The thread, oldest first, with entities; a delete is marked, not removed.
     let thread = get(&emu, &format!("/console/api/conversations/{conv}/events")).await;
@@ -234,13 +255,7 @@ async fn conversations_threads_and_unread_counts() {
         200
     );
     let thread = get(&emu, &format!("/console/api/conversations/{conv}/events")).await;
-    let deleted = thread["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == id)
-        .unwrap()
-        .clone();
+    let deleted = find_by(&thread["events"], "id", id);
     assert_eq!(deleted["deleted"], true);
     assert_eq!(deleted["deleted_by"], json!([alice]));
     assert_eq!(
@@ -250,11 +265,10 @@ async fn conversations_threads_and_unread_counts() {
     );
 
     // Reading moves the mark.
-    let r = call(
+    let r = post(
         &emu,
-        "POST",
         "/console/api/read",
-        Some(json!({"user": me, "conversation_id": conv})),
+        json!({"user": me, "conversation_id": conv}),
     )
     .await;
     assert_eq!(r.status, 200);
@@ -263,14 +277,8 @@ async fn conversations_threads_and_unread_counts() {
         find(&get(&emu, "/console/api/conversations").await)["unread"],
         0
     );
-    error(
-        &call(&emu, "GET", "/console/api/conversations/1-2/events", None).await,
-        404,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/conversations/nope/events", None).await,
-        404,
-    );
+    refused(&emu, "GET", "/console/api/conversations/1-2/events", 404).await;
+    refused(&emu, "GET", "/console/api/conversations/nope/events", 404).await;
 }
 
 #[tokio::test]
@@ -282,15 +290,12 @@ async fn sending_as_any_user() {
         user(&emu, "bob"),
         user(&emu, "erin"),
     );
-    let r = call(
+    let sent = created(
         &emu,
-        "POST",
         "/console/api/messages",
-        Some(json!({"from": alice, "to": me, "text": "hi from the console"})),
+        json!({"from": alice, "to": me, "text": "hi from the console"}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let sent = r.json();
     let event_id = sent["event_id"].as_str().unwrap().to_owned();
     let conv = sent["conversation_id"].as_str().unwrap().to_owned();
     // The app sees it through the API as it would from X.
@@ -300,41 +305,29 @@ async fn sending_as_any_user() {
     assert_eq!(seen.status, 200);
     assert_eq!(seen.json()["data"]["text"], "hi from the console");
     // Into the conversation, by id.
-    let r = call(
+    let answer = created(
         &emu,
-        "POST",
         "/console/api/messages",
-        Some(json!({"from": me, "conversation_id": conv, "text": "answer"})),
+        json!({"from": me, "conversation_id": conv, "text": "answer"}),
     )
     .await;
-    assert_eq!(r.status, 201);
-    assert_eq!(r.json()["conversation_id"], conv.as_str());
+    assert_eq!(answer["conversation_id"], conv.as_str());
     // A one-to-one id naming the sender works before any message.
     let (b, e): (u64, u64) = (bob.parse().unwrap(), erin.parse().unwrap());
     let fresh = format!("{}-{}", b.min(e), b.max(e));
-    let r = call(
+    created(
         &emu,
-        "POST",
         "/console/api/messages",
-        Some(json!({"from": bob, "conversation_id": fresh, "text": "first"})),
+        json!({"from": bob, "conversation_id": fresh, "text": "first"}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
 
     // With a picture: stored as media, shown with a URL that serves its bytes.
     let png = [0x89u8, b'P', b'N', b'G', 13, 10, 26, 10, 0, 0, 0, 13];
     let b64 = base64::engine::general_purpose::STANDARD.encode(png);
-    let r = call(&emu, "POST", "/console/api/messages", Some(json!({"from": alice, "to": me, "text": "", "media": {"content_type": "image/png", "data_base64": b64, "filename": "x.png"}}))).await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let pic = r.json()["event_id"].as_str().unwrap().to_owned();
+    let pic = created(&emu, "/console/api/messages", json!({"from": alice, "to": me, "text": "", "media": {"content_type": "image/png", "data_base64": b64, "filename": "x.png"}})).await["event_id"].as_str().unwrap().to_owned();
     let thread = get(&emu, &format!("/console/api/conversations/{conv}/events")).await;
-    let e = thread["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == pic.as_str())
-        .unwrap()
-        .clone();
+    let e = find_by(&thread["events"], "id", &pic);
     let media = &e["attachments"]["media"][0];
     assert_eq!(media["type"], "photo");
     let key = media["media_key"].as_str().unwrap();
@@ -347,17 +340,11 @@ async fn sending_as_any_user() {
         emu.handle().event(&pic).unwrap().media_keys,
         vec![key.to_owned()]
     );
-    error(
-        &call(&emu, "GET", "/console/api/media/3_1", None).await,
-        404,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/media/zzz", None).await,
-        400,
-    );
+    refused(&emu, "GET", "/console/api/media/3_1", 404).await;
+    refused(&emu, "GET", "/console/api/media/zzz", 400).await;
 
     // Refusals.
-    let send = |body: Value| call(&emu, "POST", "/console/api/messages", Some(body));
+    let send = |body: Value| post(&emu, "/console/api/messages", body);
     error(
         &send(json!({"from": me, "to": erin, "text": "blocked"})).await,
         403,
@@ -433,22 +420,19 @@ async fn sending_as_any_user() {
 async fn groups_and_typing() {
     let emu = start().await;
     let (me, alice, bob) = (user(&emu, "me"), user(&emu, "alice"), user(&emu, "bob"));
-    let r = call(
+    let g = created(
         &emu,
-        "POST",
         "/console/api/groups",
-        Some(json!({"from": alice, "participant_ids": [me, bob], "text": "a group"})),
+        json!({"from": alice, "participant_ids": [me, bob], "text": "a group"}),
     )
     .await;
-    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
-    let g = r.json();
     let conv = g["conversation_id"].as_str().unwrap().to_owned();
     let thread = get(&emu, &format!("/console/api/conversations/{conv}/events")).await;
     assert_eq!(thread["is_group"], true);
     assert_eq!(thread["participant_ids"].as_array().unwrap().len(), 3);
     assert_eq!(thread["events"][0]["event_type"], "ParticipantsJoin");
     assert_eq!(thread["events"][1]["id"], g["event_id"]);
-    let groups = |body: Value| call(&emu, "POST", "/console/api/groups", Some(body));
+    let groups = |body: Value| post(&emu, "/console/api/groups", body);
     error(&groups(json!({"from": alice, "text": "x"})).await, 400);
     error(
         &groups(json!({"from": alice, "participant_ids": "bob", "text": "x"})).await,
@@ -467,7 +451,7 @@ async fn groups_and_typing() {
         404,
     );
 
-    let typing = |body: Value| call(&emu, "POST", "/console/api/typing", Some(body));
+    let typing = |body: Value| post(&emu, "/console/api/typing", body);
     let r = typing(json!({"user": me, "conversation_id": conv})).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), json!({"ok": true}));
@@ -481,7 +465,7 @@ async fn groups_and_typing() {
         404,
     );
     error(&typing(json!({"user": me})).await, 400);
-    let read = |body: Value| call(&emu, "POST", "/console/api/read", Some(body));
+    let read = |body: Value| post(&emu, "/console/api/read", body);
     error(
         &read(json!({"user": me, "conversation_id": conv, "last_read_event_id": "123"})).await,
         404,
@@ -579,11 +563,10 @@ async fn live_updates_over_server_sent_events() {
     .await;
     sse.until("event: request\ndata: {\"seq\":0}\n\n").await;
     // A console send, a handle send, a fault.
-    call(
+    post(
         &emu,
-        "POST",
         "/console/api/messages",
-        Some(json!({"from": alice, "to": me, "text": "back"})),
+        json!({"from": alice, "to": me, "text": "back"}),
     )
     .await;
     sse.until(&format!(
@@ -597,19 +580,17 @@ async fn live_updates_over_server_sent_events() {
         "event: conversation\ndata: {{\"conversation_id\":\"{conv}\""
     ))
     .await;
-    call(
+    post(
         &emu,
-        "POST",
         "/console/api/faults",
-        Some(json!({"kind": "status", "status": 503})),
+        json!({"kind": "status", "status": 503}),
     )
     .await;
     sse.until("event: faults\ndata: {}\n\n").await;
-    call(
+    post(
         &emu,
-        "POST",
         "/console/api/typing",
-        Some(json!({"user": alice, "conversation_id": conv})),
+        json!({"user": alice, "conversation_id": conv}),
     )
     .await;
     sse.until(&format!(
@@ -671,14 +652,12 @@ async fn a_console_send_reaches_the_activity_stream() {
             > 0
     );
 
-    let r = call(
+    let sent = created(
         &emu,
-        "POST",
         "/console/api/messages",
-        Some(json!({"from": alice, "to": me, "text": "ping from alice"})),
+        json!({"from": alice, "to": me, "text": "ping from alice"}),
     )
     .await;
-    let sent = r.json();
     let event_id = sent["event_id"].as_str().unwrap();
     let conv = sent["conversation_id"].as_str().unwrap();
     stream.until(&format!("\"id\":\"{event_id}\"")).await;
@@ -688,24 +667,13 @@ async fn a_console_send_reaches_the_activity_stream() {
         1
     );
     // Reading and typing as me reach alice's subscriptions.
-    call(
-        &emu,
-        "POST",
-        "/console/api/read",
-        Some(json!({"user": me, "conversation_id": conv})),
-    )
-    .await;
+    let as_me = json!({"user": me, "conversation_id": conv});
+    post(&emu, "/console/api/read", as_me.clone()).await;
     stream.until("direct_message_mark_read_events").await;
     stream
         .until(&format!("\"last_read_event_id\":\"{event_id}\""))
         .await;
-    call(
-        &emu,
-        "POST",
-        "/console/api/typing",
-        Some(json!({"user": me, "conversation_id": conv})),
-    )
-    .await;
+    post(&emu, "/console/api/typing", as_me).await;
     stream.until("direct_message_indicate_typing_events").await;
 
     // Dropping the stream from the console cuts it.
@@ -807,22 +775,10 @@ async fn the_request_log() {
         vec![2, 3],
         "the newest, oldest first"
     );
-    error(
-        &call(&emu, "GET", "/console/api/requests?limit=0", None).await,
-        400,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/requests?limit=1001", None).await,
-        400,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/requests?after=x", None).await,
-        400,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/requests?status=abc", None).await,
-        400,
-    );
+    refused(&emu, "GET", "/console/api/requests?limit=0", 400).await;
+    refused(&emu, "GET", "/console/api/requests?limit=1001", 400).await;
+    refused(&emu, "GET", "/console/api/requests?after=x", 400).await;
+    refused(&emu, "GET", "/console/api/requests?status=abc", 400).await;
 
     let d = get(&emu, "/console/api/requests/3").await;
     assert_eq!(d["seq"], 3);
@@ -845,14 +801,8 @@ async fn the_request_log() {
     );
     assert!(d["response_body"].as_str().unwrap().contains("dm_event_id"));
     assert_eq!(d["response_body_truncated"], false);
-    error(
-        &call(&emu, "GET", "/console/api/requests/99", None).await,
-        404,
-    );
-    error(
-        &call(&emu, "GET", "/console/api/requests/x", None).await,
-        400,
-    );
+    refused(&emu, "GET", "/console/api/requests/99", 404).await;
+    refused(&emu, "GET", "/console/api/requests/x", 400).await;
 
     let r = call(&emu, "DELETE", "/console/api/requests", None).await;
     assert_eq!(r.json(), json!({"ok": true}));
@@ -1008,7 +958,7 @@ async fn the_log_never_shows_a_secret() {
 async fn faults_from_the_console() {
     let emu = start().await;
     let api = Api::new(&emu, Auth::oauth2(&emu));
-    let add = |body: Value| call(&emu, "POST", "/console/api/faults", Some(body));
+    let add = |body: Value| post(&emu, "/console/api/faults", body);
 
     // rate_limited: X's 429 with the headers, and the window stays shut.
     let r = add(json!({"method": "GET", "path": "/2/dm_events", "kind": "rate_limited", "reset_seconds": 120})).await;
@@ -1046,20 +996,8 @@ async fn faults_from_the_console() {
     );
     let limits = get(&emu, "/console/api/limits").await;
     let me = user(&emu, "me");
-    let mine = limits["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["user_id"] == me.as_str())
-        .unwrap()
-        .clone();
-    let read = mine["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["group"] == "read")
-        .unwrap()
-        .clone();
+    let mine = find_by(&limits["users"], "user_id", &me);
+    let read = find_by(&mine["groups"], "group", "read");
     assert_eq!(read["remaining"], 0);
     assert_eq!(
         read["held_until_ms"].as_u64().unwrap().div_ceil(1000),
@@ -1122,14 +1060,8 @@ async fn faults_from_the_console() {
             .status,
         200
     );
-    error(
-        &call(&emu, "DELETE", &format!("/console/api/faults/{id}"), None).await,
-        404,
-    );
-    error(
-        &call(&emu, "DELETE", "/console/api/faults/x", None).await,
-        400,
-    );
+    refused(&emu, "DELETE", &format!("/console/api/faults/{id}"), 404).await;
+    refused(&emu, "DELETE", "/console/api/faults/x", 400).await;
     add(json!({"kind": "drop"})).await;
     add(json!({"kind": "slow"})).await;
     assert_eq!(
@@ -1214,20 +1146,8 @@ async fn the_limits_view() {
     .get("/2/activity/subscriptions")
     .await;
     let v = get(&emu, "/console/api/limits").await;
-    let hers = v["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["user_id"] == alice.as_str())
-        .unwrap()
-        .clone();
-    let send = hers["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["group"] == "send")
-        .unwrap()
-        .clone();
+    let hers = find_by(&v["users"], "user_id", &alice);
+    let send = find_by(&hers["groups"], "group", "send");
     assert_eq!(send["limit"], 15);
     assert_eq!(send["remaining"], 14);
     assert!(send["reset_ms"].as_u64().unwrap() > v["now_ms"].as_u64().unwrap());
@@ -1245,7 +1165,7 @@ async fn the_limits_view() {
 #[tokio::test]
 async fn webhook_failures_and_the_activity_view() {
     let emu = start().await;
-    let fail = |body: Value| call(&emu, "POST", "/console/api/webhooks/fail", Some(body));
+    let fail = |body: Value| post(&emu, "/console/api/webhooks/fail", body);
     let r = fail(json!({"count": 2})).await;
     assert_eq!(r.status, 201);
     assert_eq!(r.json(), json!({"count": 2, "status": 503}));
@@ -1277,8 +1197,8 @@ async fn wrong_methods_and_unknown_endpoints() {
         error(&r, 405);
         assert_eq!(r.header("allow"), Some(allow), "{method} {path}");
     }
-    error(&call(&emu, "GET", "/console/api/nothing", None).await, 404);
-    error(&call(&emu, "GET", "/console/api/", None).await, 404);
+    refused(&emu, "GET", "/console/api/nothing", 404).await;
+    refused(&emu, "GET", "/console/api/", 404).await;
 }
 
 #[tokio::test]
