@@ -364,7 +364,14 @@ async fn url_rules_cap_and_credentials() {
 
 /// An emulator, a receiver, a registered webhook and `me`'s `dm.received` subscription to it.
 async fn wired() -> (Emulator, Receiver, String) {
-    let emu = emulator_with(|b| b).await;
+    wired_with(|b| b).await
+}
+
+/// [`wired`] with more settings on the emulator.
+async fn wired_with(
+    configure: impl FnOnce(xdm_emulator::EmulatorBuilder) -> xdm_emulator::EmulatorBuilder,
+) -> (Emulator, Receiver, String) {
+    let emu = emulator_with(configure).await;
     let rx = Receiver::start(&emu.credentials().oauth1.consumer_secret).await;
     let id = register(&emu, &rx.url()).await.json()["data"]["id"]
         .as_str()
@@ -488,20 +495,8 @@ async fn injected_delivery_failures_answer_in_the_webhooks_place() {
         "the failed attempts never reached the webhook"
     );
     // The same through the console's control API, seen in its activity view.
-    let emu = emulator_with(|b| b.console(true)).await;
-    let rx = Receiver::start(&emu.credentials().oauth1.consumer_secret).await;
-    let id = register(&emu, &rx.url()).await.json()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (emu, rx, id) = wired_with(|b| b.console(true)).await;
     let me = user(&emu, "me");
-    let r = Api::new(&emu, Auth::oauth2(&emu))
-        .post_json(
-            "/2/activity/subscriptions",
-            json!({"event_type": "dm.received", "filter": {"user_id": me}, "webhook_id": id}),
-        )
-        .await;
-    assert_eq!(r.status, 200);
     let console = |method: &'static str, path: &'static str, body: Option<Value>| {
         let url = format!("{}{path}", emu.base_url());
         async move {
