@@ -86,6 +86,14 @@ impl ExportJob {
         }
     }
 
+    /// Starts `xdm args` on slow pages and waits until its checkpoint counts `pages` pages.
+    fn running(&self, args: &[&str], pages: u64) -> Running {
+        self.slow_pages();
+        let worker = spawn(self.emu.xdm(), args);
+        self.wait_for_pages(pages);
+        worker
+    }
+
     /// Slow pages with no rate limit: an export of five pages takes a while.
     fn slow_pages(&self) {
         self.emu.handle().set_rate_limits(RateLimits::off());
@@ -196,9 +204,7 @@ fn an_export_on_redis_keeps_its_checkpoint_there_and_knows_when_it_is_done() {
 fn an_export_killed_mid_way_is_taken_over_by_another_process_with_every_event_once() {
     let job = ExportJob::start("redis-export-kill");
     let args = job.args(&["--lease", "1"]);
-    job.slow_pages();
-    let mut first = spawn(job.emu.xdm(), &args);
-    job.wait_for_pages(2);
+    let mut first = job.running(&args, 2);
     kill_mid_line(&mut first, &job.out);
     let taken = job.checkpoint().unwrap();
     assert_eq!(taken["done"], false, "killed before the end");
@@ -220,9 +226,7 @@ fn a_second_exporter_on_the_same_job_waits_and_finds_it_done() {
     let job = ExportJob::start("redis-export-two");
     // The export lasts longer than its lease: renewed, it is not taken over meanwhile.
     let args = job.args(&["--lease", "0.6"]);
-    job.slow_pages();
-    let mut first = spawn(job.emu.xdm(), &args);
-    job.wait_for_pages(1);
+    let mut first = job.running(&args, 1);
     let mut second = spawn(job.emu.xdm(), &args);
     assert!(
         second.says(Duration::from_secs(15), |l| l
@@ -242,9 +246,7 @@ fn a_second_exporter_on_the_same_job_waits_and_finds_it_done() {
 fn a_worker_whose_lease_was_taken_over_stops_without_writing() {
     let job = ExportJob::start("redis-export-stale");
     let args = job.args(&["--lease", "1"]);
-    job.slow_pages();
-    let mut stale = spawn(job.emu.xdm(), &args);
-    job.wait_for_pages(1);
+    let mut stale = job.running(&args, 1);
     // The worker stalls longer than its lease; another takes the job over and finishes it.
     signal(&stale.child, "-STOP");
     std::thread::sleep(Duration::from_millis(1500));
@@ -270,10 +272,8 @@ fn a_worker_whose_lease_was_taken_over_stops_without_writing() {
 #[test]
 fn a_stolen_lease_stops_the_export_before_its_next_page_is_written() {
     let job = ExportJob::start("redis-export-stolen");
-    job.slow_pages();
     // A long lease: its renewal does not come round before the next page does.
-    let mut worker = spawn(job.emu.xdm(), &job.args(&["--lease", "60"]));
-    job.wait_for_pages(1);
+    let mut worker = job.running(&job.args(&["--lease", "60"]), 1);
     // Another worker's lease, as if this one's had expired and been claimed.
     let lease = lease_key(&job.emu, "export-all");
     assert_eq!(job.redis.command(&["SET", &lease, "999999"]), "+OK\r\n");
@@ -291,9 +291,7 @@ fn a_stolen_lease_stops_the_export_before_its_next_page_is_written() {
 #[test]
 fn redis_failing_mid_export_stops_it_with_the_checkpoint_kept() {
     let mut job = ExportJob::start("redis-export-down");
-    job.slow_pages();
-    let mut worker = spawn(job.emu.xdm(), &job.args(&[]));
-    job.wait_for_pages(1);
+    let mut worker = job.running(&job.args(&[]), 1);
     job.redis.stop();
     let said = worker.ends_with(6, Duration::from_secs(30));
     assert!(

@@ -160,6 +160,23 @@ impl Scene {
         until(what, within, async || subscribers(raw).await == count).await;
     }
 
+    /// `holder`'s read in flight ([`Scene::hold`]) and `waiter`'s read waiting for it,
+    /// subscribed to the group's channel.
+    async fn hold_and_wait<T>(
+        &mut self,
+        holder: &FleetTransport<T>,
+        waiter: &FleetTransport<T>,
+    ) -> (Sent, Timed)
+    where
+        FleetTransport<T>: Transport + Clone + Send + Sync + 'static,
+    {
+        let held = self.hold(holder).await;
+        let waiting = wait_to_read(waiter);
+        self.until_subscribers("the waiter subscribed", Duration::from_secs(2), 1)
+            .await;
+        (held, waiting)
+    }
+
     /// Lets the held read through; both reads are answered. How long after the release the
     /// waiting one was.
     async fn release(&self, held: Sent, waiting: Timed) -> Duration {
@@ -208,14 +225,9 @@ async fn a_settlement_wakes_the_waiter_at_once_after_a_few_round_trips() {
     let second = scene.worker().await;
     scene.limit_to_one(&first).await;
 
-    // One worker's read is in flight and takes the one read left.
-    let held = scene.hold(&first).await;
-
-    // Another worker's read waits for it, subscribed to the group's channel.
-    let waiting = wait_to_read(&second);
-    scene
-        .until_subscribers("the waiter subscribed", Duration::from_secs(2), 1)
-        .await;
+    // One worker's read is in flight and takes the one read left; another worker's read
+    // waits for it, subscribed to the group's channel.
+    let (held, waiting) = scene.hold_and_wait(&first, &second).await;
     // Past its first admission and the one once the subscription stood, it sleeps: a
     // backoff from 20 ms would have asked about seven times in 1.5 s.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -273,11 +285,7 @@ async fn a_lost_wake_up_connection_leaves_the_wait_bounded() {
     let mut scene = Scene::start().await;
     let worker = scene.worker().await;
     scene.limit_to_one(&worker).await;
-    let held = scene.hold(&worker).await;
-    let waiting = wait_to_read(&worker);
-    scene
-        .until_subscribers("the waiter subscribed", Duration::from_secs(2), 1)
-        .await;
+    let (held, waiting) = scene.hold_and_wait(&worker, &worker).await;
 
     // The subscriber connection dies and may not subscribe again: the settlement's message
     // reaches nobody.
@@ -356,11 +364,7 @@ async fn a_long_wait_keeps_one_quiet_subscriber_connection() {
     let mut scene = Scene::start().await;
     let worker = scene.worker().await;
     scene.limit_to_one(&worker).await;
-    let held = scene.hold(&worker).await;
-    let waiting = wait_to_read(&worker);
-    scene
-        .until_subscribers("the waiter subscribed", Duration::from_secs(2), 1)
-        .await;
+    let (held, waiting) = scene.hold_and_wait(&worker, &worker).await;
 
     // Past the subscriber's health check (every 10 s): it stays the one connection, and the
     // waiter asks again only when its 5 s bound passes.
