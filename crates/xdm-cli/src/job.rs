@@ -86,6 +86,25 @@ pub fn default_name(command: &str, listing_key: &str) -> String {
     format!("{command}-{}", listing_key.replace(':', "-"))
 }
 
+/// Claims the job in Redis when there is one (`shared`), named `--job` or after `command` and
+/// what `listing` lists; `what` says what the job does, for the message while another worker
+/// holds it. Without Redis there is no job to claim.
+pub async fn claim_shared(
+    shared: Option<Connected>,
+    session: &crate::connect::Session,
+    command: &str,
+    listing: &crate::listing::Listing,
+    what: &str,
+) -> Result<Option<Job>, Failure> {
+    match shared {
+        Some(redis) => {
+            let name = default_name(command, &listing.key());
+            redis.claim(session, name, what).await.map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
 #[cfg(feature = "redis")]
 fn check_name(name: &str) -> Result<(), Failure> {
     xdm_redis::AccountId::new(name)

@@ -27,7 +27,8 @@
 //!
 //! Token records can be encrypted at rest ([`RedisTokenStore::with_encryption`], with a
 //! [`TokenKey`]), and with the feature `tls` (or `tls-aws-lc-rs`) Redis is reached over TLS
-//! (`rediss://`).
+//! (`rediss://`). With the feature `testing`, [`testing::RedisServer`] starts a real
+//! `redis-server` for a test.
 //!
 //! Every key lives under a prefix (`xdm` by default) and carries the account in a hash tag
 //! (`xdm:{account}:token`), so that the keys one script touches share a Redis Cluster slot.
@@ -54,6 +55,8 @@ mod limits;
 mod notify;
 mod record;
 mod seal;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod token_store;
 
 pub use account::{AccountId, InvalidAccountId};

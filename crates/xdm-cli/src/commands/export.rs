@@ -53,10 +53,11 @@ pub struct Plan {
     pub shared: Option<Spec>,
 }
 
-/// Where the checkpoint lives: a file beside the output, or a job in Redis.
+/// Where the checkpoint lives: a file beside the output, or a job in Redis (boxed: a job is
+/// much larger than a path).
 enum Checkpoints {
     File(PathBuf),
-    Shared(Job),
+    Shared(Box<Job>),
 }
 
 impl Checkpoints {
@@ -240,11 +241,9 @@ impl Plan {
         shared: Option<Connected>,
         json: bool,
     ) -> Result<(), Failure> {
-        let store = match shared {
-            Some(redis) => {
-                let name = job::default_name("export", &self.listing.key());
-                Checkpoints::Shared(redis.claim(session, name, "an export").await?)
-            }
+        let claimed = job::claim_shared(shared, session, "export", &self.listing, "an export");
+        let store = match claimed.await? {
+            Some(job) => Checkpoints::Shared(Box::new(job)),
             None => Checkpoints::File(checkpoint::path_for(&self.out)),
         };
         let result = tokio::select! {

@@ -121,15 +121,10 @@ impl Plan {
         shared: Option<Connected>,
         json: bool,
     ) -> Result<(), Failure> {
-        let job = match shared {
-            Some(redis) => {
-                let name = job::default_name("watch", &self.listing.key());
-                tokio::select! {
-                    job = redis.claim(session, name, "a watch") => Some(job?),
-                    _ = tokio::signal::ctrl_c() => return Ok(()),
-                }
-            }
-            None => None,
+        let claimed = job::claim_shared(shared, session, "watch", &self.listing, "a watch");
+        let job = tokio::select! {
+            job = claimed => job?,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
         };
         let result = tokio::select! {
             r = self.poll_forever(session, job.as_ref(), json) => r,

@@ -185,16 +185,21 @@ pub fn run(mut cmd: Command, args: &[&str]) -> Ran {
     }
 }
 
-/// Runs `xdm args` and checks that it was refused as bad input (exit 2), saying `says`.
-pub fn refused_as_bad_input(cmd: Command, args: &[&str], says: &str) -> Ran {
+/// Runs `xdm args` and checks that it ended with `code`, saying `says` on standard error.
+pub fn fails(cmd: Command, args: &[&str], code: i32, says: &str) -> Ran {
     let ran = run(cmd, args);
-    assert_eq!(ran.code, 2, "xdm {args:?}: {}", ran.stderr);
+    assert_eq!(ran.code, code, "xdm {args:?}: {}", ran.stderr);
     assert!(
         ran.stderr.contains(says),
         "xdm {args:?} says {says:?}: {}",
         ran.stderr
     );
     ran
+}
+
+/// Runs `xdm args` and checks that it was refused as bad input (exit 2), saying `says`.
+pub fn refused_as_bad_input(cmd: Command, args: &[&str], says: &str) -> Ran {
+    fails(cmd, args, 2, says)
 }
 
 /// Runs `cmd` and asserts success.
@@ -248,6 +253,28 @@ fn pump(stream: impl Read + Send + 'static) -> mpsc::Receiver<String> {
         }
     });
     rx
+}
+
+impl Running {
+    /// Kills the process and waits for it to be gone.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Waits up to `within` for a line on standard error that satisfies `pred`.
+    pub fn says(&self, within: Duration, pred: impl FnMut(&str) -> bool) -> bool {
+        wait_line(&self.stderr, within, pred).is_some()
+    }
+
+    /// Waits up to `within` for the process to end, checks that it ended with `code`, and
+    /// returns what it said on standard error meanwhile.
+    pub fn ends_with(&mut self, code: i32, within: Duration) -> Vec<String> {
+        let ended = wait_exit(&mut self.child, within);
+        let said: Vec<String> = self.stderr.try_iter().collect();
+        assert_eq!(ended, code, "{said:?}");
+        said
+    }
 }
 
 /// Starts `cmd` with `args` in the background.

@@ -7,9 +7,21 @@ use std::time::Duration;
 
 use xdm_emulator::{Emulator, Fault, FaultKind, GroupLimits, RateLimits};
 
-use crate::common::{Emu, ok, run, spawn, temp_dir, wait_exit, wait_line};
+use crate::common::{Emu, Running, ok, run, spawn, temp_dir, wait_exit, wait_line};
 
 pub const LIST: &str = "/2/dm_events";
+
+/// Kills an export and leaves its output as if it had died halfway through appending a
+/// page.
+pub fn kill_mid_line(export: &mut Running, out: &Path) {
+    export.kill();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(out)
+        .unwrap()
+        .write_all(b"{\"id\":\"torn")
+        .unwrap();
+}
 
 /// Two listing requests per three-second window: an export of five pages has to wait.
 fn slow_reads(emu: &Emu) {
@@ -180,15 +192,7 @@ fn an_export_killed_at_any_point_resumes_with_every_event_once() {
             .contains("rate limited"))
         .is_some()
     );
-    child.child.kill().unwrap();
-    child.child.wait().unwrap();
-    // As if it had died halfway through appending a page.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&out)
-        .unwrap()
-        .write_all(b"{\"id\":\"torn")
-        .unwrap();
+    kill_mid_line(&mut child, &out);
 
     // Killed mid-request, while a page is on its way.
     emu.handle().set_rate_limits(RateLimits::off());
@@ -199,8 +203,7 @@ fn an_export_killed_at_any_point_resumes_with_every_event_once() {
     ));
     let mut child = spawn(emu.xdm(), &["export", "--out", o, "--resume"]);
     std::thread::sleep(Duration::from_millis(700));
-    child.child.kill().unwrap();
-    child.child.wait().unwrap();
+    child.kill();
 
     emu.handle().clear_faults();
     ok(emu.xdm(), &["export", "--out", o, "--resume"]);

@@ -158,11 +158,7 @@ async fn a_rotated_key_reads_old_records_and_seals_new_ones_with_the_new_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_refreshes_and_stores_encrypted_tokens() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let mut raw = support::raw(&server).await;
     let fleet = xdm_redis::Fleet::builder(
         &redis,

@@ -26,11 +26,7 @@ fn assert_corrupt(error: &StoreError, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_token_record_is_reported_without_quoting_it() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, _emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let mut raw = support::raw(&server).await;
     let account = support::accounts(1).remove(0);
     let store = xdm_redis::RedisTokenStore::new(&redis, account.clone());

@@ -3,15 +3,11 @@
 use xdm_emulator::RateLimits;
 use xdm_redis::FleetError;
 
-use crate::support::{self, RedisServer};
+use crate::support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_come_and_go() {
-    let mut server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (mut server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let fleet = support::fleet(&redis, &client_id, &url);
     let [a, b] = <[_; 2]>::try_from(support::accounts(2)).unwrap();
     let token = support::expired_token(&url, &client_id).await;

@@ -134,11 +134,7 @@ async fn a_429_seen_by_one_worker_holds_every_worker_back_until_the_reset() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admission_falls_back_to_the_local_limiter_while_redis_is_down() {
-    let mut server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::default()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (mut server, emulator, url, client_id, redis) = support::world(RateLimits::default()).await;
     let account = seeded_account(&redis, &url, &client_id).await;
     let fleet = support::fleet(&redis, &client_id, &url);
     let client = fleet.add_account(account, None).await.unwrap();
@@ -178,11 +174,8 @@ fn impatient(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_its_wait_the_fleet_answers_a_429_naming_the_reset() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(short_windows(Duration::from_secs(30))).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) =
+        support::world(short_windows(Duration::from_secs(30))).await;
     let account = seeded_account(&redis, &url, &client_id).await;
     let first = impatient(&redis, &client_id, &url);
     let second = impatient(&support::connect(&server).await, &client_id, &url);

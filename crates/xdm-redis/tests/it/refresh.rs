@@ -30,11 +30,7 @@ async fn seed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_refresh_per_account_across_tasks_and_fleets() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let accounts = seed(&redis, &url, &client_id, 6).await;
 
     // Three fleets, each with its own Redis connection, as three workers would have.
@@ -65,11 +61,7 @@ async fn one_refresh_per_account_across_tasks_and_fleets() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_refresh_per_account_across_processes() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let accounts = seed(&redis, &url, &client_id, 8).await;
 
     let redis_url = server.url();
@@ -83,22 +75,8 @@ async fn one_refresh_per_account_across_processes() {
         lock_ttl: Duration::from_secs(40),
         recipient: "",
     };
-    let workers: Vec<_> = (0..4).map(|_| worker::spawn(&job)).collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        workers
-            .into_iter()
-            .map(|w| w.wait_with_output().expect("the worker ends"))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
-    for output in outputs {
-        assert!(
-            output.status.success(),
-            "a worker failed: {:?}",
-            output.status
-        );
-        let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdouts = worker::run_all(&job, 4).await;
+    for stdout in stdouts {
         assert!(stdout.contains("served 24"), "a worker's calls: {stdout}");
     }
     assert_eq!(
@@ -110,11 +88,7 @@ async fn one_refresh_per_account_across_processes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_lock_holder_blocks_the_account_only_until_its_lock_expires() {
-    let server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let accounts = seed(&redis, &url, &client_id, 1).await;
 
     let redis_url = server.url();
@@ -163,11 +137,7 @@ async fn a_killed_lock_holder_blocks_the_account_only_until_its_lock_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_fails_closed_while_redis_is_down_and_resumes_after() {
-    let mut server = RedisServer::start();
-    let emulator = support::emulator(RateLimits::off()).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (mut server, emulator, url, client_id, redis) = support::world(RateLimits::off()).await;
     let accounts = seed(&redis, &url, &client_id, 1).await;
     let fleet = support::fleet(&redis, &client_id, &url);
     let client = fleet.add_account(accounts[0].clone(), None).await.unwrap();

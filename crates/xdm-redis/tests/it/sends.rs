@@ -57,23 +57,9 @@ async fn worker_processes_spend_the_whole_send_budget_without_a_429() {
         recipient: &recipient,
     };
     let started = Instant::now();
-    let workers: Vec<_> = (0..3).map(|_| worker::spawn(&job)).collect();
-    let outputs = tokio::task::spawn_blocking(move || {
-        workers
-            .into_iter()
-            .map(|w| w.wait_with_output().expect("the worker ends"))
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
+    let stdouts = worker::run_all(&job, 3).await;
     let elapsed = started.elapsed();
-    for output in outputs {
-        assert!(
-            output.status.success(),
-            "a worker failed: {:?}",
-            output.status
-        );
-        let stdout = String::from_utf8_lossy(&output.stdout);
+    for stdout in stdouts {
         assert!(stdout.contains("sent 30"), "a worker's sends: {stdout}");
     }
 

@@ -1,123 +1,18 @@
-//! What the tests share: a real `redis-server` of their own, the emulator, and OAuth 2.0
+//! What the tests share: a real `redis-server` of their own (`xdm_redis::testing`), the emulator, and OAuth 2.0
 //! token families obtained through the emulator's authorization flow.
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use xdm_auth::oauth2::{OAuth2Client, UserToken};
 use xdm_core::{BaseUrl, Scope};
 use xdm_emulator::{Emulator, RateLimits};
 use xdm_hyper::{HyperTransport, TokioClock};
+pub(crate) use xdm_redis::testing::{RedisServer, free_port};
 use xdm_redis::{AccountId, Fleet, Redis, RedisOptions};
 
 /// The redirect URI the tests authorize with; nothing listens there.
 pub(crate) const REDIRECT: &str = "http://127.0.0.1/callback";
-
-/// A port nothing listens on (the listener that found it is closed again).
-pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// A `redis-server` started for one test on a free loopback port, with its data (an
-/// append-only file, so a restart keeps what was written) in a temporary directory; killed
-/// when dropped.
-pub(crate) struct RedisServer {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    /// Starts one. A missing `redis-server` fails the test loudly: `.ci/run` installs it.
-    pub(crate) fn start() -> RedisServer {
-        let mut server = RedisServer {
-            port: free_port(),
-            dir: tempfile::tempdir().expect("a temporary directory"),
-            child: None,
-        };
-        server.restart();
-        server
-    }
-
-    /// The URL to connect to.
-    pub(crate) fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Kills the server at once (SIGKILL: no goodbye to its clients).
-    pub(crate) fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the server again on the same port and data directory, and waits until it
-    /// answers.
-    pub(crate) fn restart(&mut self) {
-        self.stop();
-        let dir: PathBuf = self.dir.path().to_owned();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .arg("--dir")
-            .arg(&dir)
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .args(["--protected-mode", "yes", "--daemonize", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "could not start redis-server ({e}). These tests need a real Redis: install \
-                     Debian's package (apt-get install -y redis-server), as .ci/run does"
-                )
-            });
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                // Accepting is not loading: wait until it answers a PING.
-                if ping(self.port) {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on port {}", self.port);
-    }
-}
-
-fn ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 64];
-    matches!(stream.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// Connects with a prefix of its own and short timeouts, so that a stopped server is noticed
 /// quickly.
@@ -133,6 +28,17 @@ pub(crate) async fn connect_url(url: &str) -> Redis {
     Redis::connect_with(url, options)
         .await
         .expect("the test's redis-server answers")
+}
+
+/// What most tests start from: a Redis of their own, an emulator with `limits`, the
+/// emulator's URL and OAuth 2.0 client id, and a connection to the Redis.
+pub(crate) async fn world(limits: RateLimits) -> (RedisServer, Emulator, String, String, Redis) {
+    let server = RedisServer::start();
+    let emulator = emulator(limits).await;
+    let url = emulator.base_url().to_owned();
+    let client_id = emulator.credentials().oauth2.client_id.clone();
+    let redis = connect(&server).await;
+    (server, emulator, url, client_id, redis)
 }
 
 /// An emulator with the given limits.

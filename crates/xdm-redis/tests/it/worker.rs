@@ -52,6 +52,31 @@ pub(crate) fn spawn(job: &Job<'_>) -> Child {
         .expect("the worker starts")
 }
 
+/// Runs `count` workers doing `job` to their end and checks that each succeeded; what each
+/// reported on its standard output.
+pub(crate) async fn run_all(job: &Job<'_>, count: usize) -> Vec<String> {
+    let workers: Vec<Child> = (0..count).map(|_| spawn(job)).collect();
+    let outputs = tokio::task::spawn_blocking(move || {
+        workers
+            .into_iter()
+            .map(|w| w.wait_with_output().expect("the worker ends"))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    outputs
+        .into_iter()
+        .map(|output| {
+            assert!(
+                output.status.success(),
+                "a worker failed: {:?}",
+                output.status
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        })
+        .collect()
+}
+
 /// The worker's body; without `XDM_REDIS_WORKER` (an ordinary test run) it has nothing to do.
 #[test]
 fn entry() {
