@@ -263,12 +263,14 @@ impl Running {
     }
 
     /// Waits up to `within` for a line on standard error that satisfies `pred`.
+    #[cfg(feature = "redis")]
     pub fn says(&self, within: Duration, pred: impl FnMut(&str) -> bool) -> bool {
         wait_line(&self.stderr, within, pred).is_some()
     }
 
     /// Waits up to `within` for the process to end, checks that it ended with `code`, and
     /// returns what it said on standard error meanwhile.
+    #[cfg(feature = "redis")]
     pub fn ends_with(&mut self, code: i32, within: Duration) -> Vec<String> {
         let ended = wait_exit(&mut self.child, within);
         let said: Vec<String> = self.stderr.try_iter().collect();
