@@ -27,7 +27,7 @@
 //!
 //! Token records can be encrypted at rest ([`RedisTokenStore::with_encryption`], with a
 //! [`TokenKey`]), and with the feature `tls` (or `tls-aws-lc-rs`) Redis is reached over TLS
-//! (`rediss://`). With the feature `testing`, [`testing::RedisServer`] starts a real
+//! (`rediss://`). With the feature `testing`, `testing::RedisServer` starts a real
 //! `redis-server` for a test.
 //!
 //! Every key lives under a prefix (`xdm` by default) and carries the account in a hash tag
