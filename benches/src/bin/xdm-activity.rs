@@ -45,8 +45,9 @@ use xdm_hyper::{HyperTransport, TokioClock};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const SAMPLE: &[u8] = include_bytes!("../../../spec/fixtures/activity/dm_received.json");
-const SAMPLE_ID: &str = "2080765901528535096";
+#[path = "../activity_input.rs"]
+mod activity_input;
+use activity_input::{delivery_line, stream_bytes};
 const SECRET: &str = "example_consumer_secret";
 
 fn usage() -> ! {
@@ -73,25 +74,6 @@ async fn main() -> Result<(), BoxError> {
         },
         _ => usage(),
     }
-}
-
-/// The sample on one line, with the DM id replaced by `id`.
-fn delivery_line(id: u64) -> String {
-    let value: serde_json::Value = serde_json::from_slice(SAMPLE).expect("the fixture is JSON");
-    let line = serde_json::to_string(&value).expect("a value serialises");
-    line.replace(SAMPLE_ID, &id.to_string())
-}
-
-fn stream_bytes(lines: u64) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for i in 0..lines {
-        bytes.extend_from_slice(delivery_line(3_000_000_000_000_000_000 + i).as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-        if i % 10 == 9 {
-            bytes.extend_from_slice(b"\r\n");
-        }
-    }
-    bytes
 }
 
 fn median(mut samples: Vec<f64>) -> f64 {
@@ -320,6 +302,30 @@ fn parties(emu: &Emulator) -> (String, String) {
     (me, other)
 }
 
+/// Sends `samples` DMs from the other party to "me", one at a time, and times each until
+/// `arrived` (called with the new event's id, once per item received) says it came out.
+async fn time_sends(
+    emu: &Emulator,
+    samples: usize,
+    mut arrived: impl AsyncFnMut(&str) -> Result<bool, BoxError>,
+) -> Result<Vec<f64>, BoxError> {
+    let (me, other) = parties(emu);
+    let handle = emu.handle();
+    let mut times = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let start = Instant::now();
+        let id = handle
+            .send_dm(&other, &me, &format!("latency {i}"))
+            .ok_or("send_dm refused")?;
+        while !arrived(&id)
+            .await
+            .map_err(|e| format!("at sample {i}: {e}"))?
+        {}
+        times.push(start.elapsed().as_secs_f64());
+    }
+    Ok(times)
+}
+
 /// `send_dm` on the emulator until `ActivityStream` hands the message out, one at a time.
 async fn latency_stream(samples: usize) -> Result<(), BoxError> {
     let emu = Emulator::builder()
@@ -327,7 +333,7 @@ async fn latency_stream(samples: usize) -> Result<(), BoxError> {
         .rate_limits(RateLimits::off())
         .start()
         .await?;
-    let (me, other) = parties(&emu);
+    let (me, _) = parties(&emu);
     let subscribe =
         CreateSubscription::for_user(SubscriptionEventType::DmReceived, UserId::parse(&me)?)?;
     user_client(&emu)?.execute(&subscribe).await?;
@@ -341,26 +347,16 @@ async fn latency_stream(samples: usize) -> Result<(), BoxError> {
             None => return Err("the stream stopped before connecting".into()),
         }
     }
-    let handle = emu.handle();
-    let mut times = Vec::with_capacity(samples);
-    for i in 0..samples {
-        let start = Instant::now();
-        let id = handle
-            .send_dm(&other, &me, &format!("latency {i}"))
-            .ok_or("send_dm refused")?;
-        loop {
-            let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
-                .await?
-                .ok_or("the stream stopped")?;
-            if let ActivityItem::Notice(StreamNotice::Disconnected(_)) = &item {
-                return Err(format!("the stream dropped at sample {i}").into());
-            }
-            if item.message().is_some_and(|m| m.id() == id) {
-                break;
-            }
+    let times = time_sends(&emu, samples, async |id: &str| {
+        let item = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await?
+            .ok_or("the stream stopped")?;
+        if let ActivityItem::Notice(StreamNotice::Disconnected(_)) = &item {
+            return Err("the stream dropped".into());
         }
-        times.push(start.elapsed().as_secs_f64());
-    }
+        Ok(item.message().is_some_and(|m| m.id() == id))
+    })
+    .await?;
     latency_row("emulator send_dm -> ActivityStream::next", times);
     emu.shutdown().await;
     Ok(())
@@ -394,28 +390,18 @@ async fn latency_webhook(samples: usize) -> Result<(), BoxError> {
         .await?
         .id
         .ok_or("no webhook id")?;
-    let (me, other) = parties(&emu);
+    let (me, _) = parties(&emu);
     let subscribe =
         CreateSubscription::for_user(SubscriptionEventType::DmReceived, UserId::parse(&me)?)?
             .with_webhook(WebhookId::parse(&webhook)?);
     user_client(&emu)?.execute(&subscribe).await?;
-    let handle = emu.handle();
-    let mut times = Vec::with_capacity(samples);
-    for i in 0..samples {
-        let start = Instant::now();
-        let id = handle
-            .send_dm(&other, &me, &format!("latency {i}"))
-            .ok_or("send_dm refused")?;
-        loop {
-            let item = tokio::time::timeout(Duration::from_secs(10), items.recv())
-                .await?
-                .ok_or("the receiver stopped")?;
-            if message_id(&item) == Some(id.as_str()) {
-                break;
-            }
-        }
-        times.push(start.elapsed().as_secs_f64());
-    }
+    let times = time_sends(&emu, samples, async |id: &str| {
+        let item = tokio::time::timeout(Duration::from_secs(10), items.recv())
+            .await?
+            .ok_or("the receiver stopped")?;
+        Ok(message_id(&item) == Some(id))
+    })
+    .await?;
     latency_row(
         "emulator send_dm -> WebhookServer -> WebhookEvents::recv",
         times,

@@ -27,27 +27,9 @@ use xdm_core::activity::dedup::EventDeduper;
 use xdm_core::activity::stream::{LineDecoder, StreamItem};
 use xdm_core::activity::webhook::{ConsumerSecret, Inbound, SIGNATURE_HEADER, classify};
 
-const SAMPLE: &[u8] = include_bytes!("../../../spec/fixtures/activity/dm_received.json");
-const SAMPLE_ID: &str = "2080765901528535096";
-
-/// The sample on one line, with the DM id replaced by `id`.
-fn delivery_line(id: u64) -> String {
-    let value: serde_json::Value = serde_json::from_slice(SAMPLE).expect("the fixture is JSON");
-    let line = serde_json::to_string(&value).expect("a value serialises");
-    line.replace(SAMPLE_ID, &id.to_string())
-}
-
-fn stream_bytes(lines: u64) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for i in 0..lines {
-        bytes.extend_from_slice(delivery_line(3_000_000_000_000_000_000 + i).as_bytes());
-        bytes.extend_from_slice(b"\r\n");
-        if i % 10 == 9 {
-            bytes.extend_from_slice(b"\r\n");
-        }
-    }
-    bytes
-}
+#[path = "../../../benches/src/activity_input.rs"]
+mod activity_input;
+use activity_input::{delivery_line, stream_bytes};
 
 fn stream_decode(c: &mut Criterion) {
     let bytes = stream_bytes(1_000);

@@ -114,14 +114,7 @@ impl RedisCheckpoints {
     }
 
     fn redis_error(&self, action: &'static str) -> impl FnOnce(redis::RedisError) -> StoreError {
-        let address = self.redis.address.to_string();
-        let account = self.account.to_string();
-        move |source| StoreError::Redis {
-            address,
-            account,
-            action,
-            source,
-        }
+        self.redis.error_for(&self.account, action)
     }
 
     fn lost(&self, action: &'static str) -> StoreError {

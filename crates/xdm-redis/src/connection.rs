@@ -6,7 +6,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use crate::account::AccountId;
-use crate::error::ConnectError;
+use crate::error::{ConnectError, StoreError};
 
 /// How to reach Redis: timeouts and the prefix of every key.
 #[derive(Debug, Clone)]
@@ -76,6 +76,23 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
+    /// What a failed command for `account` becomes: the error every store reports, naming
+    /// the server (never its password) and what was being done.
+    pub(crate) fn error_for(
+        &self,
+        account: &AccountId,
+        action: &'static str,
+    ) -> impl FnOnce(redis::RedisError) -> StoreError + use<> {
+        let address = self.address.to_string();
+        let account = account.to_string();
+        move |source| StoreError::Redis {
+            address,
+            account,
+            action,
+            source,
+        }
+    }
+
     /// Connects to `url` (`redis://[user:password@]host[:port][/db]`, `redis+unix:///path`,
     /// or with the feature `tls`, `rediss://…` for TLS, the server's certificate checked
     /// against the system's root certificates) with the default [`RedisOptions`].

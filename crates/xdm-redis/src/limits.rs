@@ -292,12 +292,7 @@ impl FleetLimits {
         action: &'static str,
         source: redis::RedisError,
     ) -> StoreError {
-        StoreError::Redis {
-            address: self.redis.address.to_string(),
-            account: account.to_string(),
-            action,
-            source,
-        }
+        self.redis.error_for(account, action)(source)
     }
 
     async fn admit_once(
