@@ -131,6 +131,21 @@ wire_enum! {
     }
 }
 
+impl DmEventField {
+    /// What a message needs to be shown or answered: who sent what, when, where, with which
+    /// attachments (the fields of a message on the activity stream).
+    pub const MESSAGE: &'static [DmEventField] = &[
+        DmEventField::Id,
+        DmEventField::EventType,
+        DmEventField::Text,
+        DmEventField::CreatedAt,
+        DmEventField::SenderId,
+        DmEventField::DmConversationId,
+        DmEventField::ParticipantIds,
+        DmEventField::Attachments,
+    ];
+}
+
 wire_enum! {
     /// An id field of an event to expand into an object in `includes` (`expansions`).
     Expansion, parameter: "expansions",

@@ -22,16 +22,7 @@ pub const DEFAULT_LIMIT: u64 = 50;
 pub fn fields(dm_event: &[String], expansions: &[String]) -> Result<FieldSet, InvalidInput> {
     let mut set = FieldSet::new();
     set.dm_event_fields = if dm_event.is_empty() {
-        vec![
-            DmEventField::Id,
-            DmEventField::EventType,
-            DmEventField::Text,
-            DmEventField::CreatedAt,
-            DmEventField::SenderId,
-            DmEventField::DmConversationId,
-            DmEventField::ParticipantIds,
-            DmEventField::Attachments,
-        ]
+        DmEventField::MESSAGE.to_vec()
     } else {
         dm_event
             .iter()

@@ -712,16 +712,7 @@ async fn sleep_until<C: Timer>(timer: &C, origin: (Instant, SystemTime), deadlin
 /// The listing a gap is filled from: messages only, 100 a page, with the fields a stream
 /// message has.
 fn gap_params() -> ListParams {
-    let fields = FieldSet::new().with_dm_event_fields([
-        DmEventField::Id,
-        DmEventField::EventType,
-        DmEventField::Text,
-        DmEventField::CreatedAt,
-        DmEventField::SenderId,
-        DmEventField::DmConversationId,
-        DmEventField::ParticipantIds,
-        DmEventField::Attachments,
-    ]);
+    let fields = FieldSet::new().with_dm_event_fields(DmEventField::MESSAGE.iter().cloned());
     let params = ListParams::new()
         .with_event_types([EventType::MessageCreate])
         .with_fields(fields);
