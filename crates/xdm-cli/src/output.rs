@@ -109,9 +109,19 @@ pub fn event_line(event: &DmEvent, index: &IncludesIndex<'_>) -> String {
     line
 }
 
-/// A text on one line: newlines shown as `⏎`, so that one event stays one line.
-fn one_line(text: &str) -> String {
-    text.replace("\r\n", "\n").replace(['\n', '\r'], " ⏎ ")
+/// A text on one line for a terminal: newlines shown as `⏎`, so that one event stays one
+/// line, and every other control character (an escape sequence's ESC among them) as a space,
+/// so that a message cannot move the cursor, recolour or clear the reader's terminal.
+pub fn one_line(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .split(['\n', '\r'])
+        .map(|part| {
+            part.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join(" ⏎ ")
 }
 
 /// The `data` of a response body as it arrived: a list's items, or a single object.
@@ -138,6 +148,24 @@ pub fn json_line(value: &Value) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_cannot_send_control_characters_to_the_terminal() {
+        assert_eq!(
+            super::one_line("red\x1b[31m\r\nclear\x1b[2J\x07\rend\tx"),
+            "red [31m ⏎ clear [2J  ⏎ end x"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_becomes_one_line_without_control_characters(text in "\\PC*|[\\x00-\\x1f\\x7f-\\x9f a-z]*") {
+            let line = super::one_line(&text);
+            proptest::prop_assert!(!line.chars().any(char::is_control), "{:?}", line);
+            let breaks = text.replace("\r\n", "\n").matches(['\n', '\r']).count();
+            proptest::prop_assert_eq!(line.matches('⏎').count(), breaks + text.matches('⏎').count());
+        }
+    }
+
     use xdm_core::models::Includes;
 
     use super::*;

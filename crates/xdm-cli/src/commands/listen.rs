@@ -18,7 +18,7 @@ use xdm_core::models::DmEvent;
 use crate::cli::{Global, ListenArgs};
 use crate::connect::{Session, connect};
 use crate::exit::{Failure, Kind};
-use crate::output::{duration_words, event_line, json_line};
+use crate::output::{duration_words, event_line, json_line, one_line};
 
 /// A validated listen.
 #[derive(Debug)]
@@ -217,12 +217,6 @@ fn report(notice: StreamNotice) -> Result<(), Failure> {
         other => eprintln!("{other:?}"),
     }
     Ok(())
-}
-
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// The value `--json` prints for `event`: the same wire names as `xdm events --json`.
