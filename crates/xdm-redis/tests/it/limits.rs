@@ -7,7 +7,7 @@ use xdm_core::endpoints::ListEvents;
 use xdm_emulator::RateLimits;
 use xdm_redis::RedisTokenStore;
 
-use crate::support::{self, RedisServer};
+use crate::support;
 
 /// X's table, with a 15-request read window shortened to `window`.
 fn short_windows(window: Duration) -> RateLimits {
@@ -33,12 +33,8 @@ async fn seeded_account(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn workers_together_spend_the_whole_budget_without_a_429() {
-    let server = RedisServer::start();
     let window = Duration::from_secs(4);
-    let emulator = support::emulator(short_windows(window)).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(short_windows(window)).await;
     let account = seeded_account(&redis, &url, &client_id).await;
 
     // Three workers, 35 reads: 15, 15 and 5 across three windows.
@@ -76,12 +72,8 @@ async fn workers_together_spend_the_whole_budget_without_a_429() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_429_seen_by_one_worker_holds_every_worker_back_until_the_reset() {
-    let server = RedisServer::start();
     let window = Duration::from_secs(4);
-    let emulator = support::emulator(short_windows(window)).await;
-    let url = emulator.base_url().to_owned();
-    let client_id = emulator.credentials().oauth2.client_id.clone();
-    let redis = support::connect(&server).await;
+    let (server, emulator, url, client_id, redis) = support::world(short_windows(window)).await;
     let account = seeded_account(&redis, &url, &client_id).await;
     let first = support::fleet(&support::connect(&server).await, &client_id, &url);
     let second = support::fleet(&support::connect(&server).await, &client_id, &url);
